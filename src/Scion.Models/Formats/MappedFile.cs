@@ -1,0 +1,47 @@
+using System.IO.MemoryMappedFiles;
+
+namespace Scion.Models.Formats;
+
+/// <summary>A read-only memory mapping of a whole file; tensors point straight into it, so nothing is copied.</summary>
+public sealed unsafe class MappedFile : IDisposable
+{
+    private readonly MemoryMappedFile? _map;
+    private readonly MemoryMappedViewAccessor? _view;
+    private byte* _pointer;
+
+    public string Path { get; }
+    public long Length { get; }
+    public byte* Pointer => _pointer != null || Length == 0 ? _pointer : throw new ObjectDisposedException(Path);
+
+    public MappedFile(string path)
+    {
+        Path = path;
+        if (!File.Exists(path)) throw new FileNotFoundException($"File '{path}' does not exist.", path);
+        Length = new FileInfo(path).Length;
+        if (Length == 0) return;
+        _map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        _view = _map.CreateViewAccessor(0, Length, MemoryMappedFileAccess.Read);
+        byte* p = null;
+        _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);
+        _pointer = p + _view.PointerOffset;
+    }
+
+    public ReadOnlySpan<byte> Span(long offset, long length)
+    {
+        if (offset < 0 || length < 0 || offset + length > Length)
+            throw new ModelFormatException($"{Path}: a read of {length} bytes at offset {offset} runs past the end of the file ({Length} bytes).");
+        if (length > int.MaxValue) throw new ArgumentOutOfRangeException(nameof(length), "Spans are limited to 2 GiB; use Pointer.");
+        return new ReadOnlySpan<byte>(_pointer + offset, (int)length);
+    }
+
+    public void Dispose()
+    {
+        if (_view is not null && _pointer != null)
+        {
+            _view.SafeMemoryMappedViewHandle.ReleasePointer();
+            _pointer = null;
+        }
+        _view?.Dispose();
+        _map?.Dispose();
+    }
+}

@@ -1,0 +1,3 @@
+namespace Scion.Models.KvCache;
+
+public sealed class KvCacheFullException(string message) : Exception(message);

@@ -1,0 +1,135 @@
+using Scion.Models.Adapters;
+using Scion.Models.KvCache;
+using Scion.Tensors;
+
+namespace Scion.Models.Llama;
+
+/// <summary>The batched forward pass. Not thread-safe: one forward at a time per model (scratch is reused).</summary>
+public sealed partial class LlamaModel
+{
+    private ForwardScratch? _scratch;
+
+    /// <summary>
+    /// Runs every row of the batch through the model, writing keys and values into the cache at (sequence, position),
+    /// and returns logits for the rows in <see cref="ForwardBatch.LogitRows"/>: [logitRows, V].
+    /// </summary>
+    public float[] Forward(ForwardBatch batch, PagedKvCache cache)
+    {
+        var c = Config;
+        int n = batch.Count;
+        if (n == 0) return [];
+        var tables = PrepareCache(batch, cache);
+        var s = _scratch = ForwardScratch.Ensure(_scratch, c, n);
+        var positions = batch.Positions.ToArray();
+        var segments = batch.Segments();
+        bool anyAdapter = segments.Any(seg => seg.Adapter is not null);
+
+        // x: [T, D] residual stream
+        var x = s.X.AsSpan(0, n * c.Dim);
+        for (int t = 0; t < n; t++)
+        {
+            int token = batch.Tokens[t];
+            Dequantize.Row(Weights.TokenEmbedding.Type, Weights.TokenEmbedding.RowSpan(token), x.Slice(t * c.Dim, c.Dim));
+        }
+
+        for (int l = 0; l < c.Layers; l++)
+        {
+            var w = Weights.Layers[l];
+            var xn = s.Norm.AsSpan(0, n * c.Dim);
+            for (int t = 0; t < n; t++) Ops.RmsNorm(x.Slice(t * c.Dim, c.Dim), w.AttnNorm, c.RmsEps, xn.Slice(t * c.Dim, c.Dim));
+
+            var q = s.Q.AsSpan(0, n * c.QDim);
+            var k = s.K.AsSpan(0, n * c.KvDim);
+            var v = s.V.AsSpan(0, n * c.KvDim);
+            Linear(l, LinearSlot.Q, w.Q, xn, q, n, segments, anyAdapter, w.QBias);
+            Linear(l, LinearSlot.K, w.K, xn, k, n, segments, anyAdapter, w.KBias);
+            Linear(l, LinearSlot.V, w.V, xn, v, n, segments, anyAdapter, w.VBias);
+            Rope.Apply(q, c.Heads, positions);
+            Rope.Apply(k, c.KvHeads, positions);
+
+            float[] keys = cache.Keys(l), values = cache.Values(l);
+            for (int t = 0; t < n; t++)
+            {
+                int off = cache.Offset(tables[t], positions[t]);
+                // The cache holds half-precision values (llama.cpp's default F16 KV cache numerics).
+                for (int i = 0; i < c.KvDim; i++)
+                {
+                    keys[off + i] = (float)(Half)k[t * c.KvDim + i];
+                    values[off + i] = (float)(Half)v[t * c.KvDim + i];
+                }
+            }
+
+            var attn = s.Attn.AsSpan(0, n * c.QDim);
+            PagedAttention.Run(q, attn, n, positions, tables, cache, l, c.Heads, c.KvHeads, c.HeadDim, s.Scores(positions));
+            var o = s.Norm.AsSpan(0, n * c.Dim); // xn is no longer needed
+            Linear(l, LinearSlot.O, w.O, attn, o, n, segments, anyAdapter, null);
+            Ops.Add(x, o, x);
+
+            for (int t = 0; t < n; t++) Ops.RmsNorm(x.Slice(t * c.Dim, c.Dim), w.FfnNorm, c.RmsEps, xn.Slice(t * c.Dim, c.Dim));
+            var gate = s.Gate.AsSpan(0, n * c.FfnDim);
+            var up = s.Up.AsSpan(0, n * c.FfnDim);
+            Linear(l, LinearSlot.Gate, w.Gate, xn, gate, n, segments, anyAdapter, null);
+            Linear(l, LinearSlot.Up, w.Up, xn, up, n, segments, anyAdapter, null);
+            Ops.SiluMul(gate, up, gate);
+            var down = s.Norm.AsSpan(0, n * c.Dim);
+            Linear(l, LinearSlot.Down, w.Down, gate, down, n, segments, anyAdapter, null);
+            Ops.Add(x, down, x);
+        }
+
+        for (int t = 0; t < n; t++)
+        {
+            var table = tables[t];
+            if (positions[t] + 1 > table.Length) cache.SetLength(table, positions[t] + 1);
+        }
+
+        int m = batch.LogitRows.Count;
+        var logits = new float[(long)m * c.Vocab];
+        if (m == 0) return logits;
+        var rows = s.Norm.AsSpan(0, m * c.Dim);
+        for (int i = 0; i < m; i++)
+            Ops.RmsNorm(x.Slice(batch.LogitRows[i] * c.Dim, c.Dim), Weights.OutputNorm, c.RmsEps, rows.Slice(i * c.Dim, c.Dim));
+        MatMul.Multiply(Weights.Output, rows, logits, m, Pool);
+        return logits;
+    }
+
+    private void Linear(int layer, LinearSlot slot, in WeightMatrix w, ReadOnlySpan<float> x, Span<float> y, int n,
+        AdapterSegment[] segments, bool anyAdapter, float[]? bias)
+    {
+        MatMul.Multiply(w, x, y, n, Pool);
+        if (anyAdapter)
+        {
+            foreach (var seg in segments)
+            {
+                if (seg.Adapter?[layer, slot] is not { } m) continue;
+                LoraApply.Add(m, x.Slice(seg.Start * w.Cols, seg.Count * w.Cols), y.Slice(seg.Start * w.Rows, seg.Count * w.Rows), seg.Count);
+            }
+        }
+        // Bias after the adapter: DoRA rescales W·x + ΔW·x but not the bias, as PEFT does.
+        if (bias is not null)
+            for (int t = 0; t < n; t++) Ops.Add(y.Slice(t * w.Rows, w.Rows), bias, y.Slice(t * w.Rows, w.Rows));
+    }
+
+    /// <summary>Checks positions against what each sequence has cached and reserves blocks; returns each row's table.</summary>
+    private static KvBlockTable[] PrepareCache(ForwardBatch batch, PagedKvCache cache)
+    {
+        var need = new Dictionary<int, (int Min, int Max)>();
+        for (int t = 0; t < batch.Count; t++)
+        {
+            int seq = batch.Sequences[t], pos = batch.Positions[t];
+            if (pos < 0) throw new ArgumentException($"Batch row {t}: position {pos} is negative.");
+            need[seq] = need.TryGetValue(seq, out var r) ? (Math.Min(r.Min, pos), Math.Max(r.Max, pos)) : (pos, pos);
+        }
+        foreach (var (seq, (min, max)) in need)
+        {
+            int cached = cache.Length(seq);
+            if (min > cached)
+                throw new ArgumentException($"Sequence {seq}: batch starts at position {min} but only positions [0, {cached}) are cached.");
+            // Rows at positions below the cached length overwrite (re-prefill); later positions are dropped.
+            if (min < cached) cache.Truncate(seq, min);
+            cache.Reserve(seq, max + 1);
+        }
+        var tables = new KvBlockTable[batch.Count];
+        for (int t = 0; t < batch.Count; t++) tables[t] = cache.Table(batch.Sequences[t])!;
+        return tables;
+    }
+}

@@ -100,3 +100,19 @@ public static class Ops
         for (int i = 0; i < x.Length; i++) x[i] *= s;
     }
 }
+
+public static class Quantize
+{
+    public static void Row(GgmlType type, ReadOnlySpan<float> src, Span<byte> dst)
+    {
+        switch (type)
+        {
+            case GgmlType.F32: MemoryMarshal.Cast<float, byte>(src).CopyTo(dst); break;
+            case GgmlType.F16:
+                var h = MemoryMarshal.Cast<byte, Half>(dst);
+                for (int i = 0; i < src.Length; i++) h[i] = (Half)src[i];
+                break;
+            default: throw new NotSupportedException(type.ToString());
+        }
+    }
+}

@@ -111,13 +111,25 @@ public sealed unsafe class GgufFile : IDisposable
             var type = (GgmlType)typeId;
             if (!GgmlTypeInfo.IsKnown(type))
                 throw new ModelFormatException($"{file.Path}: tensor '{name}' has unknown type id {typeId}.");
-            long offset = (long)r.U64();
+            ulong rawOffset = r.U64();
+            // Reject before the cast: a huge offset would turn negative and slip past the end-of-file check below.
+            if (rawOffset > (ulong)file.Length)
+                throw new ModelFormatException($"{file.Path}: tensor '{name}' data offset {rawOffset} is beyond the end of the file ({file.Length} bytes).");
+            long offset = (long)rawOffset;
             if (offset % alignment != 0)
                 throw new ModelFormatException($"{file.Path}: tensor '{name}' data offset {offset} is not a multiple of the alignment {alignment}.");
             int blockSize = GgmlTypeInfo.BlockSize(type);
             if (shape[0] % blockSize != 0)
                 throw new ModelFormatException($"{file.Path}: tensor '{name}' has rows of {shape[0]} values, not a whole number of {type} blocks of {blockSize}.");
-            long elements = shape.Aggregate(1L, (a, b) => a * b);
+            // Dimensions are each below 2^40, but their product can still overflow. No ggml type stores a value in
+            // less than one bit, so a real tensor has at most 8 values per byte of file.
+            long elements = 1;
+            foreach (long n in shape)
+            {
+                if (elements > (file.Length * 8 + 8) / n)
+                    throw new ModelFormatException($"{file.Path}: tensor '{name}' has shape [{string.Join(", ", shape)}], far more values than the file ({file.Length} bytes) can hold.");
+                elements *= n;
+            }
             long bytes = elements / blockSize * GgmlTypeInfo.BlockBytes(type);
             tensors.Add(new GgufTensorInfo(name, shape, type, offset, bytes));
         }
@@ -166,6 +178,8 @@ public sealed unsafe class GgufFile : IDisposable
             return Encoding.UTF8.GetString(Take((long)len, "a string"));
         }
 
+        private int _depth;
+
         public object Value(GgufValueType type, string key) => type switch
         {
             GgufValueType.UInt8 => Take(1)[0],
@@ -180,14 +194,27 @@ public sealed unsafe class GgufFile : IDisposable
             GgufValueType.UInt64 => U64(),
             GgufValueType.Int64 => BinaryPrimitives.ReadInt64LittleEndian(Take(8)),
             GgufValueType.Float64 => BinaryPrimitives.ReadDoubleLittleEndian(Take(8)),
-            GgufValueType.Array => Array(key),
+            GgufValueType.Array => NestedArray(key),
             _ => throw new ModelFormatException($"{file.Path}: metadata key '{key}' has unknown value type id {(uint)type}."),
         };
+
+        private object NestedArray(string key)
+        {
+            // A corrupt file could nest arrays deeply enough to overflow the stack, which no catch can handle.
+            if (++_depth > 8) throw new ModelFormatException($"{file.Path}: metadata array '{key}' is nested more than 8 deep.");
+            try { return Array(key); }
+            finally { _depth--; }
+        }
 
         private object Array(string key)
         {
             var elem = (GgufValueType)U32();
             long n = Count($"length of array '{key}'");
+            // Every element takes at least one byte (strings and nested arrays 8 or more), so a longer array is
+            // corrupt; checking now avoids allocating a huge result array before the reads would fail.
+            long minBytes = elem is GgufValueType.String or GgufValueType.Array ? 8 : 1;
+            if (n > (file.Length - Position) / minBytes)
+                throw new ModelFormatException($"{file.Path}: truncated file: metadata array '{key}' claims {n} elements at offset {Position}, more than the remaining {file.Length - Position} bytes can hold.");
             switch (elem)
             {
                 case GgufValueType.UInt8: return Take(n, key).ToArray();

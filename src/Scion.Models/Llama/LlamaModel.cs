@@ -37,5 +37,36 @@ public sealed partial class LlamaModel : IDisposable
         }
     }
 
+    /// <summary>A Hugging Face folder: config.json plus one or several safetensors files.</summary>
+    public static LlamaModel LoadHuggingFace(string folder)
+    {
+        var hf = HfModelFolder.Open(folder);
+        try
+        {
+            var config = ConfigMapping.FromHf(hf.Config, System.IO.Path.Combine(folder, HfModelFolder.ConfigFileName));
+            return new LlamaModel(config, new HfTensorSource(hf));
+        }
+        catch
+        {
+            hf.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A llama2.c checkpoint (.bin).</summary>
+    public static LlamaModel LoadLlama2c(string path)
+    {
+        var ckpt = Llama2cCheckpoint.Open(path);
+        try
+        {
+            return new LlamaModel(ConfigMapping.FromLlama2c(ckpt.Config, path), new Llama2cTensorSource(ckpt));
+        }
+        catch
+        {
+            ckpt.Dispose();
+            throw;
+        }
+    }
+
     public void Dispose() => Source.Dispose();
 }

@@ -26,6 +26,21 @@ public class GoldenModelTests
     }
 
     [Fact]
+    public void HuggingFaceCopyMatchesF16Golden()
+    {
+        using var m = LlamaModel.LoadHuggingFace(SharedData.Path("golden", "hf-golden-tiny"));
+        Assert.Equal(RopeStyle.HalfSplit, m.Config.RopeStyle);
+        GoldenRunner.Check(m, null, GoldenCase.Load(SharedData.Path("golden", "golden-tiny-f16.jsonl")), 1e-2, true);
+    }
+
+    [Fact]
+    public void Stories260KFromLlama2cMatches()
+    {
+        using var m = LlamaModel.LoadLlama2c(SharedData.Path("models", "stories260K", "stories260K.bin"));
+        GoldenRunner.Check(m, null, GoldenCase.Load(SharedData.Path("golden", "stories260K.jsonl")), 1e-3, true);
+    }
+
+    [Fact]
     public void Stories260KGreedyMatches()
     {
         using var m = LlamaModel.LoadGguf(SharedData.Path("models", "stories260K", "stories260K.gguf"));

@@ -1,0 +1,102 @@
+using System.Text;
+
+namespace Scion.Models.Tokenization;
+
+/// <summary>
+/// SentencePiece-style BPE as llama.cpp runs it (llm_tokenizer_spm): start from one symbol per code point and keep
+/// merging the adjacent pair whose concatenation is the vocabulary token with the highest score (ties: leftmost
+/// pair first). Symbols that end up as no token are written as byte tokens <c>&lt;0xNN&gt;</c>.
+/// The text must already have spaces escaped as U+2581.
+/// </summary>
+internal sealed class SentencePieceBpe
+{
+    private readonly Vocabulary _vocab;
+    private readonly int[] _byteTokens; // [256] id of <0xNN> (or of the one-char token), -1 when the vocabulary has neither
+    private readonly int _unknownId;
+
+    public SentencePieceBpe(Vocabulary vocab, int unknownId)
+    {
+        _vocab = vocab;
+        _unknownId = unknownId;
+        _byteTokens = new int[256];
+        for (int b = 0; b < 256; b++)
+        {
+            int id = vocab.Find($"<0x{b:X2}>");
+            if (id < 0 && b < 0x80) id = vocab.Find(((char)b).ToString());
+            _byteTokens[b] = id;
+        }
+    }
+
+    private struct Symbol
+    {
+        public int Start, Length, Prev, Next;
+    }
+
+    private readonly record struct Bigram(int Left, int Right, int Size);
+
+    private sealed class BigramOrder : IComparer<(float Score, int Left)>
+    {
+        public static readonly BigramOrder Instance = new();
+        // Highest score first; among equals the leftmost pair, as llama.cpp's llm_bigram_spm comparator.
+        public int Compare((float Score, int Left) a, (float Score, int Left) b)
+        {
+            int c = b.Score.CompareTo(a.Score);
+            return c != 0 ? c : a.Left.CompareTo(b.Left);
+        }
+    }
+
+    public void Encode(string text, List<int> output)
+    {
+        if (text.Length == 0) return;
+        var symbols = new List<Symbol>(text.Length);
+        for (int i = 0; i < text.Length;)
+        {
+            int len = char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]) ? 2 : 1;
+            symbols.Add(new Symbol { Start = i, Length = len, Prev = symbols.Count - 1, Next = i + len == text.Length ? -1 : symbols.Count + 1 });
+            i += len;
+        }
+        var sym = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(symbols);
+        var queue = new PriorityQueue<Bigram, (float, int)>(symbols.Count, BigramOrder.Instance);
+        for (int i = 1; i < sym.Length; i++) TryAddBigram(text, sym, queue, i - 1, i);
+
+        while (queue.TryDequeue(out var bigram, out _))
+        {
+            ref var left = ref sym[bigram.Left];
+            ref var right = ref sym[bigram.Right];
+            // Skip pairs whose symbols were merged away or grew since the pair was queued.
+            if (left.Length == 0 || right.Length == 0 || left.Length + right.Length != bigram.Size) continue;
+            left.Length += right.Length;
+            right.Length = 0;
+            left.Next = right.Next;
+            if (right.Next >= 0) sym[right.Next].Prev = bigram.Left;
+            TryAddBigram(text, sym, queue, left.Prev, bigram.Left);
+            TryAddBigram(text, sym, queue, bigram.Left, left.Next);
+        }
+
+        Span<byte> bytes = stackalloc byte[4];
+        for (int i = 0; i != -1; i = sym[i].Next)
+        {
+            var s = sym[i];
+            int id = _vocab.Find(text.AsSpan(s.Start, s.Length));
+            if (id >= 0) { output.Add(id); continue; }
+            // Every merged symbol is a token, so only single code points can get here: write their UTF-8 bytes.
+            int n = Encoding.UTF8.GetBytes(text.AsSpan(s.Start, s.Length), bytes);
+            for (int j = 0; j < n; j++)
+            {
+                int byteId = _byteTokens[bytes[j]];
+                if (byteId < 0) byteId = _unknownId >= 0 ? _unknownId
+                    : throw new InvalidOperationException($"Vocabulary has no byte token <0x{bytes[j]:X2}> and no unknown token to stand for it.");
+                output.Add(byteId);
+            }
+        }
+    }
+
+    private void TryAddBigram(string text, Span<Symbol> sym, PriorityQueue<Bigram, (float, int)> queue, int left, int right)
+    {
+        if (left == -1 || right == -1) return;
+        int start = sym[left].Start, size = sym[left].Length + sym[right].Length;
+        int id = _vocab.Find(text.AsSpan(start, size));
+        if (id < 0) return;
+        queue.Enqueue(new Bigram(left, right, size), (_vocab.Scores[id], left));
+    }
+}

@@ -1,1 +1,3 @@
-class P { static int Main() => 0; }
+using Scion.Cli;
+
+return CliApp.Run(args, Console.In, Console.Out, Console.Error);

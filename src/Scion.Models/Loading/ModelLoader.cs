@@ -1,0 +1,106 @@
+using System.Text.Json;
+using Scion.Models.Formats;
+using Scion.Models.Llama;
+using Scion.Models.Tokenization;
+
+namespace Scion.Models.Loading;
+
+/// <summary>Opens a model from a GGUF file, a Hugging Face folder or a llama2.c checkpoint, deciding by what the path holds.</summary>
+public static class ModelLoader
+{
+    public static LoadedModel Load(string path, string? tokenizerPath = null)
+    {
+        if (Directory.Exists(path))
+        {
+            if (!File.Exists(System.IO.Path.Combine(path, HfModelFolder.ConfigFileName)))
+                throw new ModelFormatException($"{path}: a model folder must hold config.json (Hugging Face layout).");
+            var model = LlamaModel.LoadHuggingFace(path);
+            return Finish(model, path, tokenizerPath, () => TryHfTokenizer(path), ReadHfChatTemplate(path));
+        }
+        if (!File.Exists(path)) throw new FileNotFoundException($"Model '{path}' does not exist.", path);
+        if (IsGguf(path))
+        {
+            var model = LlamaModel.LoadGguf(path);
+            var md = model.GgufMetadata!;
+            return Finish(model, path, tokenizerPath,
+                () => md.Contains("tokenizer.ggml.model") ? Tokenizer.FromGguf(md) : null,
+                md.GetString("tokenizer.chat_template"));
+        }
+        {
+            var model = LlamaModel.LoadLlama2c(path);
+            return Finish(model, path, tokenizerPath, () => FindLlama2cTokenizer(path, model.Config.Vocab), null);
+        }
+    }
+
+    /// <summary>A tokenizer from a GGUF file, a folder with tokenizer.json, or a llama2.c tokenizer.bin.</summary>
+    public static Tokenizer LoadTokenizer(string path, int vocabSize)
+    {
+        if (Directory.Exists(path)) return TryHfTokenizer(path) ?? throw new ModelFormatException($"{path}: no tokenizer.json in this folder.");
+        if (IsGguf(path))
+        {
+            using var f = GgufFile.Open(path);
+            return Tokenizer.FromGguf(f.Metadata);
+        }
+        return Tokenizer.FromLlama2c(path, vocabSize);
+    }
+
+    private static LoadedModel Finish(LlamaModel model, string path, string? tokenizerPath, Func<Tokenizer?> own, string? template)
+    {
+        try
+        {
+            var tokenizer = tokenizerPath is not null ? LoadTokenizer(tokenizerPath, model.Config.Vocab) : own();
+            if (tokenizer is not null && tokenizer.VocabSize > model.Config.Vocab)
+                throw new ModelFormatException($"{path}: the tokenizer has {tokenizer.VocabSize} tokens but the model's vocabulary is {model.Config.Vocab}.");
+            return new LoadedModel(model, tokenizer, template, path);
+        }
+        catch
+        {
+            model.Dispose();
+            throw;
+        }
+    }
+
+    public static bool IsGguf(string path)
+    {
+        if (!File.Exists(path)) return false;
+        using var fs = File.OpenRead(path);
+        Span<byte> magic = stackalloc byte[4];
+        return fs.Read(magic) == 4 && magic.SequenceEqual("GGUF"u8);
+    }
+
+    private static Tokenizer? TryHfTokenizer(string folder)
+    {
+        string json = System.IO.Path.Combine(folder, "tokenizer.json");
+        return File.Exists(json) ? HfTokenizerBridge.Load(folder) : null;
+    }
+
+    private static string? ReadHfChatTemplate(string folder)
+    {
+        string cfg = System.IO.Path.Combine(folder, "tokenizer_config.json");
+        if (!File.Exists(cfg)) return null;
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(cfg));
+            if (!doc.RootElement.TryGetProperty("chat_template", out var t)) return null;
+            if (t.ValueKind == JsonValueKind.String) return t.GetString();
+            // A list of named templates: take "default".
+            if (t.ValueKind == JsonValueKind.Array)
+                foreach (var e in t.EnumerateArray())
+                    if (e.TryGetProperty("name", out var n) && n.GetString() == "default") return e.GetProperty("template").GetString();
+            return null;
+        }
+        catch (JsonException e)
+        {
+            throw new ModelFormatException($"{cfg}: invalid JSON: {e.Message}", e);
+        }
+    }
+
+    private static Tokenizer? FindLlama2cTokenizer(string modelPath, int vocab)
+    {
+        string dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(modelPath))!;
+        string named = System.IO.Path.Combine(dir, "tokenizer.bin");
+        if (File.Exists(named)) return Tokenizer.FromLlama2c(named, vocab);
+        var candidates = Directory.GetFiles(dir, "tok*.bin");
+        return candidates.Length == 1 ? Tokenizer.FromLlama2c(candidates[0], vocab) : null;
+    }
+}

@@ -40,6 +40,24 @@ public class GoldenModelTests
         GoldenRunner.Check(m, null, GoldenCase.Load(SharedData.Path("golden", "stories260K.jsonl")), 1e-3, true);
     }
 
+    [Theory]
+    [InlineData("golden-tiny-F32.gguf")]
+    [InlineData("golden-tiny-f16.gguf")]
+    public void LoraGoldenUnmergedMatchesMergedLlamaCpp(string baseModel)
+    {
+        using var m = LlamaModel.LoadGguf(SharedData.Path("golden", baseModel));
+        var adapter = Scion.Models.Adapters.AdapterLoader.Load(SharedData.Path("golden", "lora-golden-tiny"), m);
+        GoldenRunner.Check(m, adapter, GoldenCase.Load(SharedData.Path("golden", "lora-golden-tiny.jsonl")), 1e-2, true);
+    }
+
+    [Fact]
+    public void LoraGoldenOnHuggingFaceBase()
+    {
+        using var m = LlamaModel.LoadHuggingFace(SharedData.Path("golden", "hf-golden-tiny"));
+        var adapter = Scion.Models.Adapters.AdapterLoader.Load(SharedData.Path("golden", "lora-golden-tiny"), m);
+        GoldenRunner.Check(m, adapter, GoldenCase.Load(SharedData.Path("golden", "lora-golden-tiny.jsonl")), 1e-2, true);
+    }
+
     [Fact]
     public void Stories260KGreedyMatches()
     {
@@ -50,7 +68,7 @@ public class GoldenModelTests
 
 public static class GoldenRunner
 {
-    public static void Check(LlamaModel m, Adapters.LoraAdapter? adapter, List<GoldenCase> cases, double tolerance, bool greedyMustMatch)
+    public static void Check(LlamaModel m, Scion.Models.Adapters.LoraAdapter? adapter, List<GoldenCase> cases, double tolerance, bool greedyMustMatch)
     {
         var cache = new PagedKvCache(m.Config, 512);
         double worst = 0;
@@ -86,5 +104,18 @@ public static class GoldenRunner
         int best = 0;
         for (int i = 1; i < x.Length; i++) if (x[i] > x[best]) best = i;
         return best;
+    }
+}
+
+public class AdapterRefusalTests
+{
+    [Fact]
+    public void AdapterForAnotherBaseIsRefusedNamingTheTensor()
+    {
+        using var m = LlamaModel.LoadGguf(SharedData.Path("models", "stories260K", "stories260K.gguf"));
+        var e = Assert.Throws<Scion.Models.Formats.ModelFormatException>(() =>
+            Scion.Models.Adapters.AdapterLoader.Load(SharedData.Path("golden", "lora-golden-tiny"), m));
+        Assert.Contains("base_model.model.model.layers.", e.Message);
+        Assert.Contains("another base model", e.Message);
     }
 }

@@ -1,0 +1,148 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using Scion.Tensors.Cpu;
+
+namespace Scion.Tensors;
+
+/// <summary>
+/// IEEE half (F16) and bfloat16 (BF16) conversions, bit-exact with ggml: half→float is exact, float→half and
+/// float→bf16 round to nearest even. .NET 10 has no F16C intrinsics, so the SIMD path widens with integer ops.
+/// </summary>
+public static class HalfConvert
+{
+    // --- scalar ---
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float HalfToFloat(ushort bits) => (float)BitConverter.UInt16BitsToHalf(bits);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ushort FloatToHalf(float value) => BitConverter.HalfToUInt16Bits((Half)value);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float BFloat16ToFloat(ushort bits) => BitConverter.UInt32BitsToSingle((uint)bits << 16);
+
+    /// <summary>Round to nearest even like ggml_compute_fp32_to_bf16; NaNs stay NaN (quiet bit forced).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static ushort FloatToBFloat16(float value)
+    {
+        uint u = BitConverter.SingleToUInt32Bits(value);
+        if ((u & 0x7fffffff) > 0x7f800000) return (ushort)((u >> 16) | 64);
+        return (ushort)((u + (0x7fff + ((u >> 16) & 1))) >> 16);
+    }
+
+    // --- spans ---
+
+    public static void ToFloat(ReadOnlySpan<Half> src, Span<float> dst) =>
+        HalfToFloat(System.Runtime.InteropServices.MemoryMarshal.Cast<Half, ushort>(src), dst);
+
+    public static void FromFloat(ReadOnlySpan<float> src, Span<Half> dst) =>
+        FloatToHalf(src, System.Runtime.InteropServices.MemoryMarshal.Cast<Half, ushort>(dst));
+
+    /// <summary>F16 bit patterns → float, <c>dst.Length</c> values.</summary>
+    public static unsafe void HalfToFloat(ReadOnlySpan<ushort> src, Span<float> dst)
+    {
+        if (src.Length < dst.Length) throw new ArgumentException($"Source has {src.Length} halves, destination wants {dst.Length}.");
+        fixed (ushort* s = src) fixed (float* d = dst) HalfToFloat(s, d, dst.Length, KernelSelection.Current);
+    }
+
+    /// <summary>float → F16 bit patterns, round to nearest even, <c>dst.Length</c> values.</summary>
+    public static void FloatToHalf(ReadOnlySpan<float> src, Span<ushort> dst)
+    {
+        if (src.Length < dst.Length) throw new ArgumentException($"Source has {src.Length} floats, destination wants {dst.Length}.");
+        for (int i = 0; i < dst.Length; i++) dst[i] = FloatToHalf(src[i]);
+    }
+
+    public static unsafe void BFloat16ToFloat(ReadOnlySpan<ushort> src, Span<float> dst)
+    {
+        if (src.Length < dst.Length) throw new ArgumentException($"Source has {src.Length} bf16 values, destination wants {dst.Length}.");
+        fixed (ushort* s = src) fixed (float* d = dst) BFloat16ToFloat(s, d, dst.Length, KernelSelection.Current);
+    }
+
+    public static unsafe void FloatToBFloat16(ReadOnlySpan<float> src, Span<ushort> dst)
+    {
+        if (src.Length < dst.Length) throw new ArgumentException($"Source has {src.Length} floats, destination wants {dst.Length}.");
+        fixed (float* s = src) fixed (ushort* d = dst) FloatToBFloat16(s, d, dst.Length, KernelSelection.Current);
+    }
+
+    // --- pointer kernels, per level ---
+
+    internal static unsafe void HalfToFloat(ushort* src, float* dst, int n, KernelLevel level)
+    {
+        int i = 0;
+        if (level == KernelLevel.Avx512)
+            for (; i + 16 <= n; i += 16) Vector512.Store(HalfToFloat16(Vector256.Load(src + i)), dst + i);
+        else if (level == KernelLevel.Avx2)
+            for (; i + 8 <= n; i += 8) Vector256.Store(HalfToFloat8(Vector128.Load(src + i)), dst + i);
+        for (; i < n; i++) dst[i] = HalfToFloat(src[i]);
+    }
+
+    internal static unsafe void BFloat16ToFloat(ushort* src, float* dst, int n, KernelLevel level)
+    {
+        int i = 0;
+        if (level == KernelLevel.Avx512)
+            for (; i + 16 <= n; i += 16) Vector512.Store(BFloat16ToFloat16(Vector256.Load(src + i)), dst + i);
+        else if (level == KernelLevel.Avx2)
+            for (; i + 8 <= n; i += 8) Vector256.Store(BFloat16ToFloat8(Vector128.Load(src + i)), dst + i);
+        for (; i < n; i++) dst[i] = BFloat16ToFloat(src[i]);
+    }
+
+    internal static unsafe void FloatToBFloat16(float* src, ushort* dst, int n, KernelLevel level)
+    {
+        int i = 0;
+        if (level >= KernelLevel.Avx2)
+        {
+            for (; i + 8 <= n; i += 8)
+            {
+                Vector256<uint> u = Vector256.Load(src + i).AsUInt32();
+                Vector256<uint> rounded = (u + (Vector256.Create(0x7fffu) + ((u >> 16) & Vector256<uint>.One))) >> 16;
+                Vector256<uint> nan = (u >> 16) | Vector256.Create(64u);
+                Vector256<uint> isNan = Vector256.GreaterThan(u & Vector256.Create(0x7fffffffu), Vector256.Create(0x7f800000u));
+                Vector256<uint> r = Vector256.ConditionalSelect(isNan, nan, rounded);
+                Vector128.Store(Vector128.Narrow(r.GetLower(), r.GetUpper()), dst + i);
+            }
+        }
+        for (; i < n; i++) dst[i] = FloatToBFloat16(src[i]);
+    }
+
+    // Half → float without F16C: move exponent+mantissa into float position and rescale by 2^112, which
+    // also turns half subnormals into the right float normals; Inf/NaN get the full float exponent back.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> HalfToFloat16(Vector256<ushort> h)
+    {
+        (Vector256<uint> lo, Vector256<uint> hi) = Vector256.Widen(h);
+        Vector512<uint> u = Vector512.Create(lo, hi);
+        Vector512<uint> em = (u & Vector512.Create(0x7fffu)) << 13;
+        Vector512<uint> sign = (u & Vector512.Create(0x8000u)) << 16;
+        Vector512<uint> scaled = (em.AsSingle() * Vector512.Create(5.192296858534828e+33f)).AsUInt32();
+        Vector512<uint> special = Vector512.GreaterThanOrEqual(em, Vector512.Create(0x7c00u << 13));
+        Vector512<uint> r = Vector512.ConditionalSelect(special, em | Vector512.Create(0x7f800000u), scaled);
+        return (r | sign).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> HalfToFloat8(Vector128<ushort> h)
+    {
+        (Vector128<uint> lo, Vector128<uint> hi) = Vector128.Widen(h);
+        Vector256<uint> u = Vector256.Create(lo, hi);
+        Vector256<uint> em = (u & Vector256.Create(0x7fffu)) << 13;
+        Vector256<uint> sign = (u & Vector256.Create(0x8000u)) << 16;
+        Vector256<uint> scaled = (em.AsSingle() * Vector256.Create(5.192296858534828e+33f)).AsUInt32();
+        Vector256<uint> special = Vector256.GreaterThanOrEqual(em, Vector256.Create(0x7c00u << 13));
+        Vector256<uint> r = Vector256.ConditionalSelect(special, em | Vector256.Create(0x7f800000u), scaled);
+        return (r | sign).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> BFloat16ToFloat16(Vector256<ushort> h)
+    {
+        (Vector256<uint> lo, Vector256<uint> hi) = Vector256.Widen(h);
+        return (Vector512.Create(lo, hi) << 16).AsSingle();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> BFloat16ToFloat8(Vector128<ushort> h)
+    {
+        (Vector128<uint> lo, Vector128<uint> hi) = Vector128.Widen(h);
+        return (Vector256.Create(lo, hi) << 16).AsSingle();
+    }
+}

@@ -1,0 +1,125 @@
+using Scion.Tensors.Cpu;
+using Scion.Tensors.Quant;
+
+namespace Scion.Tensors;
+
+/// <summary>
+/// y[t, r] = Σ_c W[r, c]·x[t, c] for a stored weight and fp32 activations, as ggml computes it: quantized weights
+/// meet activations quantized once per call to the partner type (Q8_0 / Q8_K) in integer dot products; float weights
+/// are widened on the fly and multiplied in fp32. Work is split by blocks of output rows over the pool; with several
+/// tokens each row block is swept once per tile of tokens, so weight rows come from memory once per tile.
+/// </summary>
+public static unsafe class MatMul
+{
+    /// <summary>Tokens per tile in prefill: the tile's quantized activations stay in L2 while a row block sweeps them.</summary>
+    internal const int TokenTile = 32;
+
+    /// <summary>Rows per work item in prefill: float weights of a block widened to fp32 stay in L2 across the tile.</summary>
+    internal const int PrefillRowBlock = 16;
+
+    /// <param name="w">weight [rows, cols]</param>
+    /// <param name="x">activations [tokens, cols]</param>
+    /// <param name="y">output [tokens, rows]</param>
+    public static void Multiply(in WeightMatrix w, ReadOnlySpan<float> x, Span<float> y, int tokens, WorkerPool? pool = null)
+    {
+        if (tokens <= 0) throw new ArgumentOutOfRangeException(nameof(tokens), tokens, "Need at least one token.");
+        if (x.Length < (long)tokens * w.Cols) throw new ArgumentException($"x holds {x.Length} values, [{tokens}, {w.Cols}] needs {(long)tokens * w.Cols}.");
+        if (y.Length < (long)tokens * w.Rows) throw new ArgumentException($"y holds {y.Length} values, [{tokens}, {w.Rows}] needs {(long)tokens * w.Rows}.");
+        fixed (float* px = x) fixed (float* py = y) Multiply(w, px, py, tokens, pool ?? WorkerPool.Shared, KernelSelection.Current);
+    }
+
+    internal static void Multiply(in WeightMatrix w, float* x, float* y, int tokens, WorkerPool pool, KernelLevel level)
+    {
+        GgmlType partner = ActivationQuant.PartnerType(w.Type);
+        byte* act = (byte*)x;
+        long actStride = (long)w.Cols * sizeof(float);
+        if (partner != GgmlType.F32)
+        {
+            // Quantize every activation row once; all weight rows reuse it.
+            actStride = GgmlTypeInfo.RowBytes(partner, w.Cols);
+            act = ThreadScratch.Activations(actStride * tokens);
+            var quantize = new QuantizeJob { X = x, Dst = act, Cols = w.Cols, Stride = actStride, Partner = partner, Level = level };
+            if (tokens == 1) quantize.Execute(0);
+            else pool.Run(tokens, ref quantize);
+        }
+
+        int rowsPerItem;
+        if (tokens == 1)
+        {
+            // Enough items per thread that a slow thread's leftovers get picked up by the others.
+            int items = pool.ThreadCount * 8;
+            rowsPerItem = Math.Clamp((w.Rows + items - 1) / items, 1, 256);
+        }
+        else
+        {
+            rowsPerItem = PrefillRowBlock;
+        }
+        var job = new MatMulJob
+        {
+            Weights = w.Data, Type = w.Type, Rows = w.Rows, Cols = w.Cols, RowBytes = w.RowBytes,
+            Activations = act, ActivationStride = actStride, Y = y, Tokens = tokens, RowsPerItem = rowsPerItem, Level = level,
+        };
+        pool.Run((w.Rows + rowsPerItem - 1) / rowsPerItem, ref job);
+    }
+
+    private struct QuantizeJob : IParallelJob
+    {
+        public float* X;        // [tokens, cols]
+        public byte* Dst;       // [tokens, Stride]
+        public int Cols;
+        public long Stride;
+        public GgmlType Partner;
+        public KernelLevel Level;
+
+        public readonly void Execute(int t) => ActivationQuant.Row(Partner, X + (long)t * Cols, Dst + t * Stride, Cols, Level);
+    }
+
+    private struct MatMulJob : IParallelJob
+    {
+        public byte* Weights;       // [rows, RowBytes]
+        public GgmlType Type;
+        public int Rows, Cols;
+        public long RowBytes;
+        public byte* Activations;   // [tokens, ActivationStride]: fp32 or partner blocks
+        public long ActivationStride;
+        public float* Y;            // [tokens, rows]
+        public int Tokens;
+        public int RowsPerItem;
+        public KernelLevel Level;
+
+        public readonly void Execute(int item)
+        {
+            int r0 = item * RowsPerItem;
+            int r1 = Math.Min(Rows, r0 + RowsPerItem);
+            if (Tokens == 1)
+            {
+                for (int r = r0; r < r1; r++) Y[r] = VecDot.Dot(Type, Weights + r * RowBytes, Activations, Cols, Level);
+                return;
+            }
+
+            byte* rows = Weights;
+            long rowBytes = RowBytes;
+            GgmlType type = Type;
+            if (type is GgmlType.F16 or GgmlType.BF16 && Level != KernelLevel.Scalar)
+            {
+                // Widen the block once instead of once per token.
+                float* wide = (float*)ThreadScratch.Rows((long)(r1 - r0) * Cols * sizeof(float));
+                for (int r = r0; r < r1; r++)
+                    Dequantize.Row(type, Weights + r * RowBytes, wide + (long)(r - r0) * Cols, Cols, Level);
+                rows = (byte*)wide - r0 * (long)Cols * sizeof(float);
+                rowBytes = (long)Cols * sizeof(float);
+                type = GgmlType.F32;
+            }
+            for (int t0 = 0; t0 < Tokens; t0 += TokenTile)
+            {
+                int t1 = Math.Min(Tokens, t0 + TokenTile);
+                for (int r = r0; r < r1; r++)
+                {
+                    byte* wr = rows + r * rowBytes;
+                    for (int t = t0; t < t1; t++)
+                        Y[(long)t * Rows + r] = VecDot.Dot(type, wr, Activations + t * ActivationStride, Cols, Level);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,163 @@
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using Scion.Tensors.Cpu;
+using Scion.Tensors.Reference;
+
+namespace Scion.Tensors;
+
+/// <summary>Element-wise and reduction kernels of the forward pass, fp32, with scalar twins in <see cref="ReferenceOps"/>.</summary>
+public static class Ops
+{
+    /// <summary>llama RMSNorm: dst = x / sqrt(mean(x²) + eps) * weight. dst may alias x.</summary>
+    public static void RmsNorm(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, float eps, Span<float> dst) =>
+        RmsNorm(x, weight, eps, dst, KernelSelection.Current);
+
+    /// <summary>SwiGLU: dst = silu(gate) * up, silu(g) = g / (1 + e^-g). dst may alias either input.</summary>
+    public static void SiluMul(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> dst) =>
+        SiluMul(gate, up, dst, KernelSelection.Current);
+
+    /// <summary>In-place softmax, max-subtracted for stability.</summary>
+    public static void Softmax(Span<float> x) => Softmax(x, KernelSelection.Current);
+
+    /// <summary>dst = a + b. dst may alias either input.</summary>
+    public static void Add(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> dst) => Add(a, b, dst, KernelSelection.Current);
+
+    public static float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b) => Dot(a, b, KernelSelection.Current);
+
+    /// <summary>y += alpha * x.</summary>
+    public static void Axpy(float alpha, ReadOnlySpan<float> x, Span<float> y) => Axpy(alpha, x, y, KernelSelection.Current);
+
+    /// <summary>x *= factor.</summary>
+    public static void Scale(Span<float> x, float factor) => Scale(x, factor, KernelSelection.Current);
+
+    private static void CheckSame(int a, int b, string what)
+    {
+        if (a != b) throw new ArgumentException($"{what}: lengths {a} and {b} differ.");
+    }
+
+    // Variants below: scalar delegates to the twin; SIMD levels use 512-bit vectors at Avx512 and 256-bit at Avx2.
+
+    internal static void RmsNorm(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, float eps, Span<float> dst, KernelLevel level)
+    {
+        CheckSame(x.Length, weight.Length, "RmsNorm x/weight");
+        CheckSame(x.Length, dst.Length, "RmsNorm x/dst");
+        if (level == KernelLevel.Scalar) { ReferenceOps.RmsNorm(x, weight, eps, dst); return; }
+        float sumSq = Dot(x, x, level);
+        float scale = 1f / MathF.Sqrt(sumSq / x.Length + eps);
+        Map(x, weight, dst, level, new ScaleMul(scale));
+    }
+
+    internal static void SiluMul(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> dst, KernelLevel level)
+    {
+        CheckSame(gate.Length, up.Length, "SiluMul gate/up");
+        CheckSame(gate.Length, dst.Length, "SiluMul gate/dst");
+        if (level == KernelLevel.Scalar) { ReferenceOps.SiluMul(gate, up, dst); return; }
+        Map(gate, up, dst, level, new SiluMulOp());
+    }
+
+    internal static void Add(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> dst, KernelLevel level)
+    {
+        CheckSame(a.Length, b.Length, "Add a/b");
+        CheckSame(a.Length, dst.Length, "Add a/dst");
+        if (level == KernelLevel.Scalar) { ReferenceOps.Add(a, b, dst); return; }
+        Map(a, b, dst, level, new AddOp());
+    }
+
+    internal static void Axpy(float alpha, ReadOnlySpan<float> x, Span<float> y, KernelLevel level)
+    {
+        CheckSame(x.Length, y.Length, "Axpy x/y");
+        if (level == KernelLevel.Scalar) { ReferenceOps.Axpy(alpha, x, y); return; }
+        Map(x, y, y, level, new AxpyOp(alpha));
+    }
+
+    internal static void Scale(Span<float> x, float factor, KernelLevel level)
+    {
+        if (level == KernelLevel.Scalar) { ReferenceOps.Scale(x, factor); return; }
+        Map(x, x, x, level, new ScaleMul(factor, ignoreSecond: true));
+    }
+
+    internal static unsafe float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b, KernelLevel level)
+    {
+        CheckSame(a.Length, b.Length, "Dot a/b");
+        if (level == KernelLevel.Scalar) return ReferenceOps.Dot(a, b);
+        fixed (float* pa = a) fixed (float* pb = b) return SimdVecDot.F32(pa, pb, a.Length, level);
+    }
+
+    internal static void Softmax(Span<float> x, KernelLevel level)
+    {
+        if (level == KernelLevel.Scalar || x.Length == 0) { ReferenceOps.Softmax(x); return; }
+        float max = float.NegativeInfinity;
+        int i = 0;
+        if (level == KernelLevel.Avx512 && x.Length >= 16)
+        {
+            Vector512<float> m = Vector512.Create(float.NegativeInfinity);
+            for (; i + 16 <= x.Length; i += 16) m = Vector512.Max(m, Vector512.LoadUnsafe(ref x[i]));
+            for (int k = 0; k < 16; k++) max = MathF.Max(max, m[k]);
+        }
+        else if (x.Length >= 8)
+        {
+            Vector256<float> m = Vector256.Create(float.NegativeInfinity);
+            for (; i + 8 <= x.Length; i += 8) m = Vector256.Max(m, Vector256.LoadUnsafe(ref x[i]));
+            for (int k = 0; k < 8; k++) max = MathF.Max(max, m[k]);
+        }
+        for (; i < x.Length; i++) max = MathF.Max(max, x[i]);
+        Map(x, x, x, level, new ExpShift(max));
+        float sum = 0;
+        foreach (float v in x) sum += v;
+        Scale(x, 1f / sum, level);
+    }
+
+    private interface IBinaryOp
+    {
+        Vector512<float> Apply(Vector512<float> a, Vector512<float> b);
+        Vector256<float> Apply(Vector256<float> a, Vector256<float> b);
+        float Apply(float a, float b);
+    }
+
+    private static void Map<TOp>(ReadOnlySpan<float> a, ReadOnlySpan<float> b, Span<float> dst, KernelLevel level, TOp op) where TOp : struct, IBinaryOp
+    {
+        ref float ra = ref MemoryMarshal.GetReference(a);
+        ref float rb = ref MemoryMarshal.GetReference(b);
+        ref float rd = ref MemoryMarshal.GetReference(dst);
+        int n = dst.Length, i = 0;
+        if (level == KernelLevel.Avx512)
+            for (; i + 16 <= n; i += 16) op.Apply(Vector512.LoadUnsafe(ref ra, (nuint)i), Vector512.LoadUnsafe(ref rb, (nuint)i)).StoreUnsafe(ref rd, (nuint)i);
+        for (; i + 8 <= n; i += 8) op.Apply(Vector256.LoadUnsafe(ref ra, (nuint)i), Vector256.LoadUnsafe(ref rb, (nuint)i)).StoreUnsafe(ref rd, (nuint)i);
+        for (; i < n; i++) dst[i] = op.Apply(a[i], b[i]);
+    }
+
+    private readonly struct ScaleMul(float s, bool ignoreSecond = false) : IBinaryOp
+    {
+        public Vector512<float> Apply(Vector512<float> a, Vector512<float> b) => ignoreSecond ? a * s : a * s * b;
+        public Vector256<float> Apply(Vector256<float> a, Vector256<float> b) => ignoreSecond ? a * s : a * s * b;
+        public float Apply(float a, float b) => ignoreSecond ? a * s : a * s * b;
+    }
+
+    private readonly struct SiluMulOp : IBinaryOp
+    {
+        public Vector512<float> Apply(Vector512<float> g, Vector512<float> u) => g / (Vector512<float>.One + Vector512.Exp(-g)) * u;
+        public Vector256<float> Apply(Vector256<float> g, Vector256<float> u) => g / (Vector256<float>.One + Vector256.Exp(-g)) * u;
+        public float Apply(float g, float u) => g / (1f + MathF.Exp(-g)) * u;
+    }
+
+    private readonly struct AddOp : IBinaryOp
+    {
+        public Vector512<float> Apply(Vector512<float> a, Vector512<float> b) => a + b;
+        public Vector256<float> Apply(Vector256<float> a, Vector256<float> b) => a + b;
+        public float Apply(float a, float b) => a + b;
+    }
+
+    private readonly struct AxpyOp(float alpha) : IBinaryOp
+    {
+        public Vector512<float> Apply(Vector512<float> x, Vector512<float> y) => Vector512.FusedMultiplyAdd(x, Vector512.Create(alpha), y);
+        public Vector256<float> Apply(Vector256<float> x, Vector256<float> y) => Vector256.FusedMultiplyAdd(x, Vector256.Create(alpha), y);
+        public float Apply(float x, float y) => alpha * x + y;
+    }
+
+    private readonly struct ExpShift(float max) : IBinaryOp
+    {
+        public Vector512<float> Apply(Vector512<float> a, Vector512<float> b) => Vector512.Exp(a - Vector512.Create(max));
+        public Vector256<float> Apply(Vector256<float> a, Vector256<float> b) => Vector256.Exp(a - Vector256.Create(max));
+        public float Apply(float a, float b) => MathF.Exp(a - max);
+    }
+}

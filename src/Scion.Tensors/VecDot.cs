@@ -1,0 +1,72 @@
+using Scion.Tensors.Cpu;
+using Scion.Tensors.Quant;
+using Scion.Tensors.Reference;
+
+namespace Scion.Tensors;
+
+/// <summary>
+/// Dot product of one stored weight row with one activation row. Float weight types take fp32 activations;
+/// quantized ones take the activation row already quantized to <see cref="ActivationQuant.PartnerType"/>.
+/// </summary>
+public static unsafe class VecDot
+{
+    /// <summary>Σ w[i]·x[i] for an F32, F16 or BF16 weight row of <c>x.Length</c> values.</summary>
+    public static float Dot(GgmlType weightType, ReadOnlySpan<byte> weightRow, ReadOnlySpan<float> x)
+    {
+        CheckRow(weightType, weightRow, x.Length);
+        if (ActivationQuant.PartnerType(weightType) != GgmlType.F32)
+            throw new ArgumentException($"{weightType} weights need a quantized activation row; use DotQuantized.");
+        fixed (byte* w = weightRow) fixed (float* px = x) return Dot(weightType, w, px, x.Length, KernelSelection.Current);
+    }
+
+    /// <summary>Σ w[i]·x[i] for a quantized weight row of <paramref name="cols"/> values and an activation row in the partner format.</summary>
+    public static float DotQuantized(GgmlType weightType, ReadOnlySpan<byte> weightRow, ReadOnlySpan<byte> activationRow, int cols)
+    {
+        CheckRow(weightType, weightRow, cols);
+        GgmlType partner = ActivationQuant.PartnerType(weightType);
+        if (partner == GgmlType.F32) throw new ArgumentException($"{weightType} weights take fp32 activations; use Dot.");
+        long need = GgmlTypeInfo.RowBytes(partner, cols);
+        if (activationRow.Length < need) throw new ArgumentException($"{partner} activation row of {cols} values needs {need} bytes, got {activationRow.Length}.");
+        fixed (byte* w = weightRow) fixed (byte* a = activationRow) return Dot(weightType, w, a, cols, KernelSelection.Current);
+    }
+
+    private static void CheckRow(GgmlType type, ReadOnlySpan<byte> row, int cols)
+    {
+        long need = GgmlTypeInfo.RowBytes(type, cols);
+        if (row.Length < need) throw new ArgumentException($"{type} weight row of {cols} values needs {need} bytes, got {row.Length}.");
+    }
+
+    /// <summary>Pointer entry used by the matmul: <paramref name="x"/> is float* for float weight types, else the partner blocks.</summary>
+    internal static float Dot(GgmlType type, byte* w, void* x, int n, KernelLevel level)
+    {
+        if (level == KernelLevel.Scalar)
+        {
+            return type switch
+            {
+                GgmlType.F32 => ReferenceVecDot.F32((float*)w, (float*)x, n),
+                GgmlType.F16 => ReferenceVecDot.F16((ushort*)w, (float*)x, n),
+                GgmlType.BF16 => ReferenceVecDot.BF16((ushort*)w, (float*)x, n),
+                GgmlType.Q8_0 => ReferenceVecDot.Q8_0(w, (byte*)x, n),
+                GgmlType.Q4_0 => ReferenceVecDot.Q4_0(w, (byte*)x, n),
+                GgmlType.Q4_K => ReferenceVecDot.Q4_K(w, (byte*)x, n),
+                GgmlType.Q6_K => ReferenceVecDot.Q6_K(w, (byte*)x, n),
+                _ => throw new NotSupportedException($"No dot product for {type} weights."),
+            };
+        }
+        if (KernelSelection.UsesVnni(level)) return DotSimd<VnniDot>(type, w, x, n, level);
+        return DotSimd<MaddubsDot>(type, w, x, n, level);
+    }
+
+    internal static float DotSimd<TDot>(GgmlType type, byte* w, void* x, int n, KernelLevel level) where TDot : struct, IInt8DotProduct =>
+        type switch
+        {
+            GgmlType.F32 => SimdVecDot.F32((float*)w, (float*)x, n, level),
+            GgmlType.F16 => SimdVecDot.F16((ushort*)w, (float*)x, n, level),
+            GgmlType.BF16 => SimdVecDot.BF16((ushort*)w, (float*)x, n, level),
+            GgmlType.Q8_0 => SimdVecDot.Q8_0<TDot>(w, (byte*)x, n),
+            GgmlType.Q4_0 => SimdVecDot.Q4_0<TDot>(w, (byte*)x, n),
+            GgmlType.Q4_K => SimdVecDot.Q4_K<TDot>(w, (byte*)x, n),
+            GgmlType.Q6_K => SimdVecDot.Q6_K<TDot>(w, (byte*)x, n),
+            _ => throw new NotSupportedException($"No dot product for {type} weights."),
+        };
+}

@@ -1,0 +1,107 @@
+using Scion.Tensors.Cpu;
+using Scion.Tensors.Quant;
+
+namespace Scion.Tensors.Tests;
+
+/// <summary>Every SIMD variant of activation quantization and the per-row dot against its scalar twin.</summary>
+public class KernelTests
+{
+    [Theory]
+    [InlineData(GgmlType.Q8_0, 32 * 37)]
+    [InlineData(GgmlType.Q8_K, 256 * 5)]
+    public unsafe void ActivationQuantizationIsByteExactAcrossLevels(GgmlType partner, int n)
+    {
+        var x = TestData.Floats(n, 3, 4f);
+        // Exact ties and an all-zero block exercise rounding and the empty case.
+        for (int i = 0; i < 32; i++) x[i] = i - 16.5f;
+        for (int i = 32; i < 64; i++) x[n - 1 - (i - 32)] = 0;
+        if (partner == GgmlType.Q8_K) for (int i = 256; i < 512; i++) x[i] = 0;
+        x[300 % n] = -x[301 % n];   // equal magnitudes of both signs
+        long bytes = GgmlTypeInfo.RowBytes(partner, n);
+        var expected = new byte[bytes];
+        fixed (float* px = x) fixed (byte* d = expected) ActivationQuant.Row(partner, px, d, n, KernelLevel.Scalar);
+        foreach (var level in TestData.SimdLevels())
+        {
+            var got = new byte[bytes];
+            fixed (float* px = x) fixed (byte* d = got) ActivationQuant.Row(partner, px, d, n, level);
+            Assert.True(expected.AsSpan().SequenceEqual(got), $"{partner} at {level} differs from scalar");
+        }
+    }
+
+    [Fact]
+    public unsafe void Q8_KBlockSumsMatchTheirValues()
+    {
+        var x = TestData.Floats(256, 9);
+        var q = new byte[292];
+        fixed (float* px = x) fixed (byte* d = q) ActivationQuant.Row(GgmlType.Q8_K, px, d, 256, KernelSelection.Best);
+        for (int g = 0; g < 16; g++)
+        {
+            int sum = 0;
+            for (int i = 0; i < 16; i++) sum += (sbyte)q[4 + 16 * g + i];
+            Assert.Equal(sum, BitConverter.ToInt16(q, 260 + 2 * g));
+        }
+    }
+
+    public static IEnumerable<object[]> DotCases() =>
+        from t in TestData.ComputeTypes from n in new[] { 256, 256 * 7 } select new object[] { t, n };
+
+    [Theory]
+    [MemberData(nameof(DotCases))]
+    public unsafe void SimdDotMatchesScalarTwin(GgmlType type, int n)
+    {
+        int cols = type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 ? n + 13 : n;   // odd tails for float rows
+        var w = TestData.Quantized(type, TestData.Floats(cols, 1));
+        var x = TestData.Floats(cols, 2);
+        GgmlType partner = ActivationQuant.PartnerType(type);
+        byte[] act = partner == GgmlType.F32 ? new byte[cols * 4] : new byte[GgmlTypeInfo.RowBytes(partner, cols)];
+        fixed (float* px = x) fixed (byte* pa = act)
+        {
+            if (partner == GgmlType.F32) Buffer.MemoryCopy(px, pa, cols * 4, cols * 4);
+            else ActivationQuant.Row(partner, px, pa, cols, KernelLevel.Scalar);
+        }
+        fixed (byte* pw = w) fixed (byte* pa = act)
+        {
+            float expected = VecDot.Dot(type, pw, pa, cols, KernelLevel.Scalar);
+            double magnitude = Magnitude(type, w, act, cols);
+            foreach (var level in TestData.SimdLevels())
+            {
+                TestData.Near(expected, VecDot.DotSimd<MaddubsDot>(type, pw, pa, cols, level), 1e-5 * magnitude, $"{type} {level} maddubs");
+                if (AvxVnniAvailable)
+                    TestData.Near(expected, VecDot.DotSimd<VnniDot>(type, pw, pa, cols, level), 1e-5 * magnitude, $"{type} {level} vnni");
+                TestData.Near(expected, VecDot.Dot(type, pw, pa, cols, level), 1e-5 * magnitude, $"{type} {level}");
+            }
+        }
+    }
+
+    private static bool AvxVnniAvailable => System.Runtime.Intrinsics.X86.AvxVnni.IsSupported;
+
+    /// <summary>Σ|w·x| in double over the dequantized rows: the scale float rounding errors are relative to.</summary>
+    internal static double Magnitude(GgmlType type, byte[] w, byte[] act, int cols)
+    {
+        var wv = TestData.Dequantized(type, w, cols);
+        GgmlType partner = ActivationQuant.PartnerType(type);
+        var xv = partner == GgmlType.F32 ? System.Runtime.InteropServices.MemoryMarshal.Cast<byte, float>(act).ToArray() : TestData.Dequantized(partner, act, cols);
+        double m = 0;
+        for (int i = 0; i < cols; i++) m += Math.Abs((double)wv[i] * xv[i]);
+        return m;
+    }
+
+    [Theory]
+    [MemberData(nameof(DotCases))]
+    public unsafe void ScalarDotEqualsDequantizedDoubleDot(GgmlType type, int n)
+    {
+        var w = TestData.Quantized(type, TestData.Floats(n, 4));
+        var x = TestData.Floats(n, 5);
+        GgmlType partner = ActivationQuant.PartnerType(type);
+        byte[] act = partner == GgmlType.F32 ? System.Runtime.InteropServices.MemoryMarshal.AsBytes(x.AsSpan()).ToArray() : new byte[GgmlTypeInfo.RowBytes(partner, n)];
+        if (partner != GgmlType.F32) ActivationQuant.Row(partner, x, act);
+        var wv = TestData.Dequantized(type, w, n);
+        var xv = partner == GgmlType.F32 ? x : TestData.Dequantized(partner, act, n);
+        double exact = 0;
+        for (int i = 0; i < n; i++) exact += (double)wv[i] * xv[i];
+        float got = partner == GgmlType.F32 ? VecDot.Dot(type, w, x) : VecDot.DotQuantized(type, w, act, n);
+        fixed (byte* pw = w) fixed (byte* pa = act)
+            TestData.Near(exact, VecDot.Dot(type, pw, pa, n, KernelLevel.Scalar), 1e-5 * Magnitude(type, w, act, n), $"{type} scalar");
+        TestData.Near(exact, got, 1e-5 * Magnitude(type, w, act, n), $"{type} public");
+    }
+}

@@ -1,0 +1,86 @@
+using Scion.Tensors.Cpu;
+using Scion.Tensors.Quant;
+
+namespace Scion.Tensors.Tests;
+
+public class MatMulTests
+{
+    public static IEnumerable<object[]> Cases() =>
+        from t in TestData.ComputeTypes from tokens in new[] { 1, 3, 17, 40 } select new object[] { t, tokens };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public unsafe void EveryLevelAndPoolSizeMatchesNaiveDoubleReference(GgmlType type, int tokens)
+    {
+        const int rows = 37;   // not a multiple of any thread count or row block
+        int cols = type is GgmlType.Q4_K or GgmlType.Q6_K ? 512 : 96;
+        using var weights = WeightBuffer.FromFloats(TestData.Floats(rows * cols, 31), rows, cols, type);
+        var x = TestData.Floats(tokens * cols, 32);
+        var w = weights.Matrix;
+
+        // Reference: dequantized weights · (activations as the kernel sees them), in double.
+        GgmlType partner = ActivationQuant.PartnerType(type);
+        var wv = new float[rows * cols];
+        for (int r = 0; r < rows; r++) Dequantize.Row(type, w.RowSpan(r), wv.AsSpan(r * cols, cols));
+        var xv = new float[tokens * cols];
+        var magnitude = new double[tokens * rows];
+        for (int t = 0; t < tokens; t++)
+        {
+            if (partner == GgmlType.F32) x.AsSpan(t * cols, cols).CopyTo(xv.AsSpan(t * cols));
+            else
+            {
+                var q = new byte[GgmlTypeInfo.RowBytes(partner, cols)];
+                ActivationQuant.Row(partner, x.AsSpan(t * cols, cols), q);
+                Dequantize.Row(partner, q, xv.AsSpan(t * cols, cols));
+            }
+        }
+        var expected = new double[tokens * rows];
+        for (int t = 0; t < tokens; t++)
+            for (int r = 0; r < rows; r++)
+            {
+                double s = 0, m = 0;
+                for (int c = 0; c < cols; c++) { s += (double)wv[r * cols + c] * xv[t * cols + c]; m += Math.Abs((double)wv[r * cols + c] * xv[t * cols + c]); }
+                expected[t * rows + r] = s;
+                magnitude[t * rows + r] = m;
+            }
+
+        foreach (int threads in new[] { 1, 3 })
+        {
+            using var pool = new WorkerPool(threads);
+            foreach (var level in TestData.AllLevels())
+            {
+                var y = new float[tokens * rows];
+                fixed (float* px = x) fixed (float* py = y) MatMul.Multiply(w, px, py, tokens, pool, level);
+                for (int i = 0; i < y.Length; i++)
+                    TestData.Near(expected[i], y[i], 1e-5 * magnitude[i] + 1e-6, $"{type} tokens {tokens} threads {threads} {level} y[{i / rows},{i % rows}]");
+            }
+        }
+    }
+
+    [Fact]
+    public void PublicEntryValidatesShapes()
+    {
+        using var weights = WeightBuffer.FromFloats(TestData.Floats(4 * 32, 1), 4, 32, GgmlType.Q8_0);
+        var w = weights.Matrix;
+        Assert.Throws<ArgumentException>(() => MatMul.Multiply(w, new float[31], new float[4], 1));
+        Assert.Throws<ArgumentException>(() => MatMul.Multiply(w, new float[64], new float[4], 2));
+        var y = new float[4];
+        MatMul.Multiply(w, TestData.Floats(32, 2), y, 1);
+        Assert.Contains(y, v => v != 0);
+    }
+
+    [Fact]
+    public unsafe void WeightMatrixViewsRows()
+    {
+        var values = GC.AllocateArray<float>(6 * 32, pinned: true);
+        for (int i = 0; i < values.Length; i++) values[i] = i;
+        fixed (float* p = values)
+        {
+            var w = WeightMatrix.FromPinnedFloats(p, 6, 32);
+            Assert.Equal(128, w.RowBytes);
+            Assert.Equal(32f * 2, BitConverter.ToSingle(w.RowSpan(2)));
+            Assert.Throws<ArgumentOutOfRangeException>(() => w.RowSpan(6).Length);
+        }
+        Assert.Throws<ArgumentException>(() => new WeightBuffer(GgmlType.Q4_K, 2, 100));
+    }
+}

@@ -1,0 +1,94 @@
+using Scion.Tensors.Cpu;
+
+namespace Scion.Tensors.Tests;
+
+public class WorkerPoolTests
+{
+    private struct CountJob : IParallelJob
+    {
+        public int[] Hits;
+        public void Execute(int index) => Interlocked.Increment(ref Hits[index]);
+    }
+
+    private struct NestedJob : IParallelJob
+    {
+        public WorkerPool Pool;
+        public int[] Hits;
+        public void Execute(int index)
+        {
+            var inner = new CountJob { Hits = Hits };
+            Pool.Run(Hits.Length, ref inner);   // runs inline inside a worker: must not deadlock
+        }
+    }
+
+    private struct ThrowJob : IParallelJob
+    {
+        public void Execute(int index)
+        {
+            if (index == 5) throw new InvalidOperationException("item 5");
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(5)]
+    public void EveryItemRunsExactlyOnce(int threads)
+    {
+        using var pool = new WorkerPool(threads);
+        for (int round = 0; round < 50; round++)
+        {
+            var job = new CountJob { Hits = new int[round * 3 + 1] };
+            pool.Run(job.Hits.Length, ref job);
+            Assert.All(job.Hits, h => Assert.Equal(1, h));
+        }
+    }
+
+    [Fact]
+    public void NestedRunsExecuteInline()
+    {
+        using var pool = new WorkerPool(3);
+        var hits = new int[7];
+        var job = new NestedJob { Pool = pool, Hits = hits };
+        pool.Run(4, ref job);
+        Assert.All(hits, h => Assert.Equal(4, h));
+    }
+
+    [Fact]
+    public void ExceptionsReachTheCallerAndThePoolKeepsWorking()
+    {
+        using var pool = new WorkerPool(3);
+        var bad = new ThrowJob();
+        Assert.Throws<InvalidOperationException>(() => pool.Run(20, ref bad));
+        var job = new CountJob { Hits = new int[10] };
+        pool.Run(10, ref job);
+        Assert.All(job.Hits, h => Assert.Equal(1, h));
+    }
+
+    [Fact]
+    public void ConcurrentCallersAreSerialized()
+    {
+        using var pool = new WorkerPool(2);
+        var totals = new int[4][];
+        Parallel.For(0, 4, k =>
+        {
+            totals[k] = new int[100];
+            for (int round = 0; round < 20; round++)
+            {
+                var job = new CountJob { Hits = totals[k] };
+                pool.Run(100, ref job);
+            }
+        });
+        foreach (var t in totals) Assert.All(t, h => Assert.Equal(20, h));
+    }
+
+    [Fact]
+    public void KernelSelectionParsesTheEnvironmentValue()
+    {
+        Assert.Equal(KernelLevel.Scalar, KernelSelection.Choose("scalar", KernelLevel.Avx512));
+        Assert.Equal(KernelLevel.Avx2, KernelSelection.Choose("AVX2", KernelLevel.Avx512));
+        Assert.Equal(KernelLevel.Avx2, KernelSelection.Choose("avx512", KernelLevel.Avx2));
+        Assert.Equal(KernelLevel.Avx512, KernelSelection.Choose(null, KernelLevel.Avx512));
+        Assert.Throws<ArgumentException>(() => KernelSelection.Choose("sse", KernelLevel.Avx512));
+    }
+}

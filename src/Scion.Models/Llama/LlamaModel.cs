@@ -1,5 +1,6 @@
 using Scion.Models.Formats;
 using Scion.Tensors;
+using Scion.Tensors.Cpu;
 
 namespace Scion.Models.Llama;
 

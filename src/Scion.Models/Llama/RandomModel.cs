@@ -1,5 +1,4 @@
 using Scion.Tensors;
-using Scion.Tensors.Random;
 
 namespace Scion.Models.Llama;
 

@@ -1,4 +1,4 @@
-using Scion.Tensors.Random;
+using Scion.Tensors;
 
 namespace Scion.Models.Sampling;
 

@@ -1,4 +1,4 @@
-namespace Scion.Tensors.Random;
+namespace Scion.Tensors;
 
 /// <summary>
 /// xoshiro256** seeded through splitmix64: our own seeded generator so sampling, initialisation and shuffling

@@ -1,7 +1,7 @@
 using Scion.Models.Adapters;
 using Scion.Models.KvCache;
 using Scion.Models.Llama;
-using Scion.Tensors.Random;
+using Scion.Tensors;
 
 namespace Scion.Models.Tests.Llama;
 

@@ -15,9 +15,12 @@ internal sealed class JsonFields(JsonElement obj, string source)
     public static JsonDocument ParseFile(string path)
     {
         if (!File.Exists(path)) throw new ModelFormatException($"{path}: file is missing.");
+        byte[] bytes = File.ReadAllBytes(path);
+        // JsonDocument checks UTF-8 only when a string is read, and then throws InvalidOperationException.
+        if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw new ModelFormatException($"{path}: not valid UTF-8 text.");
         try
         {
-            return JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
+            return JsonDocument.Parse(bytes, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
         }
         catch (JsonException e)
         {

@@ -115,4 +115,37 @@ public class SafetensorsFileTests
         var e = Assert.Throws<ModelFormatException>(() => SafetensorsFile.Open(path).Dispose());
         Assert.Contains("header length", e.Message);
     }
+
+    [Fact]
+    public void RandomHeaderCorruptionOnlyEverGivesModelFormatException()
+    {
+        using var dir = new TempDirectory();
+        var w = new SafetensorsWriter();
+        w.Metadata["format"] = "pt";
+        w.AddFloat32("model.a.weight", [4, 4], new float[16]);
+        w.AddTensor("model.b.weight", GgmlType.F16, [3, 5], new byte[30]);
+        using var ms = new MemoryStream();
+        w.Write(ms);
+        var good = ms.ToArray();
+        int headerEnd = 8 + (int)BinaryPrimitives.ReadUInt64LittleEndian(good);
+        var rng = new Random(99);
+        for (int trial = 0; trial < 300; trial++)
+        {
+            var bad = (byte[])good.Clone();
+            for (int i = 0, n = 1 + rng.Next(3); i < n; i++)
+                bad[rng.Next(headerEnd)] = trial % 2 == 0 ? (byte)rng.Next(256) : (byte)"0123456789[]{},:\"-"[rng.Next(17)];
+            string path = dir.File($"fuzz{trial}.safetensors");
+            File.WriteAllBytes(path, bad);
+            try
+            {
+                using var f = SafetensorsFile.Open(path);
+                foreach (var t in f.Tensors) if (t.IsSupported) _ = f.TensorBytes(t).Length;
+            }
+            catch (ModelFormatException) { }
+            catch (Exception e)
+            {
+                Assert.Fail($"trial {trial}: {e.GetType().Name}: {e.Message}");
+            }
+        }
+    }
 }

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using System.Text;
 using System.Text.RegularExpressions;
 
@@ -16,9 +17,9 @@ internal static partial class Filters
     {
         ["abs"] = (v, _) => v switch
         {
-            long l => Math.Abs(l),
-            double d => Math.Abs(d),
-            bool b => b ? 1L : 0L,
+            long l => (object)Math.Abs(l),
+            double d => (object)Math.Abs(d),
+            bool b => (object)(b ? 1L : 0L),
             Undefined u => throw u.Fail(),
             _ => throw Py.TypeError($"bad operand type for abs(): '{Py.TypeName(v)}'"),
         },
@@ -265,7 +266,7 @@ internal static partial class Filters
             case "common":
                 // Python's round(): ints stay ints, floats round half to even.
                 if (Py.IsInteger(value) && precision >= 0) return Py.ToLong(value);
-                return Math.Round(Py.ToDouble(value), (int)Math.Clamp(precision, 0, 15), MidpointRounding.ToEven);
+                return PyRound(Py.ToDouble(value), (int)Math.Clamp(precision, -308, 308));
             case "ceil":
             case "floor":
                 {
@@ -276,6 +277,29 @@ internal static partial class Filters
             default:
                 throw new TemplateException("method must be common, ceil or floor");
         }
+    }
+
+    /// <summary>
+    /// Python's <c>round(x, n)</c>: rounds the exact binary value half-to-even, so 2.675 (really 2.67499...)
+    /// gives 2.67 where Math.Round's scaling would give 2.68.
+    /// </summary>
+    private static double PyRound(double x, int n)
+    {
+        if (!double.IsFinite(x) || x == 0) return x;
+        long bits = BitConverter.DoubleToInt64Bits(x);
+        bool negative = bits < 0;
+        int exp = (int)((bits >> 52) & 0x7FF);
+        long mant = bits & 0xFFFFFFFFFFFFFL;
+        if (exp == 0) exp = 1; else mant |= 1L << 52;
+        exp -= 1075; // |x| = mant * 2^exp
+        BigInteger num = mant, den = BigInteger.One;
+        if (exp >= 0) num <<= exp; else den <<= -exp;
+        if (n >= 0) num *= BigInteger.Pow(10, n); else den *= BigInteger.Pow(10, -n);
+        var q = BigInteger.DivRem(num, den, out var r);
+        int c = (r * 2).CompareTo(den);
+        if (c > 0 || (c == 0 && !q.IsEven)) q += 1;
+        double result = double.Parse($"{q}e{-n}", NumberStyles.Float, CultureInfo.InvariantCulture);
+        return negative ? -result : result;
     }
 
     private static object? ToInt(object? value, object? fallback, int radix)

@@ -186,7 +186,7 @@ internal sealed class Signature(List<string> names, List<Expr> defaults)
             else value = new Undefined($"parameter '{names[i]}' was not provided");
             target.Set(names[i], value);
         }
-        target.Set("varargs", new List<object?>(args.Positional.Skip(names.Count)));
+        target.Set("varargs", new TupleValue([.. args.Positional.Skip(names.Count)]));
         target.Set("kwargs", extraNamed.ToDictionary(kv => kv.Key, kv => kv.Value));
         _ = who;
     }

@@ -3,7 +3,7 @@
 environment transformers builds for chat templates (ImmutableSandboxedEnvironment, trim_blocks,
 lstrip_blocks, loopcontrols, its own tojson, raise_exception, strftime_now pinned to 2026-01-15).
 Run: python3 gen_conformance.py > ../JinjaConformanceCases.cs   (needs jinja2>=3.1)"""
-import json, sys
+import json, os, sys
 from datetime import datetime
 import jinja2
 import jinja2.ext
@@ -173,6 +173,193 @@ CASES = [
   ("assign attribute on non-namespace", "{% set d = {} %}{% set d.x = 1 %}", {}),
 ]
 
+
+# --- realistic chat templates (written in the style of popular models' templates) with tool use
+QWEN3_LIKE = """{%- if tools %}
+    {{- '<|im_start|>system\\n' }}
+    {%- if messages[0].role == 'system' %}
+        {{- messages[0].content + '\\n\\n' }}
+    {%- endif %}
+    {{- "# Tools\\n\\n<tools>" }}
+    {%- for tool in tools %}
+        {{- "\\n" }}
+        {{- tool | tojson }}
+    {%- endfor %}
+    {{- "\\n</tools><|im_end|>\\n" }}
+{%- else %}
+    {%- if messages[0].role == 'system' %}
+        {{- '<|im_start|>system\\n' + messages[0].content + '<|im_end|>\\n' }}
+    {%- endif %}
+{%- endif %}
+{%- set ns = namespace(multi_step_tool=true, last_query_index=messages|length - 1) %}
+{%- for message in messages[::-1] %}
+    {%- set index = (messages|length - 1) - loop.index0 %}
+    {%- if ns.multi_step_tool and message.role == "user" and message.content is string and not(message.content.startswith('<tool_response>') and message.content.endswith('</tool_response>')) %}
+        {%- set ns.multi_step_tool = false %}
+        {%- set ns.last_query_index = index %}
+    {%- endif %}
+{%- endfor %}
+{%- for message in messages %}
+    {%- if message.content is string %}
+        {%- set content = message.content %}
+    {%- else %}
+        {%- set content = '' %}
+    {%- endif %}
+    {%- if (message.role == "user") or (message.role == "system" and not loop.first) %}
+        {{- '<|im_start|>' + message.role + '\\n' + content + '<|im_end|>' + '\\n' }}
+    {%- elif message.role == "assistant" %}
+        {%- set reasoning_content = '' %}
+        {%- if message.reasoning_content is string %}
+            {%- set reasoning_content = message.reasoning_content %}
+        {%- else %}
+            {%- if '</think>' in content %}
+                {%- set reasoning_content = content.split('</think>')[0].rstrip('\\n').split('<think>')[-1].lstrip('\\n') %}
+                {%- set content = content.split('</think>')[-1].lstrip('\\n') %}
+            {%- endif %}
+        {%- endif %}
+        {%- if loop.index0 > ns.last_query_index %}
+            {%- if loop.last or (not loop.last and reasoning_content) %}
+                {{- '<|im_start|>' + message.role + '\\n<think>\\n' + reasoning_content.strip('\\n') + '\\n</think>\\n\\n' + content.lstrip('\\n') }}
+            {%- else %}
+                {{- '<|im_start|>' + message.role + '\\n' + content }}
+            {%- endif %}
+        {%- else %}
+            {{- '<|im_start|>' + message.role + '\\n' + content }}
+        {%- endif %}
+        {%- if message.tool_calls %}
+            {%- for tool_call in message.tool_calls %}
+                {%- if (loop.first and content) or (not loop.first) %}
+                    {{- '\\n' }}
+                {%- endif %}
+                {%- if tool_call.function %}
+                    {%- set tool_call = tool_call.function %}
+                {%- endif %}
+                {{- '<tool_call>\\n{"name": "' }}
+                {{- tool_call.name }}
+                {{- '", "arguments": ' }}
+                {%- if tool_call.arguments is string %}
+                    {{- tool_call.arguments }}
+                {%- else %}
+                    {{- tool_call.arguments | tojson }}
+                {%- endif %}
+                {{- '}\\n</tool_call>' }}
+            {%- endfor %}
+        {%- endif %}
+        {{- '<|im_end|>\\n' }}
+    {%- elif message.role == "tool" %}
+        {%- if loop.first or (messages[loop.index0 - 1].role != "tool") %}
+            {{- '<|im_start|>user' }}
+        {%- endif %}
+        {{- '\\n<tool_response>\\n' }}
+        {{- content }}
+        {{- '\\n</tool_response>' }}
+        {%- if loop.last or (messages[loop.index0 + 1].role != "tool") %}
+            {{- '<|im_end|>\\n' }}
+        {%- endif %}
+    {%- endif %}
+{%- endfor %}
+{%- if add_generation_prompt %}
+    {{- '<|im_start|>assistant\\n' }}
+    {%- if enable_thinking is defined and enable_thinking is false %}
+        {{- '<think>\\n\\n</think>\\n\\n' }}
+    {%- endif %}
+{%- endif %}
+"""
+
+LLAMA32_LIKE = """{{- bos_token }}
+{%- if not date_string is defined %}
+    {%- if strftime_now is defined %}
+        {%- set date_string = strftime_now("%d %b %Y") %}
+    {%- else %}
+        {%- set date_string = "26 Jul 2024" %}
+    {%- endif %}
+{%- endif %}
+{%- if messages[0]['role'] == 'system' %}
+    {%- set system_message = messages[0]['content']|trim %}
+    {%- set messages = messages[1:] %}
+{%- else %}
+    {%- set system_message = "" %}
+{%- endif %}
+{{- "<|start_header_id|>system<|end_header_id|>\\n\\n" }}
+{{- "Cutting Knowledge Date: December 2023\\n" }}
+{{- "Today Date: " + date_string + "\\n\\n" }}
+{{- system_message }}
+{{- "<|eot_id|>" }}
+{%- for message in messages %}
+    {{- '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n'+ message['content'] | trim + '<|eot_id|>' }}
+{%- endfor %}
+{%- if add_generation_prompt %}
+    {{- '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}
+{%- endif %}
+"""
+
+GEMMA_LIKE = """{{ bos_token }}
+{%- if messages[0]['role'] == 'system' -%}
+    {%- set first_user_prefix = messages[0]['content'] + '\\n\\n' -%}
+    {%- set loop_messages = messages[1:] -%}
+{%- else -%}
+    {%- set first_user_prefix = "" -%}
+    {%- set loop_messages = messages -%}
+{%- endif -%}
+{%- for message in loop_messages -%}
+    {%- if (message['role'] == 'user') != (loop.index0 % 2 == 0) -%}
+        {{ raise_exception("Conversation roles must alternate user/assistant/user/assistant/...") }}
+    {%- endif -%}
+    {%- if (message['role'] == 'assistant') -%}
+        {%- set role = "model" -%}
+    {%- else -%}
+        {%- set role = message['role'] -%}
+    {%- endif -%}
+    {{ '<start_of_turn>' + role + '\\n' + (first_user_prefix if loop.first else "") }}
+    {%- if message['content'] is string -%}
+        {{ message['content'] | trim }}
+    {%- elif message['content'] is iterable -%}
+        {%- for item in message['content'] -%}
+            {%- if item['type'] == 'image' -%}
+                {{ '<start_of_image>' }}
+            {%- elif item['type'] == 'text' -%}
+                {{ item['text'] | trim }}
+            {%- endif -%}
+        {%- endfor -%}
+    {%- else -%}
+        {{ raise_exception("Invalid content type") }}
+    {%- endif -%}
+    {{ '<end_of_turn>\\n' }}
+{%- endfor -%}
+{%- if add_generation_prompt -%}
+    {{'<start_of_turn>model\\n'}}
+{%- endif -%}
+"""
+
+DEEPSEEK_LIKE = """{% if not add_generation_prompt is defined %}{% set add_generation_prompt = false %}{% endif %}{% set ns = namespace(is_first=false, is_tool=false, system_prompt='') %}{%- for message in messages %}{%- if message['role'] == 'system' %}{% set ns.system_prompt = message['content'] %}{%- endif %}{%- endfor %}{{bos_token}}{{ns.system_prompt}}{%- for message in messages %}{%- if message['role'] == 'user' %}{%- set ns.is_tool = false -%}{{'<｜User｜>' + message['content']}}{%- endif %}{%- if message['role'] == 'assistant' and message['content'] is not none %}{% set content = message['content'] %}{% if '</think>' in content %}{% set content = content.split('</think>')[-1] %}{% endif %}{{'<｜Assistant｜>' + content + '<｜end▁of▁sentence｜>'}}{%- endif %}{%- endfor -%}{% if add_generation_prompt %}{{'<｜Assistant｜><think>\\n'}}{% endif %}"""
+
+TOOLS = [{"type": "function", "function": {"name": "get_weather", "description": "Weather for a city", "parameters": {"type": "object", "properties": {"city": {"type": "string", "description": "City name"}, "unit": {"type": "string", "enum": ["c", "f"]}}, "required": ["city"]}}}]
+TOOL_CONVO = [
+    {"role": "system", "content": "You help."},
+    {"role": "user", "content": "Weather in Paris?"},
+    {"role": "assistant", "content": "", "tool_calls": [{"type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris", "unit": "c"}}}]},
+    {"role": "tool", "content": "{\"temp\": 21.5}"},
+    {"role": "tool", "content": "second"},
+    {"role": "assistant", "content": "<think>\nwarm\n</think>\n\nIt is 21.5°C."},
+    {"role": "user", "content": "Thanks"},
+]
+PLAIN_CONVO = [{"role": "system", "content": "  Be kind.  "}, {"role": "user", "content": "Hi  "}, {"role": "assistant", "content": "Hello!"}, {"role": "user", "content": "Bye"}]
+
+def chat(messages, gen=True, **extra):
+    return dict(messages=messages, add_generation_prompt=gen, bos_token="<s>", eos_token="</s>", **extra)
+
+CASES += [
+  ("qwen3-like tools", QWEN3_LIKE, chat(TOOL_CONVO, tools=TOOLS)),
+  ("qwen3-like plain no thinking", QWEN3_LIKE, chat(PLAIN_CONVO, enable_thinking=False)),
+  ("qwen3-like reasoning after last query", QWEN3_LIKE, chat([{"role": "user", "content": "q"}, {"role": "assistant", "content": "<think>hmm</think>answer"}], gen=False)),
+  ("llama32-like strftime", LLAMA32_LIKE, chat(PLAIN_CONVO)),
+  ("llama32-like date given", LLAMA32_LIKE, chat(PLAIN_CONVO[1:], gen=False, date_string="1 Jan 2025")),
+  ("gemma-like", GEMMA_LIKE, chat(PLAIN_CONVO)),
+  ("gemma-like multimodal content", GEMMA_LIKE, chat([{"role": "user", "content": [{"type": "image"}, {"type": "text", "text": " what is this? "}]}])),
+  ("gemma-like alternation error", GEMMA_LIKE, chat([{"role": "user", "content": "a"}, {"role": "user", "content": "b"}])),
+  ("deepseek-like", DEEPSEEK_LIKE, chat(TOOL_CONVO[:2] + [{"role": "assistant", "content": "<think>x</think>Sunny."}, {"role": "user", "content": "ok"}])),
+]
+
 APPEND_CASES = [
   ("list append", "{% set xs = [] %}{% for i in range(3) %}{% set _ = xs.append(i * 2) %}{% endfor %}{{ xs }}", {}),
 ]
@@ -199,6 +386,31 @@ def cs(s):
         else: out.append(ch)
     return '"' + ''.join(out) + '"'
 
+# --- the real templates in shared/chat-templates on tool-calling paths expected.jsonl does not cover
+SHARED_DIR = os.environ.get("SCION_SHARED", os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../../../../shared"))
+LLAMA, QWEN, MISTRAL, PHI = "meta-llama-Llama-3.1-8B-Instruct", "Qwen-Qwen2.5-7B-Instruct", "mistralai-Mistral-Nemo-Instruct-2407", "microsoft-Phi-3.5-mini-instruct"
+MISTRAL_TOOL_CONVO = [
+    {"role": "user", "content": "Weather in Paris?"},
+    {"role": "assistant", "tool_calls": [{"id": "abcDEF123", "type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris"}}}]},
+    {"role": "tool", "tool_call_id": "abcDEF123", "content": {"content": 21.5}},
+    {"role": "assistant", "content": "It is 21.5°C."},
+    {"role": "user", "content": "And tomorrow?"},
+]
+SHARED_CASES = [
+  ("llama tools in user message", LLAMA, chat(TOOL_CONVO[1:4] + [{"role": "assistant", "content": "Sunny"}], tools=TOOLS)),
+  ("llama tools in system message", LLAMA, chat(TOOL_CONVO[:3] + [{"role": "ipython", "content": {"temp": 21}}], tools=TOOLS, tools_in_user_message=False)),
+  ("llama builtin tools", LLAMA, chat([{"role": "user", "content": "search"}, {"role": "assistant", "tool_calls": [{"function": {"name": "brave_search", "arguments": {"query": "x", "n": "3"}}}]}], builtin_tools=["brave_search", "code_interpreter"])),
+  ("llama tools without user message", LLAMA, chat([{"role": "system", "content": "s"}], tools=TOOLS)),
+  ("llama two tool calls error", LLAMA, chat([{"role": "user", "content": "u"}, {"role": "assistant", "tool_calls": [{"function": {"name": "a", "arguments": {}}}, {"function": {"name": "b", "arguments": {}}}]}])),
+  ("qwen tools", QWEN, chat(TOOL_CONVO, tools=TOOLS)),
+  ("qwen tools with system", QWEN, chat([{"role": "system", "content": "Sys."}, {"role": "user", "content": "u"}], tools=TOOLS)),
+  ("mistral tools", MISTRAL, chat(MISTRAL_TOOL_CONVO, tools=TOOLS)),
+  ("mistral system on last user", MISTRAL, chat([{"role": "system", "content": "S"}, {"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}, {"role": "user", "content": "c"}])),
+  ("mistral alternation error", MISTRAL, chat([{"role": "user", "content": "a"}, {"role": "user", "content": "b"}])),
+  ("mistral bad tool call id error", MISTRAL, chat([{"role": "user", "content": "a"}, {"role": "assistant", "tool_calls": [{"id": "short", "function": {"name": "f", "arguments": {}}}]}])),
+  ("phi system and empty system", PHI, chat([{"role": "system", "content": ""}, {"role": "system", "content": "S"}, {"role": "user", "content": "u"}], gen=False)),
+]
+
 rows = []
 for name, src, v in CASES:
     rows.append((name, src, v, render(SANDBOX, src, v)))
@@ -218,5 +430,16 @@ for name, src, v, r in rows:
     exp = cs(r["text"]) if "text" in r else "null"
     err = cs(r["error"]) if "error" in r else "null"
     print("        (%s, %s, %s, %s, %s)," % (cs(name), cs(src), cs(json.dumps(v, ensure_ascii=False)), exp, err))
+print("    ];")
+print()
+print("    // (name, template file in shared/chat-templates without .jinja, variables as JSON, expected text or null, Jinja2's error)")
+print("    public static readonly (string Name, string Template, string Variables, string? Expected, string? Error)[] SharedCases =")
+print("    [")
+for name, tname, v in SHARED_CASES:
+    with open(os.path.join(SHARED_DIR, "chat-templates", tname + ".jinja"), encoding="utf-8") as f:
+        r = render(SANDBOX, f.read(), v)
+    exp = cs(r["text"]) if "text" in r else "null"
+    err = cs(r["error"]) if "error" in r else "null"
+    print("        (%s, %s, %s, %s, %s)," % (cs(name), cs(tname), cs(json.dumps(v, ensure_ascii=False)), exp, err))
 print("    ];")
 print("}")

@@ -1,0 +1,388 @@
+using System.Globalization;
+using System.Numerics;
+using System.Text;
+using System.Text.RegularExpressions;
+
+namespace Scion.Models.Tokenization.Templates;
+
+/// <summary>
+/// Jinja2's built-in filters as Jinja2 3.1 defines them, with transformers' <c>tojson</c>
+/// (json.dumps with ensure_ascii=False, no HTML escaping) in place of Jinja's own.
+/// </summary>
+internal static partial class Filters
+{
+    public delegate object? Filter(object? value, CallArgs args);
+
+    private static readonly Dictionary<string, Filter> All = new(StringComparer.Ordinal)
+    {
+        ["abs"] = (v, _) => v switch
+        {
+            long l => (object)Math.Abs(l),
+            double d => (object)Math.Abs(d),
+            bool b => (object)(b ? 1L : 0L),
+            Undefined u => throw u.Fail(),
+            _ => throw Py.TypeError($"bad operand type for abs(): '{Py.TypeName(v)}'"),
+        },
+        ["attr"] = (v, a) => Py.GetAttr(v, PyFormat.Str(a.Get(0, "name"))),
+        ["capitalize"] = (v, _) => Methods.Capitalize(PyFormat.Str(v)),
+        ["center"] = (v, a) => Strings.Center(PyFormat.Str(v), (int)Py.ToLong(a.Get(0, "width", 80L)), ' '),
+        ["default"] = (v, a) => v is Undefined || (Py.Truthy(a.Get(1, "boolean", false)) && !Py.Truthy(v)) ? a.Get(0, "default_value", "") : v,
+        ["dictsort"] = DictSort,
+        ["escape"] = (v, _) => HtmlEscape(PyFormat.Str(v)),
+        ["first"] = (v, _) => Py.Iterate(v).Take(1).ToList() is [var x] ? x : new Undefined("No first item, sequence was empty."),
+        ["float"] = (v, a) => ToFloat(v, a.Get(0, "default", 0.0)),
+        ["format"] = (v, a) => Py.Modulo(PyFormat.Str(v), a.Named.Count > 0 ? a.Named : new TupleValue(a.Positional)),
+        ["indent"] = Indent,
+        ["int"] = (v, a) => ToInt(v, a.Get(0, "default", 0L), (int)Py.ToLong(a.Get(1, "base", 10L))),
+        ["items"] = (v, _) => v switch
+        {
+            Undefined => new List<object?>(),
+            IReadOnlyDictionary<string, object?> d => new List<object?>(d.Select(kv => (object?)new TupleValue([kv.Key, kv.Value]))),
+            _ => throw new TemplateException("Can only get item pairs from a mapping."),
+        },
+        ["join"] = (v, a) =>
+        {
+            var items = Py.Iterate(v);
+            if (a.Get(1, "attribute") is { } attr and not Undefined) items = items.Select(AttrGetter(attr));
+            return string.Join(PyFormat.Str(a.Get(0, "d", "")), items.Select(PyFormat.Str));
+        },
+        ["last"] = (v, _) => Py.Iterate(v).ToList() is { Count: > 0 } l ? l[^1] : new Undefined("No last item, sequence was empty."),
+        ["length"] = (v, _) => Py.Length(v),
+        ["list"] = (v, _) => Py.Iterate(v).ToList(),
+        ["lower"] = (v, _) => PyFormat.Str(v).ToLowerInvariant(),
+        ["map"] = Map,
+        ["max"] = (v, a) => MinMax(v, a, max: true),
+        ["min"] = (v, a) => MinMax(v, a, max: false),
+        ["pprint"] = (v, _) => PyFormat.Repr(v),
+        ["reject"] = (v, a) => Select(v, a, lookupAttr: false, keep: false),
+        ["rejectattr"] = (v, a) => Select(v, a, lookupAttr: true, keep: false),
+        ["replace"] = (v, a) => Strings.Replace(PyFormat.Str(v), PyFormat.Str(a.Get(0, "old")), PyFormat.Str(a.Get(1, "new")),
+            a.Get(2, "count") is { } c and not Undefined ? Py.ToLong(c) : -1),
+        ["reverse"] = (v, _) => v is string s
+            ? (string)Py.Slice(s, null, null, -1L)!
+            : (object?)Py.Iterate(v).Reverse().ToList(),
+        ["round"] = Round,
+        ["safe"] = (v, _) => v is string ? v : PyFormat.Str(v),
+        ["select"] = (v, a) => Select(v, a, lookupAttr: false, keep: true),
+        ["selectattr"] = (v, a) => Select(v, a, lookupAttr: true, keep: true),
+        ["sort"] = Sort,
+        ["string"] = (v, _) => PyFormat.Str(v),
+        ["sum"] = (v, a) =>
+        {
+            var items = Py.Iterate(v);
+            if (a.Get(0, "attribute") is { } attr and not Undefined) items = items.Select(AttrGetter(attr));
+            object? total = a.Get(1, "start", 0L);
+            foreach (var x in items) total = Py.Add(total, x);
+            return total;
+        },
+        ["title"] = (v, _) => JinjaTitle(PyFormat.Str(v)),
+        ["tojson"] = (v, a) =>
+        {
+            var indent = a.Get(1, "indent");
+            string? ind = indent switch
+            {
+                null or Undefined => null,
+                string s => s,
+                _ => new string(' ', (int)Py.ToLong(indent)),
+            };
+            string? itemSep = null, keySep = null;
+            if (a.Get(2, "separators") is IList<object?> { Count: 2 } seps)
+            {
+                itemSep = PyFormat.Str(seps[0]);
+                keySep = PyFormat.Str(seps[1]);
+            }
+            return TemplateJson.Dumps(v, ind, Py.Truthy(a.Get(3, "sort_keys", false)), Py.Truthy(a.Get(0, "ensure_ascii", false)), itemSep, keySep);
+        },
+        ["trim"] = (v, a) => Py.Strip(PyFormat.Str(v), a.Get(0, "chars") as string, true, true),
+        ["unique"] = Unique,
+        ["upper"] = (v, _) => PyFormat.Str(v).ToUpperInvariant(),
+        ["wordcount"] = (v, _) => (long)WordRegex().Matches(PyFormat.Str(v)).Count,
+    };
+
+    static Filters()
+    {
+        All["d"] = All["default"];
+        All["e"] = All["escape"];
+        All["forceescape"] = All["escape"];
+        All["count"] = All["length"];
+    }
+
+    public static Filter? Lookup(string name) => All.GetValueOrDefault(name);
+
+    [GeneratedRegex(@"\w+")]
+    private static partial Regex WordRegex();
+
+    /// <summary>markupsafe.escape: Jinja's <c>escape</c> filter always escapes, autoescape or not.</summary>
+    private static string HtmlEscape(string s) =>
+        s.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;").Replace("\"", "&#34;").Replace("'", "&#39;");
+
+    /// <summary>Jinja's attribute path getter: "a.b.0" looks up a, then b, then item 0.</summary>
+    private static Func<object?, object?> AttrGetter(object? attribute, object? fallback = null, bool ignoreCase = false)
+    {
+        var parts = attribute is string s
+            ? s.Split('.').Select(p => p.Length > 0 && p.All(char.IsAsciiDigit) ? (object?)long.Parse(p, CultureInfo.InvariantCulture) : p).ToList()
+            : new List<object?> { attribute };
+        return item =>
+        {
+            foreach (var part in parts)
+            {
+                item = Py.GetItem(item, part);
+                if (fallback is not null && item is Undefined) item = fallback;
+            }
+            return ignoreCase && item is string str ? str.ToLowerInvariant() : item;
+        };
+    }
+
+    private static object? Select(object? value, CallArgs a, bool lookupAttr, bool keep)
+    {
+        var result = new List<object?>();
+        if (!Py.Truthy(value)) return result;
+        int off = 0;
+        Func<object?, object?> trans = x => x;
+        if (lookupAttr)
+        {
+            if (a.Positional.Count == 0) throw new TemplateException("Missing parameter for attribute name");
+            trans = AttrGetter(a.Positional[0]);
+            off = 1;
+        }
+        Func<object?, bool> test;
+        if (a.Positional.Count > off)
+        {
+            string name = PyFormat.Str(a.Positional[off]);
+            var testArgs = new CallArgs();
+            testArgs.Positional.AddRange(a.Positional.Skip(off + 1));
+            foreach (var (k, v) in a.Named) testArgs.Named[k] = v;
+            test = x => Tests.Run(name, x, testArgs);
+        }
+        else test = Py.Truthy;
+        foreach (var item in Py.Iterate(value))
+            if (test(trans(item)) == keep) result.Add(item);
+        return result;
+    }
+
+    private static object? Map(object? value, CallArgs a)
+    {
+        var result = new List<object?>();
+        if (!Py.Truthy(value)) return result;
+        Func<object?, object?> fn;
+        if (a.Positional.Count == 0 && a.Named.TryGetValue("attribute", out var attr))
+        {
+            fn = AttrGetter(attr, a.Named.GetValueOrDefault("default"));
+        }
+        else
+        {
+            if (a.Positional.Count == 0) throw new TemplateException("map requires a filter argument");
+            string name = PyFormat.Str(a.Positional[0]);
+            var filter = Lookup(name) ?? throw new TemplateException($"No filter named '{name}'.");
+            var rest = new CallArgs();
+            rest.Positional.AddRange(a.Positional.Skip(1));
+            foreach (var (k, v) in a.Named) rest.Named[k] = v;
+            fn = x => filter(x, rest);
+        }
+        foreach (var item in Py.Iterate(value)) result.Add(fn(item));
+        return result;
+    }
+
+    private static object? Unique(object? value, CallArgs a)
+    {
+        var key = AttrGetter(a.Get(1, "attribute"), ignoreCase: !Py.Truthy(a.Get(0, "case_sensitive", false)));
+        if (a.Get(1, "attribute") is null or Undefined)
+            key = x => !Py.Truthy(a.Get(0, "case_sensitive", false)) && x is string s ? s.ToLowerInvariant() : x;
+        var seen = new List<object?>();
+        var result = new List<object?>();
+        foreach (var item in Py.Iterate(value))
+        {
+            var k = key(item);
+            if (seen.Any(s => Py.Eq(s, k))) continue;
+            seen.Add(k);
+            result.Add(item);
+        }
+        return result;
+    }
+
+    private static Func<object?, object?> SortKey(object? attribute, bool caseSensitive)
+    {
+        if (attribute is null or Undefined) return x => !caseSensitive && x is string s ? s.ToLowerInvariant() : x;
+        if (attribute is string s && s.Contains(','))
+        {
+            var getters = s.Split(',').Select(p => AttrGetter(p.Trim(), ignoreCase: !caseSensitive)).ToList();
+            return x => new TupleValue([.. getters.Select(g => g(x))]);
+        }
+        return AttrGetter(attribute, ignoreCase: !caseSensitive);
+    }
+
+    private static readonly Comparer<object?> PyComparer = Comparer<object?>.Create(Py.Compare);
+
+    private static object? Sort(object? value, CallArgs a)
+    {
+        bool reverse = Py.Truthy(a.Get(0, "reverse", false));
+        var key = SortKey(a.Get(2, "attribute"), Py.Truthy(a.Get(1, "case_sensitive", false)));
+        var items = Py.Iterate(value);
+        // LINQ ordering is stable in both directions, like Python's sorted(..., reverse=True).
+        return (reverse ? items.OrderByDescending(key, PyComparer) : items.OrderBy(key, PyComparer)).ToList();
+    }
+
+    private static object? DictSort(object? value, CallArgs a)
+    {
+        if (value is not IReadOnlyDictionary<string, object?> dict) throw new TemplateException("You can only sort by either \"key\" or \"value\"");
+        bool caseSensitive = Py.Truthy(a.Get(0, "case_sensitive", false));
+        string by = PyFormat.Str(a.Get(1, "by", "key"));
+        bool reverse = Py.Truthy(a.Get(2, "reverse", false));
+        int pos = by switch { "key" => 0, "value" => 1, _ => throw new TemplateException("You can only sort by either \"key\" or \"value\"") };
+        var items = dict.Select(kv => (object?)new TupleValue([kv.Key, kv.Value]));
+        Func<object?, object?> key = x =>
+        {
+            var v = ((TupleValue)x!)[pos];
+            return !caseSensitive && v is string s ? s.ToLowerInvariant() : v;
+        };
+        return (reverse ? items.OrderByDescending(key, PyComparer) : items.OrderBy(key, PyComparer)).ToList();
+    }
+
+    private static object? MinMax(object? value, CallArgs a, bool max)
+    {
+        var key = SortKey(a.Get(1, "attribute"), Py.Truthy(a.Get(0, "case_sensitive", false)));
+        object? best = null, bestKey = null;
+        bool any = false;
+        foreach (var item in Py.Iterate(value))
+        {
+            var k = key(item);
+            if (!any || (max ? Py.Compare(k, bestKey) > 0 : Py.Compare(k, bestKey) < 0))
+            {
+                best = item;
+                bestKey = k;
+                any = true;
+            }
+        }
+        return any ? best : new Undefined($"No aggregated item, sequence was empty.");
+    }
+
+    private static object? Round(object? value, CallArgs a)
+    {
+        long precision = Py.ToLong(a.Get(0, "precision", 0L));
+        string method = PyFormat.Str(a.Get(1, "method", "common"));
+        if (value is Undefined u) throw u.Fail();
+        switch (method)
+        {
+            case "common":
+                // Python's round(): ints stay ints, floats round half to even.
+                if (Py.IsInteger(value) && precision >= 0) return Py.ToLong(value);
+                return PyRound(Py.ToDouble(value), (int)Math.Clamp(precision, -308, 308));
+            case "ceil":
+            case "floor":
+                {
+                    double scale = Math.Pow(10, precision);
+                    double x = Py.ToDouble(value) * scale;
+                    return (method == "ceil" ? Math.Ceiling(x) : Math.Floor(x)) / scale;
+                }
+            default:
+                throw new TemplateException("method must be common, ceil or floor");
+        }
+    }
+
+    /// <summary>
+    /// Python's <c>round(x, n)</c>: rounds the exact binary value half-to-even, so 2.675 (really 2.67499...)
+    /// gives 2.67 where Math.Round's scaling would give 2.68.
+    /// </summary>
+    private static double PyRound(double x, int n)
+    {
+        if (!double.IsFinite(x) || x == 0) return x;
+        long bits = BitConverter.DoubleToInt64Bits(x);
+        bool negative = bits < 0;
+        int exp = (int)((bits >> 52) & 0x7FF);
+        long mant = bits & 0xFFFFFFFFFFFFFL;
+        if (exp == 0) exp = 1; else mant |= 1L << 52;
+        exp -= 1075; // |x| = mant * 2^exp
+        BigInteger num = mant, den = BigInteger.One;
+        if (exp >= 0) num <<= exp; else den <<= -exp;
+        if (n >= 0) num *= BigInteger.Pow(10, n); else den *= BigInteger.Pow(10, -n);
+        var q = BigInteger.DivRem(num, den, out var r);
+        int c = (r * 2).CompareTo(den);
+        if (c > 0 || (c == 0 && !q.IsEven)) q += 1;
+        double result = double.Parse($"{q}e{-n}", NumberStyles.Float, CultureInfo.InvariantCulture);
+        return negative ? -result : result;
+    }
+
+    private static object? ToInt(object? value, object? fallback, int radix)
+    {
+        switch (value)
+        {
+            case Undefined u: throw u.Fail();
+            case long or bool: return Py.ToLong(value);
+            case double d: return double.IsFinite(d) ? (long)Math.Truncate(d) : fallback;
+            case string s:
+                {
+                    string t = s.Trim().Replace("_", "");
+                    try
+                    {
+                        if (radix == 10 && long.TryParse(t, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long l)) return l;
+                        if (radix != 10)
+                        {
+                            bool neg = t.StartsWith('-');
+                            string digits = t.TrimStart('+', '-');
+                            string prefix = radix switch { 16 => "0x", 8 => "0o", 2 => "0b", _ => "" };
+                            if (prefix.Length > 0 && digits.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)) digits = digits[2..];
+                            long r = Convert.ToInt64(digits, radix);
+                            return neg ? -r : r;
+                        }
+                    }
+                    catch (Exception e) when (e is FormatException or ArgumentException or OverflowException) { }
+                    var f = ToFloat(s, null);
+                    return f is double fd && double.IsFinite(fd) ? (long)Math.Truncate(fd) : fallback;
+                }
+            default: return fallback;
+        }
+    }
+
+    private static object? ToFloat(object? value, object? fallback)
+    {
+        switch (value)
+        {
+            case Undefined u: throw u.Fail();
+            case double d: return d;
+            case long or bool: return Py.ToDouble(value);
+            case string s:
+                {
+                    string t = s.Trim().Replace("_", "");
+                    string lower = t.ToLowerInvariant().TrimStart('+');
+                    if (lower is "inf" or "infinity") return double.PositiveInfinity;
+                    if (lower is "-inf" or "-infinity") return double.NegativeInfinity;
+                    if (lower is "nan" or "-nan") return double.NaN;
+                    return double.TryParse(t, NumberStyles.Float, CultureInfo.InvariantCulture, out double r) ? r : fallback;
+                }
+            default: return fallback;
+        }
+    }
+
+    private static object? Indent(object? value, CallArgs a)
+    {
+        var width = a.Get(0, "width", 4L);
+        string indention = width is string w ? w : new string(' ', (int)Py.ToLong(width));
+        bool first = Py.Truthy(a.Get(1, "first", false));
+        bool blank = Py.Truthy(a.Get(2, "blank", false));
+        string s = PyFormat.Str(value) + "\n"; // Jinja appends a newline so splitlines keeps a trailing empty line
+        var lines = Strings.SplitLines(s, keepEnds: false).Cast<string>().ToList();
+        string rv;
+        if (blank) rv = string.Join("\n" + indention, lines);
+        else
+        {
+            rv = lines[0];
+            if (lines.Count > 1) rv += "\n" + string.Join("\n", lines.Skip(1).Select(l => l.Length > 0 ? indention + l : l));
+        }
+        return first ? indention + rv : rv;
+    }
+
+    /// <summary>Jinja's <c>title</c> filter: capitalise each piece after a run of whitespace, '-', or an opening bracket.</summary>
+    private static string JinjaTitle(string s)
+    {
+        var sb = new StringBuilder(s.Length);
+        bool start = true;
+        foreach (char c in s)
+        {
+            bool sep = char.IsWhiteSpace(c) || c is '-' or '(' or '{' or '[' or '<';
+            if (sep) { sb.Append(c); start = true; continue; }
+            sb.Append(start ? char.ToUpperInvariant(c) : char.ToLowerInvariant(c));
+            start = false;
+        }
+        return sb.ToString();
+    }
+}

@@ -3,7 +3,8 @@ namespace Scion.Training.Autograd;
 /// <summary>
 /// A base weight W [Rows = out, Cols = in] that training never updates. The tape only needs
 /// products with it, so implementations may keep W quantized and memory-mapped and dequantize
-/// rows on the fly; no gradient to W is ever formed.
+/// rows on the fly; no gradient to W is ever formed. <see cref="DequantizeRow"/> may be called
+/// from several threads at once (DoRA's row norms run in parallel).
 /// </summary>
 public interface IFrozenWeight
 {

@@ -24,7 +24,8 @@ public class LinearGradientTests
         var w = Random(Rng, 96 * 80, 0.2f);
         var frozen = new DenseFrozenWeight(w, 96, 80);
         var wd = RefOps.ToDouble(w);
-        Check([new("x", Random(Rng, 40 * 80), [40, 80])], (t, x) => t.LinearFrozen(x[0], frozen), d => RefOps.Linear(d[0], wd, 40, 80, 96));
+        Check([new("x", Random(Rng, 40 * 80), [40, 80])], (t, x) => t.LinearFrozen(x[0], frozen), d => RefOps.Linear(d[0], wd, 40, 80, 96),
+            maxCheckedPerInput: 50);
     }
 
     [Fact]
@@ -59,6 +60,17 @@ public class LinearGradientTests
             (t, x) => t.LoraLinear(x[0], frozen, x[1], x[2], 2f, dropout: 0.3f),
             d => RefOps.LoraLinear(d[0], wd, d[1], d[2], 4, 6, 2, 5, 2.0, keep, 0.3),
             makeTape: () => new Tape(new Xoshiro256(99)));
+    }
+
+    [Fact]
+    public void LoraLinearWithZeroBEqualsBase()
+    {
+        var w = new DenseFrozenWeight(Random(Rng, 5 * 6), 5, 6);
+        var x = new Tensor(Random(Rng, 18), 3, 6);
+        var a = Tensor.Parameter(Random(Rng, 12), 2, 6);
+        var b = Tensor.Parameter(new float[10], 5, 2);
+        var tape = new Tape();
+        Assert.Equal(tape.LinearFrozen(x, w).Data, tape.LoraLinear(x, w, a, b, 4f).Data);
     }
 
     [Fact]

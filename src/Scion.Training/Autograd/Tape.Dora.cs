@@ -1,0 +1,99 @@
+namespace Scion.Training.Autograd;
+
+public sealed partial class Tape
+{
+    /// <summary>
+    /// DoRA with PEFT's semantics (DoraLinearLayer): s = m / ‖W + scale·B A‖ (per output row, norm
+    /// over the input dimension, DETACHED: a constant in backward, as PEFT and the DoRA paper §4.3 do),
+    /// y = x Wᵀ + (s − 1) ⊙ (xd Wᵀ) + s ⊙ scale·(xd Aᵀ) Bᵀ with xd = dropout(x).
+    /// Without dropout this is s ⊙ (x Wᵀ + scale·x Aᵀ Bᵀ).
+    /// x [T, in], W [out, in], a [r, in], b [out, r], magnitude [out] → [T, out].
+    /// </summary>
+    public Tensor DoraLinear(Tensor x, IFrozenWeight w, Tensor a, Tensor b, Tensor magnitude, float scale, float dropout = 0f)
+    {
+        var (rank, inF, outF) = LoraShapes(x, a, b, nameof(DoraLinear));
+        if (w.Rows != outF || w.Cols != inF)
+            throw new ArgumentException($"DoraLinear: base weight is [{w.Rows}, {w.Cols}] but the adapter is [{outF}, {inF}].");
+        if (magnitude.Length != outF)
+            throw new ArgumentException($"DoraLinear: magnitude must be [{outF}], found {magnitude}.");
+        int tokens = x.Rows;
+
+        var norms = new float[outF]; // [out]
+        DoraWeightNorms(w, a.Data, b.Data, rank, scale, norms);
+        var s = new float[outF];     // [out] = m / ‖W + scale·BA‖
+        for (int o = 0; o < outF; o++) s[o] = magnitude.Data[o] / norms[o];
+
+        var dropped = DropoutCopy(x.Data, dropout, out var keep); // [T, in] or null
+        float[] xd = dropped ?? x.Data;
+        var hs = new float[tokens * rank]; // [T, r] = scale · xd Aᵀ
+        Gemm.XWt(xd, a.Data, hs, tokens, rank, inF, accumulate: false);
+        for (int i = 0; i < hs.Length; i++) hs[i] *= scale;
+
+        var y = NewTensor(tokens, outF);
+        w.Forward(x.Data, y.Data, tokens);                  // base = x Wᵀ
+        var u = new float[tokens * outF];                   // [T, out] = xd Wᵀ + lora: what s multiplies (dm needs it)
+        if (dropped is null)
+        {
+            y.Data.AsSpan().CopyTo(u);
+            Gemm.XWt(hs, b.Data, u, tokens, outF, rank, accumulate: true);
+            for (int i = 0; i < u.Length; i++) y.Data[i] = s[i % outF] * u[i];
+        }
+        else
+        {
+            var baseDropped = new float[tokens * outF];     // [T, out] = xd Wᵀ
+            var lora = new float[tokens * outF];            // [T, out] = scale · xd Aᵀ Bᵀ
+            w.Forward(xd, baseDropped, tokens);
+            Gemm.XWt(hs, b.Data, lora, tokens, outF, rank, accumulate: false);
+            for (int i = 0; i < u.Length; i++)
+            {
+                float si = s[i % outF];
+                u[i] = baseDropped[i] + lora[i];
+                y.Data[i] += (si - 1f) * baseDropped[i] + si * lora[i];
+            }
+        }
+
+        if (ShouldRecord(x, a, b) || ShouldRecord(magnitude))
+            Record(y, 2L * outF + hs.Length + u.Length + (dropped is null ? 0 : dropped.Length + dropped.Length / 4), () =>
+            {
+                var dy = y.Grad!;
+                if (magnitude.RequiresGrad)
+                {
+                    var dm = magnitude.EnsureGrad();
+                    for (int o = 0; o < outF; o++)
+                    {
+                        double acc = 0;
+                        for (int t = 0; t < tokens; t++) acc += dy[t * outF + o] * u[t * outF + o];
+                        dm[o] += (float)(acc / norms[o]);
+                    }
+                }
+                if (!a.RequiresGrad && !b.RequiresGrad && !x.RequiresGrad) return;
+                var dys = new float[dy.Length]; // [T, out] = dy ⊙ s, the gradient of the adapter branch and of u
+                for (int t = 0; t < tokens; t++)
+                    for (int o = 0; o < outF; o++) dys[t * outF + o] = dy[t * outF + o] * s[o];
+                if (b.RequiresGrad) Gemm.AccDyTX(dys, hs, b.EnsureGrad(), tokens, outF, rank);
+                if (!a.RequiresGrad && !x.RequiresGrad) return;
+                var dh = new float[tokens * rank];
+                Gemm.AccXW(dys, b.Data, dh, tokens, outF, rank);
+                for (int i = 0; i < dh.Length; i++) dh[i] *= scale;
+                if (a.RequiresGrad) Gemm.AccDyTX(dh, xd, a.EnsureGrad(), tokens, rank, inF);
+                if (!x.RequiresGrad) return;
+                var dx = x.EnsureGrad();
+                if (dropped is null)
+                {
+                    w.BackwardInput(dys, dx, tokens);
+                    Gemm.AccXW(dh, a.Data, dx, tokens, rank, inF);
+                }
+                else
+                {
+                    // u = xd Wᵀ + lora collects dy ⊙ s, the base subtraction −xd Wᵀ collects −dy, plain base +dy.
+                    var dxd = new float[dropped.Length];
+                    for (int i = 0; i < dys.Length; i++) dys[i] -= dy[i];
+                    w.BackwardInput(dys, dxd, tokens);
+                    Gemm.AccXW(dh, a.Data, dxd, tokens, rank, inF);
+                    DropoutBackward(dxd, keep!, dropout, dx);
+                    w.BackwardInput(dy, dx, tokens);
+                }
+            });
+        return y;
+    }
+}

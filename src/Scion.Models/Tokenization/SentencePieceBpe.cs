@@ -14,8 +14,24 @@ internal sealed class SentencePieceBpe
     private readonly int[] _byteTokens; // [256] id of <0xNN> (or of the one-char token), -1 when the vocabulary has neither
     private readonly int _unknownId;
 
+    // Adjacent code point pairs that occur inside some token. Where the text has a pair that is in no token, no
+    // merge can ever cross it, so the text splits there into parts that encode alone, exactly, and can be cached
+    // (for Llama 2 that is before every "▁" that follows another char).
+    private readonly HashSet<long> _pairsInTokens = new();
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
+    private const int CacheLimit = 200_000, CacheablePartLength = 256;
+
     public SentencePieceBpe(Vocabulary vocab, int unknownId)
     {
+        foreach (var token in vocab.Texts)
+        {
+            int prev = -1;
+            foreach (var rune in token.EnumerateRunes())
+            {
+                if (prev >= 0) _pairsInTokens.Add(PairKey(prev, rune.Value));
+                prev = rune.Value;
+            }
+        }
         _vocab = vocab;
         _unknownId = unknownId;
         _byteTokens = new int[256];
@@ -45,7 +61,36 @@ internal sealed class SentencePieceBpe
         }
     }
 
+    private static long PairKey(int a, int b) => ((long)a << 21) | (uint)b;
+
     public void Encode(string text, List<int> output)
+    {
+        int partStart = 0, prev = -1;
+        for (int i = 0; i < text.Length;)
+        {
+            int cp = char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]) ? char.ConvertToUtf32(text[i], text[i + 1]) : text[i];
+            if (prev >= 0 && !_pairsInTokens.Contains(PairKey(prev, cp)))
+            {
+                EncodePart(text.Substring(partStart, i - partStart), output);
+                partStart = i;
+            }
+            prev = cp;
+            i += cp >= 0x10000 ? 2 : 1;
+        }
+        if (partStart < text.Length) EncodePart(partStart == 0 ? text : text[partStart..], output);
+    }
+
+    private void EncodePart(string part, List<int> output)
+    {
+        if (part.Length > CacheablePartLength) { EncodeUncached(part, output); return; }
+        if (_cache.TryGetValue(part, out var cached)) { output.AddRange(cached); return; }
+        int before = output.Count;
+        EncodeUncached(part, output);
+        if (_cache.Count >= CacheLimit) _cache.Clear();
+        _cache.TryAdd(part, output.GetRange(before, output.Count - before).ToArray());
+    }
+
+    private void EncodeUncached(string text, List<int> output)
     {
         if (text.Length == 0) return;
         var symbols = new List<Symbol>(text.Length);

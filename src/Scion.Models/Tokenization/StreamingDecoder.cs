@@ -46,10 +46,10 @@ public sealed class StreamingDecoder
 
     private string Convert(ReadOnlySpan<byte> bytes, bool flush)
     {
+        // Even when no char completes, the bytes must go through the decoder so it holds them for the next call.
         int max = _utf8.GetCharCount(bytes, flush);
-        if (max == 0 && !flush) return "";
         if (_chars.Length < max) _chars = new char[Math.Max(max, _chars.Length * 2)];
         int n = _utf8.GetChars(bytes, _chars, flush);
-        return new string(_chars, 0, n);
+        return n == 0 ? "" : new string(_chars, 0, n);
     }
 }

@@ -71,7 +71,7 @@ public static class ModelLoader
     private static Tokenizer? TryHfTokenizer(string folder)
     {
         string json = System.IO.Path.Combine(folder, "tokenizer.json");
-        return File.Exists(json) ? HfTokenizerBridge.Load(folder) : null;
+        return File.Exists(json) ? Tokenizer.FromHuggingFace(folder) : null;
     }
 
     private static string? ReadHfChatTemplate(string folder)

@@ -1,6 +1,6 @@
 using System.Text.Json;
 
-namespace Scion.Models.Tests.Golden;
+namespace Scion.Testing;
 
 /// <summary>One line of a ../shared/golden/*.jsonl file: llama.cpp's logits for a prompt and its greedy continuation.</summary>
 public sealed record GoldenCase(string Prompt, int[] Tokens, GoldenTop[] Top, int[] Greedy)

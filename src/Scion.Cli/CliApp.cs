@@ -14,6 +14,9 @@ public static class CliApp
         ["tokenize"] = ("tokenize JSON strings from stdin, one per line", TokenizeCommand.Run),
         ["inspect"] = ("print a model's architecture, tensors and memory needs", InspectCommand.Run),
         ["template"] = ("render a chat template for JSON lines on stdin", TemplateCliCommand.Run),
+        ["finetune"] = ("train a LoRA / PiSSA / DoRA adapter on JSONL data", FinetuneCommand.Run),
+        ["merge"] = ("fold an adapter into the base model (GGUF or HF folder)", MergeCommand.Run),
+        ["eval"] = ("loss and perplexity of a model (and adapter) on JSONL data", EvalCommand.Run),
     };
 
     public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)

@@ -42,6 +42,31 @@ public class TrainingModelTests
     }
 
     [Fact]
+    public void QkvBiasesHalfSplitRopeAndDoraRoundTripOnAQwen2LikeModel()
+    {
+        var config = RandomModel.TinyConfig() with { Architecture = "qwen2", QkvBias = true, RopeStyle = RopeStyle.HalfSplit, FfnDim = 64 };
+        using var model = new LlamaModel(config, RandomModel.Build(config, 8));
+        var training = new TrainingModel(model);
+        int[] tokens = [1, 5, 9, 33, 2, 17, 60];
+        Assert.InRange(ModelFixtures.MaxRelativeDifference(ModelFixtures.TrainingLogits(training, tokens), ModelFixtures.InferenceLogits(model, tokens), config.Vocab), 0, Tolerance);
+        var options = new PeftOptions { Method = PeftMethod.Dora, Rank = 2, Alpha = 4, Targets = ["q_proj", "k_proj", "down_proj"], Layers = [1] };
+        AdapterFactory.Initialize(training, options, seed: 1);
+        Assert.Equal(3, training.Adapters().Count());
+        ModelFixtures.Randomize(training, 2, bound: 0.3f);
+        var dir = Path.Combine(Path.GetTempPath(), "scion-qwen-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            AdapterExport.Save(dir, training, options);
+            var inferred = ModelFixtures.InferenceLogits(model, tokens, AdapterLoader.Load(dir, model));
+            Assert.InRange(ModelFixtures.MaxRelativeDifference(ModelFixtures.TrainingLogits(training, tokens), inferred, config.Vocab), 0, Tolerance);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
     public void PackedSequencesMatchSeparateRuns()
     {
         using var model = ModelFixtures.Gguf("Q8_0");

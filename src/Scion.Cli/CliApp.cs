@@ -14,6 +14,7 @@ public static class CliApp
         ["tokenize"] = ("tokenize JSON strings from stdin, one per line", TokenizeCommand.Run),
         ["inspect"] = ("print a model's architecture, tensors and memory needs", InspectCommand.Run),
         ["template"] = ("render a chat template for JSON lines on stdin", TemplateCliCommand.Run),
+        ["chat"] = ("chat interactively (or over piped stdin) with history", ChatCommand.Run),
     };
 
     public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)

@@ -18,14 +18,14 @@ internal static unsafe class PagedAttention
     /// <param name="q">[T, H*Dh] rotated queries.</param>
     /// <param name="output">[T, H*Dh].</param>
     public static void Run(ReadOnlySpan<float> q, Span<float> output, int rows, int[] positions,
-        KvBlockTable[] tables, PagedKvCache cache, int layer, int heads, int kvHeads, int headDim, WorkerPool pool)
+        KvBlockTable[] tables, PagedKvCache cache, int layer, int heads, int kvHeads, int headDim, int slidingWindow, WorkerPool pool)
     {
         fixed (float* qp = q, op = output, kp = cache.Keys(layer), vp = cache.Values(layer))
         {
             var job = new Job
             {
                 Q = qp, Output = op, Keys = kp, Values = vp, Positions = positions, Tables = tables,
-                BlockSize = cache.BlockSize, KvDim = cache.KvDim, Rows = rows, Heads = heads, KvHeads = kvHeads, HeadDim = headDim,
+                Window = slidingWindow, BlockSize = cache.BlockSize, KvDim = cache.KvDim, Rows = rows, Heads = heads, KvHeads = kvHeads, HeadDim = headDim,
             };
             pool.Run(rows * kvHeads, ref job);
         }
@@ -36,7 +36,7 @@ internal static unsafe class PagedAttention
         public float* Q, Output, Keys, Values;
         public int[] Positions;
         public KvBlockTable[] Tables;
-        public int BlockSize, KvDim, Rows, Heads, KvHeads, HeadDim;
+        public int Window, BlockSize, KvDim, Rows, Heads, KvHeads, HeadDim;
 
         public readonly void Execute(int item)
         {
@@ -44,7 +44,9 @@ internal static unsafe class PagedAttention
             int t = Rows - 1 - item / KvHeads;
             int g = item % KvHeads;
             int group = Heads / KvHeads;
-            int length = Positions[t] + 1;
+            // With a sliding window only the last Window positions (this one included) are visible.
+            int first = Window > 0 ? Math.Max(0, Positions[t] + 1 - Window) : 0;
+            int length = Positions[t] + 1 - first;
             int qDim = Heads * HeadDim;
             float scale = 1f / MathF.Sqrt(HeadDim);
             var blocks = Tables[t].Blocks;
@@ -64,7 +66,7 @@ internal static unsafe class PagedAttention
             max.Fill(float.NegativeInfinity);
             for (int p = 0; p < length; p++)
             {
-                var key = new ReadOnlySpan<float>(Keys + KeyOffset(blocks, p) + g * HeadDim, HeadDim);
+                var key = new ReadOnlySpan<float>(Keys + KeyOffset(blocks, first + p) + g * HeadDim, HeadDim);
                 for (int j = 0; j < group; j++)
                 {
                     float s = Ops.Dot(queries.Slice(j * HeadDim, HeadDim), key) * scale;
@@ -87,7 +89,7 @@ internal static unsafe class PagedAttention
             }
             for (int p = 0; p < length; p++)
             {
-                var value = new ReadOnlySpan<float>(Values + KeyOffset(blocks, p) + g * HeadDim, HeadDim);
+                var value = new ReadOnlySpan<float>(Values + KeyOffset(blocks, first + p) + g * HeadDim, HeadDim);
                 for (int j = 0; j < group; j++)
                     Ops.Axpy(scores[j * length + p], value, new Span<float>(Output + (long)t * qDim + (g * group + j) * HeadDim, HeadDim));
             }

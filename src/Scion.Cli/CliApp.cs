@@ -17,6 +17,7 @@ public static class CliApp
         ["finetune"] = ("train a LoRA / PiSSA / DoRA adapter on JSONL data", FinetuneCommand.Run),
         ["merge"] = ("fold an adapter into the base model (GGUF or HF folder)", MergeCommand.Run),
         ["eval"] = ("loss and perplexity of a model (and adapter) on JSONL data", EvalCommand.Run),
+        ["chat"] = ("chat interactively (or over piped stdin) with history", ChatCommand.Run),
     };
 
     public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)

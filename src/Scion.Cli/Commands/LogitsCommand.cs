@@ -40,7 +40,7 @@ internal static class LogitsCommand
             using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Encoder = JsonOutput.Options.Encoder }))
             {
                 w.WriteStartObject();
-                w.WriteString("prompt", line);
+                w.WriteString("prompt", prompt);
                 w.WriteStartArray("tokens");
                 foreach (var id in ids) w.WriteNumberValue(id);
                 w.WriteEndArray();

@@ -54,6 +54,8 @@ internal static class ConfigMapping
             ContextLength = hf.MaxPositionEmbeddings,
             TiedEmbeddings = hf.TieWordEmbeddings,
             QkvBias = hf.AttentionBias || arch == "qwen2",
+            // Qwen2 configs carry sliding_window too, but transformers applies it only under use_sliding_window (off in released models).
+            SlidingWindow = arch == "mistral" && hf.SlidingWindow is { } w && w < hf.MaxPositionEmbeddings ? w : 0,
         };
         config.Validate(source);
         return config;

@@ -13,17 +13,6 @@ internal sealed class ForwardScratch
     public required float[] Gate { get; init; }  // [T, F]
     public required float[] Up { get; init; }    // [T, F]
 
-    private float[] _scores = [];
-
-    /// <summary>A score vector long enough for the furthest position in the batch.</summary>
-    public float[] Scores(ReadOnlySpan<int> positions)
-    {
-        int max = 0;
-        foreach (var p in positions) max = Math.Max(max, p + 1);
-        if (_scores.Length < max) _scores = new float[Math.Max(max, _scores.Length * 2)];
-        return _scores;
-    }
-
     public static ForwardScratch Ensure(ForwardScratch? current, LlamaConfig c, int tokens)
     {
         if (current is not null && current.Capacity >= tokens) return current;

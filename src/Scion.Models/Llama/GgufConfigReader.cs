@@ -54,6 +54,7 @@ internal static class GgufConfigReader
             ContextLength = (int)(md.GetInteger(p + "context_length") ?? 2048),
             TiedEmbeddings = file.FindTensor(TensorNames.Output) is null,
             QkvBias = file.FindTensor(TensorNames.Layer(TensorNames.AttnQBias, 0)) is not null,
+            SlidingWindow = (int)(md.GetInteger(p + "attention.sliding_window") ?? 0),
         };
         config.Validate(file.Path);
         return config;

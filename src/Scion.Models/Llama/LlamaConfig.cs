@@ -32,6 +32,8 @@ public sealed record LlamaConfig
     public int ContextLength { get; init; } = 2048;
     public bool TiedEmbeddings { get; init; }
     public bool QkvBias { get; init; }
+    /// <summary>Mistral-style sliding window: a position attends to at most this many positions (itself included); 0 = all.</summary>
+    public int SlidingWindow { get; init; }
 
     public int QDim => Heads * HeadDim;
     public int KvDim => KvHeads * HeadDim;

@@ -60,7 +60,7 @@ public sealed partial class LlamaModel
             }
 
             var attn = s.Attn.AsSpan(0, n * c.QDim);
-            PagedAttention.Run(q, attn, n, positions, tables, cache, l, c.Heads, c.KvHeads, c.HeadDim, s.Scores(positions));
+            PagedAttention.Run(q, attn, n, positions, tables, cache, l, c.Heads, c.KvHeads, c.HeadDim, c.SlidingWindow, Pool);
             var o = s.Norm.AsSpan(0, n * c.Dim); // xn is no longer needed
             Linear(l, LinearSlot.O, w.O, attn, o, n, segments, anyAdapter, null);
             Ops.Add(x, o, x);

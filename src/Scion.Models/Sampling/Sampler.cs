@@ -9,6 +9,10 @@ public sealed class Sampler
     private readonly Xoshiro256 _rng;
     private readonly List<(int Id, float Logit)> _candidates = [];
     private readonly Dictionary<int, int> _counts = [];
+    private readonly PriorityQueue<(int Id, float Logit), (float Logit, int NegId)> _heap = new();
+
+    private static bool Better(float logit, int id, (int Id, float Logit) worst) =>
+        logit > worst.Logit || logit == worst.Logit && id < worst.Id;
 
     public Sampler(SamplingOptions options)
     {
@@ -52,11 +56,25 @@ public sealed class Sampler
         }
 
         _candidates.Clear();
-        for (int i = 0; i < logits.Length; i++) _candidates.Add((i, Adjusted(logits, i, penalize)));
+        if (o.TopK > 0 && o.TopK < logits.Length)
+        {
+            // Keep the k best with a min-heap: O(V log k) instead of sorting the whole vocabulary every token.
+            _heap.Clear();
+            for (int i = 0; i < logits.Length; i++)
+            {
+                float l = Adjusted(logits, i, penalize);
+                if (_heap.Count < o.TopK) _heap.Enqueue((i, l), (l, -i));
+                else if (Better(l, i, _heap.Peek())) _heap.EnqueueDequeue((i, l), (l, -i));
+            }
+            while (_heap.Count > 0) _candidates.Add(_heap.Dequeue());
+        }
+        else
+        {
+            for (int i = 0; i < logits.Length; i++) _candidates.Add((i, Adjusted(logits, i, penalize)));
+        }
         // Sort descending by logit (ties by id for determinism).
         _candidates.Sort((a, b) => a.Logit != b.Logit ? b.Logit.CompareTo(a.Logit) : a.Id.CompareTo(b.Id));
         int count = _candidates.Count;
-        if (o.TopK > 0) count = Math.Min(count, o.TopK);
 
         // Softmax over the kept candidates at temperature.
         var probs = new double[count];

@@ -103,6 +103,13 @@ public sealed class TrainingModel
         var c = Config;
         if (positions.Length != ids.Length || seqIds.Length != ids.Length)
             throw new ArgumentException($"Forward: {ids.Length} ids, {positions.Length} positions and {seqIds.Length} sequence ids must agree.");
+        if (c.SlidingWindow > 0)
+        {
+            // Within the window, sliding-window attention is plain causal attention; beyond it the tape has no op yet.
+            foreach (int p in positions)
+                if (p >= c.SlidingWindow)
+                    throw new NotSupportedException($"Position {p} lies beyond the model's sliding attention window ({c.SlidingWindow}); train with --seq-len {c.SlidingWindow} or less.");
+        }
         var x = tape.Embedding(ids, Embedding); // [T, D]
         for (int l = 0; l < c.Layers; l++)
         {

@@ -131,9 +131,11 @@ internal sealed class NotExpr(int line, Expr operand) : Expr(line)
 
 internal sealed class NegExpr(int line, Expr operand, bool negate) : Expr(line)
 {
+    public Expr Operand { get; } = operand;
+
     public override object? Eval(Scope scope)
     {
-        var v = operand.Eval(scope);
+        var v = Operand.Eval(scope);
         if (negate) return Py.Negate(v);
         if (v is Undefined u) throw u.Fail();
         return Py.IsNumber(v) ? (v is bool b ? (b ? 1L : 0L) : v) : throw Py.TypeError($"bad operand type for unary +: '{Py.TypeName(v)}'");
@@ -160,10 +162,13 @@ internal sealed class OrExpr(int line, Expr left, Expr right) : Expr(line)
 
 internal sealed class BinaryExpr(int line, string op, Expr left, Expr right) : Expr(line)
 {
+    public Expr Left { get; } = left;
+    public Expr Right { get; } = right;
+
     public override object? Eval(Scope scope)
     {
-        var l = left.Eval(scope);
-        var r = right.Eval(scope);
+        var l = Left.Eval(scope);
+        var r = Right.Eval(scope);
         return op switch
         {
             "+" => Py.Add(l, r),

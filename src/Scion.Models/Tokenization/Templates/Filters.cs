@@ -24,6 +24,7 @@ internal static partial class Filters
             _ => throw Py.TypeError($"bad operand type for abs(): '{Py.TypeName(v)}'"),
         },
         ["attr"] = (v, a) => Py.GetAttr(v, PyFormat.Str(a.Get(0, "name"))),
+        ["batch"] = (v, a) => new GeneratorValue("do_batch", Batch(v, a)),
         ["capitalize"] = (v, _) => Methods.Capitalize(PyFormat.Str(v)),
         ["center"] = (v, a) => Strings.Center(PyFormat.Str(v), (int)Py.ToLong(a.Get(0, "width", 80L)), ' '),
         ["default"] = (v, a) => v is Undefined || (Py.Truthy(a.Get(1, "boolean", false)) && !Py.Truthy(v)) ? a.Get(0, "default_value", "") : v,
@@ -34,37 +35,38 @@ internal static partial class Filters
         ["format"] = (v, a) => Py.Modulo(PyFormat.Str(v), a.Named.Count > 0 ? a.Named : new TupleValue(a.Positional)),
         ["indent"] = Indent,
         ["int"] = (v, a) => ToInt(v, a.Get(0, "default", 0L), (int)Py.ToLong(a.Get(1, "base", 10L))),
-        ["items"] = (v, _) => v switch
-        {
-            Undefined => new List<object?>(),
-            IReadOnlyDictionary<string, object?> d => new List<object?>(d.Select(kv => (object?)new TupleValue([kv.Key, kv.Value]))),
-            _ => throw new TemplateException("Can only get item pairs from a mapping."),
-        },
+        ["items"] = (v, _) => new GeneratorValue("do_items", Items(v)),
         ["join"] = (v, a) =>
         {
             var items = Py.Iterate(v);
             if (a.Get(1, "attribute") is { } attr and not Undefined) items = items.Select(AttrGetter(attr));
             return string.Join(PyFormat.Str(a.Get(0, "d", "")), items.Select(PyFormat.Str));
         },
-        ["last"] = (v, _) => Py.Iterate(v).ToList() is { Count: > 0 } l ? l[^1] : new Undefined("No last item, sequence was empty."),
+        ["last"] = (v, _) => v is GeneratorValue
+            ? throw Py.TypeError("'generator' object is not reversible")
+            : Py.Iterate(v).ToList() is { Count: > 0 } l ? l[^1] : new Undefined("No last item, sequence was empty."),
         ["length"] = (v, _) => Py.Length(v),
         ["list"] = (v, _) => Py.Iterate(v).ToList(),
         ["lower"] = (v, _) => PyFormat.Str(v).ToLowerInvariant(),
-        ["map"] = Map,
+        ["map"] = (v, a) => new GeneratorValue("sync_do_map", Map(v, a)),
         ["max"] = (v, a) => MinMax(v, a, max: true),
         ["min"] = (v, a) => MinMax(v, a, max: false),
         ["pprint"] = (v, _) => PyFormat.Repr(v),
-        ["reject"] = (v, a) => Select(v, a, lookupAttr: false, keep: false),
-        ["rejectattr"] = (v, a) => Select(v, a, lookupAttr: true, keep: false),
+        ["reject"] = (v, a) => new GeneratorValue("select_or_reject", Select(v, a, lookupAttr: false, keep: false)),
+        ["rejectattr"] = (v, a) => new GeneratorValue("select_or_reject", Select(v, a, lookupAttr: true, keep: false)),
         ["replace"] = (v, a) => Strings.Replace(PyFormat.Str(v), PyFormat.Str(a.Get(0, "old")), PyFormat.Str(a.Get(1, "new")),
             a.Get(2, "count") is { } c and not Undefined ? Py.ToLong(c) : -1),
-        ["reverse"] = (v, _) => v is string s
-            ? (string)Py.Slice(s, null, null, -1L)!
-            : (object?)Py.Iterate(v).Reverse().ToList(),
+        // reversed(list) is a lazy iterator in Python; a generator cannot be reversed lazily, so it becomes a list.
+        ["reverse"] = (v, _) => v switch
+        {
+            string s => Py.Slice(s, null, null, -1L),
+            IList<object?> l => new GeneratorValue("list_reverseiterator", Reversed(l)),
+            _ => Py.Iterate(v).Reverse().ToList(),
+        },
         ["round"] = Round,
         ["safe"] = (v, _) => v is string ? v : PyFormat.Str(v),
-        ["select"] = (v, a) => Select(v, a, lookupAttr: false, keep: true),
-        ["selectattr"] = (v, a) => Select(v, a, lookupAttr: true, keep: true),
+        ["select"] = (v, a) => new GeneratorValue("select_or_reject", Select(v, a, lookupAttr: false, keep: true)),
+        ["selectattr"] = (v, a) => new GeneratorValue("select_or_reject", Select(v, a, lookupAttr: true, keep: true)),
         ["sort"] = Sort,
         ["string"] = (v, _) => PyFormat.Str(v),
         ["sum"] = (v, a) =>
@@ -94,7 +96,7 @@ internal static partial class Filters
             return TemplateJson.Dumps(v, ind, Py.Truthy(a.Get(3, "sort_keys", false)), Py.Truthy(a.Get(0, "ensure_ascii", false)), itemSep, keySep);
         },
         ["trim"] = (v, a) => Py.Strip(PyFormat.Str(v), a.Get(0, "chars") as string, true, true),
-        ["unique"] = Unique,
+        ["unique"] = (v, a) => new GeneratorValue("sync_do_unique", Unique(v, a)),
         ["upper"] = (v, _) => PyFormat.Str(v).ToUpperInvariant(),
         ["wordcount"] = (v, _) => (long)WordRegex().Matches(PyFormat.Str(v)).Count,
     };
@@ -133,10 +135,10 @@ internal static partial class Filters
         };
     }
 
-    private static object? Select(object? value, CallArgs a, bool lookupAttr, bool keep)
+    // Generator bodies: like Jinja's generator filters, nothing (not even argument checks) runs until iterated.
+    private static IEnumerable<object?> Select(object? value, CallArgs a, bool lookupAttr, bool keep)
     {
-        var result = new List<object?>();
-        if (!Py.Truthy(value)) return result;
+        if (!Py.Truthy(value)) yield break;
         int off = 0;
         Func<object?, object?> trans = x => x;
         if (lookupAttr)
@@ -156,14 +158,45 @@ internal static partial class Filters
         }
         else test = Py.Truthy;
         foreach (var item in Py.Iterate(value))
-            if (test(trans(item)) == keep) result.Add(item);
-        return result;
+            if (test(trans(item)) == keep) yield return item;
     }
 
-    private static object? Map(object? value, CallArgs a)
+    private static IEnumerable<object?> Items(object? value)
     {
-        var result = new List<object?>();
-        if (!Py.Truthy(value)) return result;
+        if (value is Undefined) yield break;
+        if (value is not IReadOnlyDictionary<string, object?> d) throw new TemplateException("Can only get item pairs from a mapping.");
+        foreach (var (k, v) in d) yield return new TupleValue([k, v]);
+    }
+
+    private static IEnumerable<object?> Reversed(IList<object?> list)
+    {
+        for (int i = list.Count - 1; i >= 0; i--) yield return list[i];
+    }
+
+    private static IEnumerable<object?> Batch(object? value, CallArgs a)
+    {
+        long size = Py.ToLong(a.Get(0, "linecount"));
+        var fill = a.Get(1, "fill_with");
+        var row = new List<object?>();
+        foreach (var item in Py.Iterate(value))
+        {
+            if (row.Count == size)
+            {
+                yield return row;
+                row = [];
+            }
+            row.Add(item);
+        }
+        if (row.Count > 0)
+        {
+            if (fill is not null) while (row.Count < size) row.Add(fill);
+            yield return row;
+        }
+    }
+
+    private static IEnumerable<object?> Map(object? value, CallArgs a)
+    {
+        if (!Py.Truthy(value)) yield break;
         Func<object?, object?> fn;
         if (a.Positional.Count == 0 && a.Named.TryGetValue("attribute", out var attr))
         {
@@ -179,25 +212,22 @@ internal static partial class Filters
             foreach (var (k, v) in a.Named) rest.Named[k] = v;
             fn = x => filter(x, rest);
         }
-        foreach (var item in Py.Iterate(value)) result.Add(fn(item));
-        return result;
+        foreach (var item in Py.Iterate(value)) yield return fn(item);
     }
 
-    private static object? Unique(object? value, CallArgs a)
+    private static IEnumerable<object?> Unique(object? value, CallArgs a)
     {
         var key = AttrGetter(a.Get(1, "attribute"), ignoreCase: !Py.Truthy(a.Get(0, "case_sensitive", false)));
         if (a.Get(1, "attribute") is null or Undefined)
             key = x => !Py.Truthy(a.Get(0, "case_sensitive", false)) && x is string s ? s.ToLowerInvariant() : x;
         var seen = new List<object?>();
-        var result = new List<object?>();
         foreach (var item in Py.Iterate(value))
         {
             var k = key(item);
             if (seen.Any(s => Py.Eq(s, k))) continue;
             seen.Add(k);
-            result.Add(item);
+            yield return item;
         }
-        return result;
     }
 
     private static Func<object?, object?> SortKey(object? attribute, bool caseSensitive)
@@ -359,7 +389,8 @@ internal static partial class Filters
         string indention = width is string w ? w : new string(' ', (int)Py.ToLong(width));
         bool first = Py.Truthy(a.Get(1, "first", false));
         bool blank = Py.Truthy(a.Get(2, "blank", false));
-        string s = PyFormat.Str(value) + "\n"; // Jinja appends a newline so splitlines keeps a trailing empty line
+        if (value is not string text) throw Py.TypeError($"unsupported operand type(s) for +=: '{Py.TypeName(value)}' and 'str'");
+        string s = text + "\n"; // Jinja appends a newline so splitlines keeps a trailing empty line
         var lines = Strings.SplitLines(s, keepEnds: false).Cast<string>().ToList();
         string rv;
         if (blank) rv = string.Join("\n" + indention, lines);

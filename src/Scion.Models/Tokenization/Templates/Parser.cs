@@ -354,10 +354,40 @@ internal sealed class Parser
         while (Current.IsOp("**"))
         {
             var op = Next();
-            left = new BinaryExpr(op.Line, "**", left, ParseUnary(true));
+            var right = ParseUnary(true);
+            // Jinja folds a constant base such as "-3" into a literal and emits "(-3 ** x)", which Python reads
+            // as -(3 ** x). Reproduce that when the base is a negative constant and the exponent is not constant.
+            if (TryConstant(left, out var b) && !TryConstant(right, out _) && Py.IsNumber(b) && Py.ToDouble(b) < 0)
+                left = new NegExpr(op.Line, new BinaryExpr(op.Line, "**", new ConstExpr(op.Line, Py.Negate(b)), right), negate: true);
+            else
+                left = new BinaryExpr(op.Line, "**", left, right);
         }
         return left;
     }
+
+    /// <summary>Evaluates literal-only arithmetic the way Jinja's optimizer folds it at compile time.</summary>
+    private static bool TryConstant(Expr e, out object? value)
+    {
+        value = null;
+        if (e is not (ConstExpr or NegExpr or BinaryExpr) || !IsConstantTree(e)) return false;
+        try
+        {
+            value = e.Eval(null!);
+            return true;
+        }
+        catch (TemplateException)
+        {
+            return false;
+        }
+    }
+
+    private static bool IsConstantTree(Expr e) => e switch
+    {
+        ConstExpr => true,
+        NegExpr n => IsConstantTree(n.Operand),
+        BinaryExpr b => IsConstantTree(b.Left) && IsConstantTree(b.Right),
+        _ => false,
+    };
 
     private Expr ParseUnary(bool withFilter)
     {

@@ -24,6 +24,7 @@ internal static class Py
         Namespace => "Namespace",
         LoopContext => "LoopContext",
         Callable => "function",
+        GeneratorValue => "generator",
         _ => v.GetType().Name,
     };
 
@@ -144,8 +145,13 @@ internal static class Py
                 foreach (var x in list) if (Eq(x, item)) return true;
                 return false;
             case IReadOnlyDictionary<string, object?> dict:
+                if (item is IReadOnlyDictionary<string, object?> || (item is IList<object?> && item is not TupleValue))
+                    throw TypeError($"unhashable type: '{TypeName(item)}'");
                 return item is string key && dict.ContainsKey(key);
             case Undefined:
+                return false;
+            case GeneratorValue g:
+                foreach (var x in g.Consume()) if (Eq(x, item)) return true;
                 return false;
             default:
                 throw TypeError($"argument of type '{TypeName(container)}' is not iterable");
@@ -255,7 +261,10 @@ internal static class Py
             }
             catch (OverflowException) { return Math.Pow(x, e); }
         }
-        return Math.Pow(ToDouble(a), ToDouble(b));
+        double fb = ToDouble(a), fe = ToDouble(b);
+        if (fb == 0 && fe < 0) throw TypeError("0.0 cannot be raised to a negative power");
+        if (fb < 0 && fe != Math.Floor(fe)) throw TypeError("negative number cannot be raised to a fractional power (Python would give a complex number)");
+        return Math.Pow(fb, fe);
     }
 
     public static object? Negate(object? a)
@@ -290,6 +299,8 @@ internal static class Py
     /// <summary>The common subset of Python's <c>"..." % args</c>: %s, %r, %d, %i, %f, %%.</summary>
     private static string PercentFormat(string fmt, object? args)
     {
+        // A mapping argument only feeds %(name)s fields, so unused it is no error (we do not support named fields).
+        if ((args is IReadOnlyDictionary<string, object?> || (args is IList<object?> && args is not TupleValue)) && !fmt.Replace("%%", "").Contains('%')) return fmt.Replace("%%", "%");
         var items = args is TupleValue t ? (IList<object?>)t : [args];
         var sb = new StringBuilder();
         int next = 0;
@@ -340,6 +351,7 @@ internal static class Py
         string s => Characters(s),
         IList<object?> list => [.. list], // snapshot: appending while looping must not break enumeration
         IReadOnlyDictionary<string, object?> dict => [.. dict.Keys],
+        GeneratorValue g => g.Consume(),
         Undefined => [],
         _ => throw TypeError($"'{TypeName(v)}' object is not iterable"),
     };
@@ -404,12 +416,15 @@ internal static class Py
         if (obj is Undefined u) throw u.Fail();
         long st = step is null ? 1 : ToLong(step);
         if (st == 0) throw TypeError("slice step cannot be zero");
-        IList<object?> items = obj switch
+        IList<object?> items;
+        switch (obj)
         {
-            string s => Characters(s),
-            IList<object?> list => list,
-            _ => throw TypeError($"'{TypeName(obj)}' object is not subscriptable"),
-        };
+            case string s: items = Characters(s); break;
+            case IList<object?> list: items = list; break;
+            // Jinja compiles slices to a plain Python subscript (no getitem fallback), so these raise.
+            case IReadOnlyDictionary<string, object?>: throw TypeError("unhashable type: 'slice'");
+            default: throw TypeError($"'{TypeName(obj)}' object is not subscriptable");
+        }
         long n = items.Count;
         long lo, hi;
         if (st > 0)

@@ -73,6 +73,7 @@ internal static class PyFormat
                 break;
             case LoopContext loop: sb.Append("<LoopContext ").Append(loop.Index).Append('/').Append(loop.Length).Append('>'); break;
             case Callable c: sb.Append("<function ").Append(c.Name).Append('>'); break;
+            case GeneratorValue g: sb.Append("<generator object ").Append(g.Name).Append('>'); break;
             case Undefined: sb.Append("Undefined"); break;
             default: sb.Append(Str(value)); break;
         }

@@ -18,7 +18,7 @@ internal static class Tests
         ["integer"] = (v, _) => v is long,
         ["float"] = (v, _) => v is double,
         ["mapping"] = (v, _) => v is IReadOnlyDictionary<string, object?>,
-        ["iterable"] = (v, _) => v is string or IList<object?> or IReadOnlyDictionary<string, object?> or Undefined or LoopContext,
+        ["iterable"] = (v, _) => v is string or IList<object?> or IReadOnlyDictionary<string, object?> or Undefined or LoopContext or GeneratorValue,
         ["sequence"] = (v, _) => v is string or IList<object?> or IReadOnlyDictionary<string, object?> or Undefined,
         ["callable"] = (v, _) => v is Callable,
         ["odd"] = (v, _) => Py.Eq(Py.Modulo(v, 2L), 1L),

@@ -151,6 +151,13 @@ CASES = [
   ("dictsort", "{{ d | dictsort }} {{ d | dictsort(by='value', reverse=true) }}", {"d": {"b": 1, "a": 2, "C": 0}}),
   ("format filter and percent", "{{ '%s-%d' | format('a', 3) }} {{ '%s!' % 'hi' }}", {}),
   ("wordcount center", "{{ 'one two  three' | wordcount }}|{{ 'ab' | center(6) }}|", {}),
+  ("filters return generators", "{% if ms | selectattr('role', 'equalto', 'nobody') %}always{% endif %} {{ [1, 2] | select('odd') is iterable }} {{ [1, 2] | map('string') is sequence }}", {"ms": []}),
+  ("generator is single pass", "{% set g = [1, 2, 3] | select('odd') %}{% for x in g %}{{ x }}{% endfor %}|{% for x in g %}{{ x }}{% endfor %}|{{ g | list }}", {}),
+  ("generator has no length", "{{ [1, 2] | select('odd') | length }}", {}),
+  ("items is lazy", "{% set it = [1] | items %}ok", {}),
+  ("negative constant power quirk", "{{ -3 ** x }} {{ -2 ** 2 }} {{ (0 - 2) ** x }}", {"x": 2}),
+  ("slice of number raises", "{{ x[1:] }}", {"x": 5}),
+  ("batch", "{{ [1, 2, 3, 4, 5] | batch(2) | list }} {{ [1, 2, 3] | batch(2, 0) | list }}", {}),
   # --- tests
   ("type tests", "{% for v in [none, true, 1, 1.5, 'a', [1], {'a': 1}] %}{{ v is none }}{{ v is boolean }}{{ v is number }}{{ v is integer }}{{ v is float }}{{ v is string }}{{ v is mapping }}{{ v is iterable }}{{ v is sequence }};{% endfor %}", {}),
   ("value tests", "{{ 3 is odd }}{{ 4 is even }}{{ 9 is divisibleby 3 }}{{ true is true }}{{ 1 is true }}{{ false is false }}{{ 'a' is eq 'a' }}{{ 1 is ne 2 }}{{ 2 is in [1, 2] }}{{ 'abc' is lower }}{{ 'ABC' is upper }}{{ 1 is equalto 1 }}{{ 2 is gt 1 }}{{ 2 is lt 1 }}", {}),

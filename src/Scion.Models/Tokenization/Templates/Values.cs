@@ -1,5 +1,7 @@
 namespace Scion.Models.Tokenization.Templates;
 
+// The runtime value types beyond the plain .NET ones (string, bool, long, double, null, lists, dicts).
+
 /// <summary>
 /// Jinja2's default <c>Undefined</c>: prints as "", is falsy, iterates as empty and has length 0,
 /// but any further use (attribute, item, call, arithmetic, ordering) raises. The hint says what was missing.
@@ -52,4 +54,24 @@ internal sealed class CallArgs
     }
 
     public bool Has(int index, string name) => (index >= 0 && index < Positional.Count) || Named.ContainsKey(name);
+}
+
+/// <summary>
+/// A Python generator, which is what Jinja's select/reject/map/unique/items/batch filters (and reverse on a list)
+/// return: lazily evaluated (errors surface only when iterated), always truthy, without len(), not
+/// JSON-serialisable, and exhausted after one pass. Templates that test <c>{% if xs | selectattr(...) %}</c>
+/// therefore always take the branch in Jinja, and so must we.
+/// </summary>
+internal sealed class GeneratorValue(string name, IEnumerable<object?> source)
+{
+    private bool _consumed;
+
+    public string Name { get; } = name;
+
+    public IEnumerable<object?> Consume()
+    {
+        if (_consumed) return [];
+        _consumed = true;
+        return source;
+    }
 }

@@ -1,0 +1,55 @@
+using Scion.Models.Generation;
+using Scion.Models.Loading;
+using Scion.Models.Sampling;
+using Scion.Testing;
+
+namespace Scion.Models.Tests.Llama;
+
+public class ChatSessionTests
+{
+    private static readonly GenerationOptions Greedy = new() { MaxTokens = 12, Sampling = SamplingOptions.Greedy };
+
+    [Fact]
+    public void SecondTurnReusesTheCacheAndMatchesAFreshSession()
+    {
+        using var loaded = ModelLoader.Load(SharedData.Path("models", "stories260K", "stories260K.gguf"));
+        string template = File.ReadAllText(SharedData.Path("chat-templates", "microsoft-Phi-3.5-mini-instruct.jinja"));
+        var session = new ChatSession(loaded.Model, loaded.Tokenizer!, template);
+        var first = session.Send("Once upon a time", Greedy);
+        int cachedAfterFirst = session.CachedTokens;
+        var second = session.Send("The dog ran", Greedy);
+        // Only the new turn was prefilled, not the whole conversation.
+        Assert.True(second.PromptTokens < session.Encode(false).Length - first.Tokens.Length, $"prefilled {second.PromptTokens}");
+        Assert.True(cachedAfterFirst > 0);
+
+        var fresh = new ChatSession(loaded.Model, loaded.Tokenizer!, template);
+        fresh.Send("Once upon a time", Greedy);
+        var again = fresh.Send("The dog ran", Greedy);
+        Assert.Equal(second.Tokens, again.Tokens);
+        Assert.Equal(4, session.Messages.Count);
+    }
+
+    [Fact]
+    public void ResetForgetsHistoryButKeepsSystem()
+    {
+        using var loaded = ModelLoader.Load(SharedData.Path("models", "stories260K", "stories260K.gguf"));
+        var session = new ChatSession(loaded.Model, loaded.Tokenizer!, null, system: "Be kind.");
+        session.Send("Hi", Greedy);
+        session.Reset();
+        Assert.Single(session.Messages);
+        Assert.Equal("system", session.Messages[0].Role);
+    }
+
+    [Fact]
+    public void CancelledReplyStopsAndStaysInHistory()
+    {
+        using var loaded = ModelLoader.Load(SharedData.Path("models", "stories260K", "stories260K.gguf"));
+        var session = new ChatSession(loaded.Model, loaded.Tokenizer!, null);
+        using var cts = new CancellationTokenSource();
+        int pieces = 0;
+        var r = session.Send("Once upon a time", Greedy with { MaxTokens = 50 }, _ => { if (++pieces == 3) cts.Cancel(); }, cts.Token);
+        Assert.Equal("cancelled", r.FinishReason);
+        Assert.True(r.Tokens.Length <= 4);
+        Assert.Equal("assistant", session.Messages[^1].Role);
+    }
+}

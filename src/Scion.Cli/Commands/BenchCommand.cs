@@ -68,6 +68,11 @@ internal static class BenchCommand
         var prefillRatio = Measurement.Of(timings.PrefillSeconds.Select(s => prefillFlops / s / 1e9 / fma.Best).ToArray());
         var decodeRatio = Measurement.Of(timings.DecodeSeconds.Select(s => decodeBytes / s / 1e9 / bandwidth.Best).ToArray());
 
+        // CPU seconds ÷ (wall seconds × threads): 1 when every thread computed (or spun) all the time.
+        double Utilization(double[] cpu, double[] wall) => wall.Length == 0 ? double.NaN : cpu.Sum() / (wall.Sum() * threads);
+        double prefillUtil = Utilization(timings.PrefillCpuSeconds, timings.PrefillSeconds);
+        double decodeUtil = Utilization(timings.DecodeCpuSeconds, timings.DecodeSeconds);
+        double load1 = LoadAverage();
         var (mainType, parameters) = Composition(model);
         long fileSize = Directory.Exists(path) ? Directory.EnumerateFiles(path).Sum(f => new FileInfo(f).Length) : new FileInfo(path).Length;
         string? fileType = model.GgufMetadata?.GetInteger("general.file_type") is long ft ? FileTypeName(ft) : null;
@@ -114,6 +119,9 @@ internal static class BenchCommand
                 ["load_ms"] = Num(loadMs),
                 ["rss_after_load_bytes"] = rssAfterLoad,
                 ["rss_after_bench_bytes"] = rssAfterBench,
+                ["prefill_cpu_utilization"] = Num(prefillUtil),
+                ["decode_cpu_utilization"] = Num(decodeUtil),
+                ["load_average_1m"] = Num(load1),
                 ["prefill_seconds"] = timings.PrefillSeconds,
                 ["decode_seconds"] = timings.DecodeSeconds,
                 ["cpu"] = MachineInfo.CpuModel(),
@@ -129,14 +137,29 @@ internal static class BenchCommand
         o.WriteLine($"model     {path} ({loaded.Format}, {mainType}{(fileType is null ? "" : $" / {fileType}")}, {parameters / 1e6:F1} M params, {fileSize / 1048576.0:F0} MiB)");
         o.WriteLine($"machine   {MachineInfo.CpuModel()}, {Environment.ProcessorCount} cores, {threads} threads, {date}");
         o.WriteLine($"load      {loadMs:F0} ms, RSS after load {rssAfterLoad / 1048576.0:F0} MiB, after bench {rssAfterBench / 1048576.0:F0} MiB (KV cache {kvBytes / 1048576.0:F0} MiB)");
+        if (double.IsFinite(load1)) o.WriteLine($"load avg  {load1:F2} (1 min) when the tests ended");
         o.WriteLine();
-        o.WriteLine($"| {"test",-18} | {"tokens/s",18} | {"roofline ratio",16} |");
-        o.WriteLine($"| {new string('-', 18)} | {new string('-', 18)} | {new string('-', 16)} |");
-        if (p > 0) o.WriteLine($"| {$"pp{p}",-18} | {Pm(prefillTps),18} | {Pm(prefillRatio, "F3"),16} |");
-        if (g > 0) o.WriteLine($"| {$"tg{g}" + (b > 1 ? $" x{b}" : "") + (options.Depth > 0 ? $" @d{options.Depth}" : ""),-18} | {Pm(decodeTps),18} | {Pm(decodeRatio, "F3"),16} |");
+        o.WriteLine($"| {"test",-18} | {"tokens/s",18} | {"roofline ratio",16} | {"CPU use",7} |");
+        o.WriteLine($"| {new string('-', 18)} | {new string('-', 18)} | {new string('-', 16)} | {new string('-', 7)} |");
+        if (p > 0) o.WriteLine($"| {$"pp{p}",-18} | {Pm(prefillTps),18} | {Pm(prefillRatio, "F3"),16} | {prefillUtil,7:F2} |");
+        if (g > 0) o.WriteLine($"| {$"tg{g}" + (b > 1 ? $" x{b}" : "") + (options.Depth > 0 ? $" @d{options.Depth}" : ""),-18} | {Pm(decodeTps),18} | {Pm(decodeRatio, "F3"),16} | {decodeUtil,7:F2} |");
         o.WriteLine();
         o.WriteLine($"bandwidth {bandwidth.Best:F1} GB/s best ({Pm(bandwidth)} mean), FMA peak {fma.Best:F1} GFLOP/s best ({Pm(fma)} mean)");
         return 0;
+    }
+
+    /// <summary>The 1-minute load average (Linux), NaN elsewhere: a load above the core count means the results were contended.</summary>
+    private static double LoadAverage()
+    {
+        try
+        {
+            var first = File.ReadAllText("/proc/loadavg").Split(' ')[0];
+            return double.Parse(first, CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or FormatException)
+        {
+            return double.NaN;
+        }
     }
 
     private static double? Num(double v) => double.IsFinite(v) ? Math.Round(v, 6) : null;

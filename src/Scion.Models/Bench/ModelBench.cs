@@ -22,8 +22,12 @@ public sealed record BenchOptions
     public LoraAdapter? Adapter { get; init; }
 }
 
-/// <summary>Seconds of each repetition of each test, and the positions decoding started from.</summary>
-public sealed record BenchTimings(double[] PrefillSeconds, double[] DecodeSeconds, int DecodeStart);
+/// <summary>
+/// Seconds of each repetition of each test, the positions decoding started from, and the process CPU seconds each
+/// test used: CPU ÷ (wall × threads) well below 1 means the threads were waiting (for memory, for each other, or
+/// for a CPU that other processes hold), which is how a benchmark on a shared machine shows it was starved.
+/// </summary>
+public sealed record BenchTimings(double[] PrefillSeconds, double[] DecodeSeconds, int DecodeStart, double[] PrefillCpuSeconds, double[] DecodeCpuSeconds);
 
 /// <summary>
 /// Times prefill and decode of a model as llama-bench does: random tokens (the content does not change the work),
@@ -52,17 +56,21 @@ public static class ModelBench
         cache.Clear();
 
         var prefill = new double[o.PromptTokens > 0 ? o.Repetitions : 0];
+        var prefillCpu = new double[prefill.Length];
         for (int r = 0; r < prefill.Length; r++)
         {
             var batch = new ForwardBatch().AddSequence(0, Tokens(o.PromptTokens), 0, o.Adapter);
+            var cpu0 = CpuTime();
             long t0 = Stopwatch.GetTimestamp();
             model.Forward(batch, cache);
             prefill[r] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            prefillCpu[r] = (CpuTime() - cpu0).TotalSeconds;
             cache.Clear();
             progress?.Invoke($"pp{o.PromptTokens} rep {r + 1}/{o.Repetitions}: {o.PromptTokens / prefill[r]:F2} tokens/s");
         }
 
         var decode = new double[o.GenTokens > 0 ? o.Repetitions : 0];
+        var decodeCpu = new double[decode.Length];
         for (int r = 0; r < decode.Length; r++)
         {
             for (int s = 0; s < o.Batch; s++)
@@ -85,12 +93,20 @@ public static class ModelBench
                 for (int s = 0; s < o.Batch; s++) b.Add(s, RandomToken(), decodeStart + i, wantLogits: true, o.Adapter);
                 return b;
             }).ToArray();
+            var cpu0 = CpuTime();
             long t0 = Stopwatch.GetTimestamp();
             foreach (var step in steps) model.Forward(step, cache);
             decode[r] = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+            decodeCpu[r] = (CpuTime() - cpu0).TotalSeconds;
             cache.Clear();
             progress?.Invoke($"tg{o.GenTokens} x{o.Batch} rep {r + 1}/{o.Repetitions}: {o.GenTokens * o.Batch / decode[r]:F2} tokens/s");
         }
-        return new BenchTimings(prefill, decode, decodeStart);
+        return new BenchTimings(prefill, decode, decodeStart, prefillCpu, decodeCpu);
+    }
+
+    private static TimeSpan CpuTime()
+    {
+        using var p = Process.GetCurrentProcess();
+        return p.TotalProcessorTime;
     }
 }

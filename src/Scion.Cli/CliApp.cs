@@ -18,6 +18,9 @@ public static class CliApp
         ["merge"] = ("fold an adapter into the base model (GGUF or HF folder)", MergeCommand.Run),
         ["eval"] = ("loss and perplexity of a model (and adapter) on JSONL data", EvalCommand.Run),
         ["chat"] = ("chat interactively (or over piped stdin) with history", ChatCommand.Run),
+        ["bench"] = ("measure prefill/decode tokens/s against the machine's bandwidth and FMA roofline", BenchCommand.Run),
+        ["quantize"] = ("convert a model to a GGUF of another type (Q8_0, Q4_0, Q4_K_M, F16 ...)", QuantizeCommand.Run),
+        ["create"] = ("write a random-weight model of a preset or config.json shape as GGUF", CreateCommand.Run),
     };
 
     public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)

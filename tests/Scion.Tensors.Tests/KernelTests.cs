@@ -42,6 +42,27 @@ public class KernelTests
         }
     }
 
+    [Fact]
+    public unsafe void WordWideQ4_KScaleUnpackMatchesPerSubBlockUnpack()
+    {
+        var rng = new Random(17);
+        var packed = new byte[12];
+        for (int round = 0; round < 200; round++)
+        {
+            rng.NextBytes(packed);
+            fixed (byte* p = packed)
+            {
+                SimdVecDot.UnpackScalesK4(p, out ulong scales, out ulong mins);
+                for (int j = 0; j < 8; j++)
+                {
+                    BlockLayout.ScaleMinK4(j, p, out int sc, out int m);
+                    Assert.Equal(sc, (int)((scales >> (8 * j)) & 0xFF));
+                    Assert.Equal(m, (int)((mins >> (8 * j)) & 0xFF));
+                }
+            }
+        }
+    }
+
     public static IEnumerable<object[]> DotCases() =>
         from t in TestData.ComputeTypes from n in new[] { 256, 256 * 7 } select new object[] { t, n };
 

@@ -110,13 +110,20 @@ public static unsafe class MatMul
                 rowBytes = (long)Cols * sizeof(float);
                 type = GgmlType.F32;
             }
+            float* four = stackalloc float[4];
             for (int t0 = 0; t0 < Tokens; t0 += TokenTile)
             {
                 int t1 = Math.Min(Tokens, t0 + TokenTile);
                 for (int r = r0; r < r1; r++)
                 {
                     byte* wr = rows + r * rowBytes;
-                    for (int t = t0; t < t1; t++)
+                    int t = t0;
+                    for (; t + 4 <= t1; t += 4)
+                    {
+                        VecDot.Dot4(type, wr, Activations + t * ActivationStride, ActivationStride, Cols, Level, four);
+                        for (int k = 0; k < 4; k++) Y[(long)(t + k) * Rows + r] = four[k];
+                    }
+                    for (; t < t1; t++)
                         Y[(long)t * Rows + r] = VecDot.Dot(type, wr, Activations + t * ActivationStride, Cols, Level);
                 }
             }

@@ -70,10 +70,10 @@ public static class HalfConvert
     }
 
     /// <summary>float → F16 bit patterns, round to nearest even, <c>dst.Length</c> values.</summary>
-    public static void FloatToHalf(ReadOnlySpan<float> src, Span<ushort> dst)
+    public static unsafe void FloatToHalf(ReadOnlySpan<float> src, Span<ushort> dst)
     {
         if (src.Length < dst.Length) throw new ArgumentException($"Source has {src.Length} floats, destination wants {dst.Length}.");
-        for (int i = 0; i < dst.Length; i++) dst[i] = FloatToHalf(src[i]);
+        fixed (float* s = src) fixed (ushort* d = dst) FloatToHalf(s, d, dst.Length, KernelSelection.Current);
     }
 
     public static unsafe void BFloat16ToFloat(ReadOnlySpan<ushort> src, Span<float> dst)
@@ -108,6 +108,34 @@ public static class HalfConvert
         else if (level == KernelLevel.Avx2)
             for (; i + 8 <= n; i += 8) Vector256.Store(BFloat16ToFloat8(Vector128.Load(src + i)), dst + i);
         for (; i < n; i++) dst[i] = BFloat16ToFloat(src[i]);
+    }
+
+    internal static unsafe void FloatToHalf(float* src, ushort* dst, int n, KernelLevel level)
+    {
+        int i = 0;
+        if (level >= KernelLevel.Avx2)
+            for (; i + 8 <= n; i += 8) Vector128.Store(FloatToHalf8(Vector256.Load(src + i)), dst + i);
+        for (; i < n; i++) dst[i] = FloatToHalf(src[i]);
+    }
+
+    // Round to nearest even with integer ops (no F16C in .NET): normals re-bias the exponent and round on the
+    // dropped 13 bits, tiny values let an fp32 add against 0.5 do the subnormal rounding, and anything from
+    // 65520 up becomes infinity. NaNs keep their sign and top payload bits with the quiet bit set.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector128<ushort> FloatToHalf8(Vector256<float> value)
+    {
+        Vector256<uint> u = value.AsUInt32();
+        Vector256<uint> sign = u & Vector256.Create(0x80000000u);
+        Vector256<uint> f = u ^ sign;
+        Vector256<int> fi = f.AsInt32();
+        Vector256<uint> nan = Vector256.Create(0x7e00u) | ((f >> 13) & Vector256.Create(0x3ffu));
+        Vector256<uint> big = Vector256.ConditionalSelect(Vector256.GreaterThan(fi, Vector256.Create(0x7f800000)).AsUInt32(), nan, Vector256.Create(0x7c00u));
+        Vector256<uint> tiny = (f.AsSingle() + Vector256.Create(0.5f)).AsUInt32() - Vector256.Create(0x3f000000u);
+        Vector256<uint> normal = (f + Vector256.Create(0xC8000FFFu) + ((f >> 13) & Vector256<uint>.One)) >> 13;
+        Vector256<uint> r = Vector256.ConditionalSelect(Vector256.LessThan(fi, Vector256.Create(0x38800000)).AsUInt32(), tiny, normal);
+        r = Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(fi, Vector256.Create(0x47800000)).AsUInt32(), big, r);
+        r |= sign >> 16;
+        return Vector128.Narrow(r.GetLower(), r.GetUpper());
     }
 
     internal static unsafe void FloatToBFloat16(float* src, ushort* dst, int n, KernelLevel level)

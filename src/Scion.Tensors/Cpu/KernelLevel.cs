@@ -33,6 +33,10 @@ public static class KernelSelection
     /// <summary>Whether integer dot products use the VNNI instruction (vpdpbusd) instead of the maddubs pair.</summary>
     public static bool UsesVnni(KernelLevel level) => level == KernelLevel.Avx512 && AvxVnni.IsSupported;
 
+    /// <summary>One line for logs and benchmark reports, e.g. "avx512 (int8 dots: avx-vnni)".</summary>
+    public static string Description =>
+        $"{Current.ToString().ToLowerInvariant()} (int8 dots: {(Current == KernelLevel.Scalar ? "scalar" : UsesVnni(Current) ? "avx-vnni" : "avx2 maddubs")}; best on this cpu: {Best.ToString().ToLowerInvariant()})";
+
     private static KernelLevel DetectBest()
     {
         if (Avx512F.IsSupported && Avx512BW.IsSupported && Vector512.IsHardwareAccelerated && Avx2.IsSupported && Fma.IsSupported)

@@ -111,10 +111,35 @@ public static unsafe class MatMul
                 type = GgmlType.F32;
             }
             float* four = stackalloc float[4];
+            float* eight = stackalloc float[8];
             for (int t0 = 0; t0 < Tokens; t0 += TokenTile)
             {
                 int t1 = Math.Min(Tokens, t0 + TokenTile);
-                for (int r = r0; r < r1; r++)
+                int r = r0;
+                if (type == GgmlType.F32 && Level != KernelLevel.Scalar)
+                {
+                    // Float weights: 2 rows x 4 tokens per step keeps the FMA units, not the loads, busy.
+                    for (; r + 2 <= r1; r += 2)
+                    {
+                        float* w0 = (float*)(rows + r * rowBytes), w1 = (float*)(rows + (r + 1) * rowBytes);
+                        int t = t0;
+                        for (; t + 4 <= t1; t += 4)
+                        {
+                            SimdVecDot.F32x2x4(w0, w1, (float*)(Activations + t * ActivationStride), ActivationStride / sizeof(float), Cols, Level, eight);
+                            for (int k = 0; k < 4; k++)
+                            {
+                                Y[(long)(t + k) * Rows + r] = eight[k];
+                                Y[(long)(t + k) * Rows + r + 1] = eight[4 + k];
+                            }
+                        }
+                        for (; t < t1; t++)
+                        {
+                            Y[(long)t * Rows + r] = VecDot.Dot(type, (byte*)w0, Activations + t * ActivationStride, Cols, Level);
+                            Y[(long)t * Rows + r + 1] = VecDot.Dot(type, (byte*)w1, Activations + t * ActivationStride, Cols, Level);
+                        }
+                    }
+                }
+                for (; r < r1; r++)
                 {
                     byte* wr = rows + r * rowBytes;
                     int t = t0;

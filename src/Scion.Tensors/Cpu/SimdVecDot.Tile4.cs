@@ -50,6 +50,55 @@ internal static unsafe partial class SimdVecDot
         result[0] = s0; result[1] = s1; result[2] = s2; result[3] = s3;
     }
 
+    /// <summary>Two fp32 weight rows against four activation rows: 6 loads feed 8 FMAs, so prefill with float
+    /// weights is bounded by FMA throughput rather than by L1 loads. result[4·row + token].</summary>
+    public static void F32x2x4(float* w0, float* w1, float* x, long strideFloats, int n, KernelLevel level, float* result)
+    {
+        float* x0 = x, x1 = x + strideFloats, x2 = x + 2 * strideFloats, x3 = x + 3 * strideFloats;
+        int i = 0;
+        if (level == KernelLevel.Avx512)
+        {
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+            for (; i + 16 <= n; i += 16)
+            {
+                Vector512<float> u = Vector512.Load(w0 + i), v = Vector512.Load(w1 + i);
+                Vector512<float> y = Vector512.Load(x0 + i);
+                a0 = Vector512.FusedMultiplyAdd(u, y, a0); b0 = Vector512.FusedMultiplyAdd(v, y, b0);
+                y = Vector512.Load(x1 + i);
+                a1 = Vector512.FusedMultiplyAdd(u, y, a1); b1 = Vector512.FusedMultiplyAdd(v, y, b1);
+                y = Vector512.Load(x2 + i);
+                a2 = Vector512.FusedMultiplyAdd(u, y, a2); b2 = Vector512.FusedMultiplyAdd(v, y, b2);
+                y = Vector512.Load(x3 + i);
+                a3 = Vector512.FusedMultiplyAdd(u, y, a3); b3 = Vector512.FusedMultiplyAdd(v, y, b3);
+            }
+            result[0] = Vector512.Sum(a0); result[1] = Vector512.Sum(a1); result[2] = Vector512.Sum(a2); result[3] = Vector512.Sum(a3);
+            result[4] = Vector512.Sum(b0); result[5] = Vector512.Sum(b1); result[6] = Vector512.Sum(b2); result[7] = Vector512.Sum(b3);
+        }
+        else
+        {
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+            for (; i + 8 <= n; i += 8)
+            {
+                Vector256<float> u = Vector256.Load(w0 + i), v = Vector256.Load(w1 + i);
+                Vector256<float> y = Vector256.Load(x0 + i);
+                a0 = Vector256.FusedMultiplyAdd(u, y, a0); b0 = Vector256.FusedMultiplyAdd(v, y, b0);
+                y = Vector256.Load(x1 + i);
+                a1 = Vector256.FusedMultiplyAdd(u, y, a1); b1 = Vector256.FusedMultiplyAdd(v, y, b1);
+                y = Vector256.Load(x2 + i);
+                a2 = Vector256.FusedMultiplyAdd(u, y, a2); b2 = Vector256.FusedMultiplyAdd(v, y, b2);
+                y = Vector256.Load(x3 + i);
+                a3 = Vector256.FusedMultiplyAdd(u, y, a3); b3 = Vector256.FusedMultiplyAdd(v, y, b3);
+            }
+            result[0] = Vector256.Sum(a0); result[1] = Vector256.Sum(a1); result[2] = Vector256.Sum(a2); result[3] = Vector256.Sum(a3);
+            result[4] = Vector256.Sum(b0); result[5] = Vector256.Sum(b1); result[6] = Vector256.Sum(b2); result[7] = Vector256.Sum(b3);
+        }
+        for (; i < n; i++)
+        {
+            result[0] += w0[i] * x0[i]; result[1] += w0[i] * x1[i]; result[2] += w0[i] * x2[i]; result[3] += w0[i] * x3[i];
+            result[4] += w1[i] * x0[i]; result[5] += w1[i] * x1[i]; result[6] += w1[i] * x2[i]; result[7] += w1[i] * x3[i];
+        }
+    }
+
     public static void Q8_0x4<TDot>(byte* w, byte* a, long stride, int n, float* result) where TDot : struct, IInt8DotProduct
     {
         Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;

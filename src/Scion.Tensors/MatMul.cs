@@ -5,8 +5,8 @@ namespace Scion.Tensors;
 
 /// <summary>
 /// y[t, r] = Σ_c W[r, c]·x[t, c] for a stored weight and fp32 activations, as ggml computes it: quantized weights
-/// meet activations quantized once per call to the partner type (Q8_0 / Q8_K) in integer dot products; float weights
-/// are widened on the fly and multiplied in fp32. Work is split by blocks of output rows over the pool; with several
+/// meet activations quantized once per call to the partner type (Q8_0 / Q8_K) in integer dot products; F16/BF16
+/// weights meet activations rounded to F16/BF16 (as ggml converts them), both widened and multiplied in fp32. Work is split by blocks of output rows over the pool; with several
 /// tokens each row block is swept once per tile of tokens, so weight rows come from memory once per tile.
 /// </summary>
 public static unsafe class MatMul
@@ -42,6 +42,15 @@ public static unsafe class MatMul
             if (tokens == 1) quantize.Execute(0);
             else pool.Run(tokens, ref quantize);
         }
+        else if (w.Type is GgmlType.F16 or GgmlType.BF16)
+        {
+            // ggml converts activations to the weight's half type before the dot; do the same rounding so
+            // results track llama.cpp's (matters for greedy ties on F16 models).
+            act = ThreadScratch.Activations(actStride * tokens);
+            var round = new QuantizeJob { X = x, Dst = act, Cols = w.Cols, Stride = actStride, Partner = w.Type, Level = level };
+            if (tokens == 1) round.Execute(0);
+            else pool.Run(tokens, ref round);
+        }
 
         int rowsPerItem;
         if (tokens == 1)
@@ -71,7 +80,11 @@ public static unsafe class MatMul
         public GgmlType Partner;
         public KernelLevel Level;
 
-        public readonly void Execute(int t) => ActivationQuant.Row(Partner, X + (long)t * Cols, Dst + t * Stride, Cols, Level);
+        public readonly void Execute(int t)
+        {
+            if (Partner is GgmlType.F16 or GgmlType.BF16) ActivationQuant.RoundThrough(Partner, X + (long)t * Cols, (float*)(Dst + t * Stride), Cols, Level);
+            else ActivationQuant.Row(Partner, X + (long)t * Cols, Dst + t * Stride, Cols, Level);
+        }
     }
 
     private struct MatMulJob : IParallelJob

@@ -119,7 +119,7 @@ public class QuantizeRowsTests
         long rowBytes = GgmlTypeInfo.RowBytes(type, cols);
         var expected = new byte[rowBytes * rows];
         for (int r = 0; r < rows; r++) Quantize.Row(type, x.AsSpan(r * cols, cols), expected.AsSpan((int)(r * rowBytes), (int)rowBytes));
-        using var pool = new Scion.Tensors.Cpu.WorkerPool(3);
+        using var pool = new WorkerPool(3);
         var got = new byte[expected.Length];
         Quantize.Rows(type, x, cols, got, pool);
         Assert.Equal(expected, got);

@@ -1,7 +1,7 @@
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace Scion.Tensors.Cpu;
+namespace Scion.Tensors;
 
 /// <summary>Instruction-set tier a kernel variant is written for.</summary>
 public enum KernelLevel

@@ -61,7 +61,9 @@ public static unsafe class MatMul
         }
         else
         {
-            rowsPerItem = PrefillRowBlock;
+            // Up to PrefillRowBlock rows, fewer when the matrix is short so every thread still gets a few items.
+            int items = pool.ThreadCount * 4;
+            rowsPerItem = Math.Clamp((w.Rows + items - 1) / items, 2, PrefillRowBlock);
         }
         var job = new MatMulJob
         {

@@ -69,4 +69,35 @@ public static unsafe class VecDot
             GgmlType.Q6_K => SimdVecDot.Q6_K<TDot>(w, (byte*)x, n),
             _ => throw new NotSupportedException($"No dot product for {type} weights."),
         };
+
+    /// <summary>
+    /// One weight row against four activation rows starting at <paramref name="x"/>, <paramref name="strideBytes"/> apart
+    /// (fp32 rows for float weights, partner blocks otherwise). The scalar level runs four reference dots.
+    /// </summary>
+    internal static void Dot4(GgmlType type, byte* w, byte* x, long strideBytes, int n, KernelLevel level, float* result)
+    {
+        if (level == KernelLevel.Scalar)
+        {
+            for (int t = 0; t < 4; t++) result[t] = Dot(type, w, x + t * strideBytes, n, level);
+            return;
+        }
+        if (KernelSelection.UsesVnni(level)) Dot4Simd<VnniDot>(type, w, x, strideBytes, n, level, result);
+        else Dot4Simd<MaddubsDot>(type, w, x, strideBytes, n, level, result);
+    }
+
+    internal static void Dot4Simd<TDot>(GgmlType type, byte* w, byte* x, long stride, int n, KernelLevel level, float* result)
+        where TDot : struct, IInt8DotProduct
+    {
+        switch (type)
+        {
+            case GgmlType.F32: SimdVecDot.F32x4((float*)w, (float*)x, stride / sizeof(float), n, level, result); break;
+            case GgmlType.Q8_0: SimdVecDot.Q8_0x4<TDot>(w, x, stride, n, result); break;
+            case GgmlType.Q4_0: SimdVecDot.Q4_0x4<TDot>(w, x, stride, n, result); break;
+            case GgmlType.Q4_K: SimdVecDot.Q4_Kx4<TDot>(w, x, stride, n, result); break;
+            case GgmlType.Q6_K: SimdVecDot.Q6_Kx4<TDot>(w, x, stride, n, result); break;
+            default:
+                for (int t = 0; t < 4; t++) result[t] = DotSimd<TDot>(type, w, x + t * stride, n, level);
+                break;
+        }
+    }
 }

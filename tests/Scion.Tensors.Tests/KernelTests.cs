@@ -42,6 +42,27 @@ public class KernelTests
         }
     }
 
+    [Fact]
+    public unsafe void WordWideQ4_KScaleUnpackMatchesPerSubBlockUnpack()
+    {
+        var rng = new Random(17);
+        var packed = new byte[12];
+        for (int round = 0; round < 200; round++)
+        {
+            rng.NextBytes(packed);
+            fixed (byte* p = packed)
+            {
+                SimdVecDot.UnpackScalesK4(p, out ulong scales, out ulong mins);
+                for (int j = 0; j < 8; j++)
+                {
+                    BlockLayout.ScaleMinK4(j, p, out int sc, out int m);
+                    Assert.Equal(sc, (int)((scales >> (8 * j)) & 0xFF));
+                    Assert.Equal(m, (int)((mins >> (8 * j)) & 0xFF));
+                }
+            }
+        }
+    }
+
     public static IEnumerable<object[]> DotCases() =>
         from t in TestData.ComputeTypes from n in new[] { 256, 256 * 7 } select new object[] { t, n };
 
@@ -69,6 +90,46 @@ public class KernelTests
                 if (AvxVnniAvailable)
                     TestData.Near(expected, VecDot.DotSimd<VnniDot>(type, pw, pa, cols, level), 1e-5 * magnitude, $"{type} {level} vnni");
                 TestData.Near(expected, VecDot.Dot(type, pw, pa, cols, level), 1e-5 * magnitude, $"{type} {level}");
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(DotCases))]
+    public unsafe void FourTokenTileMatchesFourSingleDots(GgmlType type, int n)
+    {
+        int cols = type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 ? n + 13 : n;
+        var w = TestData.Quantized(type, TestData.Floats(cols, 8));
+        GgmlType partner = ActivationQuant.PartnerType(type);
+        long stride = partner == GgmlType.F32 ? cols * 4L + 12 : GgmlTypeInfo.RowBytes(partner, cols) + 5;   // padded rows
+        var act = new byte[stride * 4];
+        for (int t = 0; t < 4; t++)
+        {
+            var x = TestData.Floats(cols, 9 + t);
+            fixed (float* px = x) fixed (byte* pa = act)
+            {
+                if (partner == GgmlType.F32) Buffer.MemoryCopy(px, pa + t * stride, cols * 4, cols * 4);
+                else ActivationQuant.Row(partner, px, pa + t * stride, cols, KernelLevel.Scalar);
+            }
+        }
+        var got = new float[4];
+        fixed (byte* pw = w) fixed (byte* pa = act) fixed (float* pr = got)
+        {
+            foreach (var level in TestData.AllLevels())
+            {
+                VecDot.Dot4(type, pw, pa, stride, cols, level, pr);
+                for (int t = 0; t < 4; t++)
+                {
+                    float single = VecDot.Dot(type, pw, pa + t * stride, cols, KernelLevel.Scalar);
+                    double magnitude = Magnitude(type, w, act.AsSpan((int)(t * stride), (int)stride).ToArray(), cols);
+                    TestData.Near(single, got[t], 1e-5 * magnitude, $"{type} {level} token {t}");
+                }
+                if (level != KernelLevel.Scalar)
+                {
+                    VecDot.Dot4Simd<MaddubsDot>(type, pw, pa, stride, cols, level, pr);
+                    for (int t = 0; t < 4; t++)
+                        TestData.Near(VecDot.Dot(type, pw, pa + t * stride, cols, KernelLevel.Scalar), got[t], 1e-5 * Magnitude(type, w, act.AsSpan((int)(t * stride), (int)stride).ToArray(), cols), $"{type} {level} maddubs token {t}");
+                }
             }
         }
     }

@@ -26,7 +26,9 @@ public class MatMulTests
         var magnitude = new double[tokens * rows];
         for (int t = 0; t < tokens; t++)
         {
-            if (partner == GgmlType.F32) x.AsSpan(t * cols, cols).CopyTo(xv.AsSpan(t * cols));
+            if (type == GgmlType.F16) for (int c = 0; c < cols; c++) xv[t * cols + c] = (float)(Half)x[t * cols + c];
+            else if (type == GgmlType.BF16) for (int c = 0; c < cols; c++) xv[t * cols + c] = HalfConvert.BFloat16ToFloat(HalfConvert.FloatToBFloat16(x[t * cols + c]));
+            else if (partner == GgmlType.F32) x.AsSpan(t * cols, cols).CopyTo(xv.AsSpan(t * cols));
             else
             {
                 var q = new byte[GgmlTypeInfo.RowBytes(partner, cols)];
@@ -53,6 +55,25 @@ public class MatMulTests
                 fixed (float* px = x) fixed (float* py = y) MatMul.Multiply(w, px, py, tokens, pool, level);
                 for (int i = 0; i < y.Length; i++)
                     TestData.Near(expected[i], y[i], 1e-5 * magnitude[i] + 1e-6, $"{type} tokens {tokens} threads {threads} {level} y[{i / rows},{i % rows}]");
+            }
+        }
+    }
+
+    [Fact]
+    public unsafe void HalfActivationRoundingIsTheSameAtEveryLevel()
+    {
+        var x = TestData.Floats(1000 + 3, 71, 300f);
+        x[0] = float.NaN; x[1] = 1e-7f; x[2] = 70000f;
+        foreach (var type in new[] { GgmlType.F16, GgmlType.BF16 })
+        {
+            var expected = new float[x.Length];
+            fixed (float* px = x) fixed (float* pe = expected) ActivationQuant.RoundThrough(type, px, pe, x.Length, KernelLevel.Scalar);
+            foreach (var level in TestData.SimdLevels())
+            {
+                var got = new float[x.Length];
+                fixed (float* px = x) fixed (float* pg = got) ActivationQuant.RoundThrough(type, px, pg, x.Length, level);
+                Assert.True(float.IsNaN(got[0]));
+                for (int i = 1; i < x.Length; i++) Assert.Equal(expected[i], got[i]);
             }
         }
     }

@@ -134,6 +134,55 @@ public class KernelTests
         }
     }
 
+    /// <summary>K-quant dots share their float steps (KQuantAccumulate, llama.cpp's NEON order) at every level, so the
+    /// SIMD dot, the four-token tile and the scalar reference must give the same bits: batched prefill then equals
+    /// token-by-token decode exactly, and golden comparisons do not depend on the CPU.</summary>
+    [Theory]
+    [InlineData(GgmlType.Q4_K)]
+    [InlineData(GgmlType.Q6_K)]
+    public unsafe void KQuantDotsAreBitIdenticalAcrossLevelsAndTiles(GgmlType type)
+    {
+        const int cols = 256 * 11;
+        var w = TestData.Quantized(type, TestData.Floats(cols, 21));
+        long stride = GgmlTypeInfo.RowBytes(GgmlType.Q8_K, cols) + 3;
+        var act = new byte[stride * 4];
+        for (int t = 0; t < 4; t++)
+            fixed (float* px = TestData.Floats(cols, 22 + t, 3f)) fixed (byte* pa = act)
+                ActivationQuant.Row(GgmlType.Q8_K, px, pa + t * stride, cols, KernelLevel.Scalar);
+        var got = new float[4];
+        fixed (byte* pw = w) fixed (byte* pa = act) fixed (float* pr = got)
+        {
+            for (int t = 0; t < 4; t++)
+            {
+                float expected = VecDot.Dot(type, pw, pa + t * stride, cols, KernelLevel.Scalar);
+                foreach (var level in TestData.SimdLevels())
+                {
+                    Assert.Equal(expected, VecDot.DotSimd<MaddubsDot>(type, pw, pa + t * stride, cols, level));
+                    if (AvxVnniAvailable) Assert.Equal(expected, VecDot.DotSimd<VnniDot>(type, pw, pa + t * stride, cols, level));
+                }
+            }
+            foreach (var level in TestData.SimdLevels())
+            {
+                VecDot.Dot4Simd<MaddubsDot>(type, pw, pa, stride, cols, level, pr);
+                for (int t = 0; t < 4; t++) Assert.Equal(VecDot.Dot(type, pw, pa + t * stride, cols, KernelLevel.Scalar), got[t]);
+                if (AvxVnniAvailable)
+                {
+                    VecDot.Dot4Simd<VnniDot>(type, pw, pa, stride, cols, level, pr);
+                    for (int t = 0; t < 4; t++) Assert.Equal(VecDot.Dot(type, pw, pa + t * stride, cols, KernelLevel.Scalar), got[t]);
+                }
+            }
+        }
+    }
+
+    /// <summary>The Q4_K float steps in llama.cpp's order: min term subtracted before the scaled integer total is added.</summary>
+    [Fact]
+    public void Q4_KAccumulatesMinTermFirst()
+    {
+        float sum = 1e8f, dx = 1f, d = 1f, dmin = 1f;
+        // fp32 steps are 8 apart at 1e8: 1e8 − 3 rounds to 1e8, then + 5 rounds to 1e8 + 8; adding (5 − 3) at once would stay at 1e8.
+        Assert.Equal(1e8f + 8f, KQuantAccumulate.Q4_K(sum, dx, d, dmin, sumi: 5, summ: 3));
+    }
+
     private static bool AvxVnniAvailable => System.Runtime.Intrinsics.X86.AvxVnni.IsSupported;
 
     /// <summary>Σ|w·x| in double over the dequantized rows: the scale float rounding errors are relative to.</summary>

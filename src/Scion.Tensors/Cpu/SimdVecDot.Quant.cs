@@ -46,12 +46,10 @@ internal static unsafe partial class SimdVecDot
 
     public static float Q4_K<TDot>(byte* w, byte* a, int n) where TDot : struct, IInt8DotProduct
     {
-        Vector256<float> acc = Vector256<float>.Zero;
-        Vector256<float> minAcc = Vector256<float>.Zero;
+        float sum = 0;
         Vector256<byte> low = Vector256.Create((byte)0x0F);
         for (int b = 0; b < n / 256; b++, w += BlockLayout.Q4_KBytes, a += BlockLayout.Q8_KBytes)
         {
-            float dx = *(float*)a;
             UnpackScalesK4(w + BlockLayout.Q4_KScales, out ulong scales, out ulong mins);
             // Σ_j min_j·(sum of the 32 activations of sub-block j): pairs of 16-value block sums, weighted by the mins.
             Vector256<int> pairSums = Avx2.MultiplyAddAdjacent(Vector256.Load((short*)(a + BlockLayout.Q8_KBsums)), Vector256.Create((short)1));
@@ -68,10 +66,11 @@ internal static unsafe partial class SimdVecDot
                 sumi = TDot.DotScaled(sumi, lo, Vector256.Load(qa + 64 * c), Broadcast(scales16, 2 * c));
                 sumi = TDot.DotScaled(sumi, hi, Vector256.Load(qa + 64 * c + 32), Broadcast(scales16, 2 * c + 1));
             }
-            acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sumi), Vector256.Create(dx * HalfConvert.HalfToFloatLookup(*(ushort*)w)), acc);
-            minAcc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(minTerms), Vector256.Create(dx * HalfConvert.HalfToFloatLookup(*(ushort*)(w + 2))), minAcc);
+            // Integer totals are exact in any lane order; the float steps follow KQuantAccumulate (llama.cpp's order).
+            sum = KQuantAccumulate.Q4_K(sum, *(float*)a, HalfConvert.HalfToFloatLookup(*(ushort*)w), HalfConvert.HalfToFloatLookup(*(ushort*)(w + 2)),
+                Vector256.Sum(sumi), Vector256.Sum(minTerms));
         }
-        return Vector256.Sum(acc) - Vector256.Sum(minAcc);
+        return sum;
     }
 
     /// <summary>The 12 packed bytes of a Q4_K block → 8 six-bit scales and 8 mins, one byte each, with three word-wide
@@ -103,7 +102,7 @@ internal static unsafe partial class SimdVecDot
 
     public static float Q6_K<TDot>(byte* w, byte* a, int n) where TDot : struct, IInt8DotProduct
     {
-        Vector256<float> acc = Vector256<float>.Zero;
+        float sum = 0;
         Vector256<byte> m4 = Vector256.Create((byte)0x0F);
         Vector256<byte> m2 = Vector256.Create((byte)0x03);
         for (int b = 0; b < n / 256; b++, w += BlockLayout.Q6_KBytes, a += BlockLayout.Q8_KBytes)
@@ -129,10 +128,9 @@ internal static unsafe partial class SimdVecDot
                 sumi = TDot.DotScaled(sumi, q3, Vector256.Load(y + 64), PairOfScales(scales, 4 * half + 2));
                 sumi = TDot.DotScaled(sumi, q4, Vector256.Load(y + 96), PairOfScales(scales, 4 * half + 3));
             }
-            float d = dx * HalfConvert.HalfToFloatLookup(*(ushort*)(w + BlockLayout.Q6_KD));
-            acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sumi), Vector256.Create(d), acc);
+            sum = KQuantAccumulate.Q6_K(sum, dx, HalfConvert.HalfToFloatLookup(*(ushort*)(w + BlockLayout.Q6_KD)), Vector256.Sum(sumi));
         }
-        return Vector256.Sum(acc);
+        return sum;
     }
 
 }

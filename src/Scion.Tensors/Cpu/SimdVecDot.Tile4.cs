@@ -146,7 +146,7 @@ internal static unsafe partial class SimdVecDot
 
     public static void Q4_Kx4<TDot>(byte* w, byte* a, long stride, int n, float* result) where TDot : struct, IInt8DotProduct
     {
-        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        float c0 = 0, c1 = 0, c2 = 0, c3 = 0;
         Vector256<byte> low = Vector256.Create((byte)0x0F);
         for (int b = 0; b < n / 256; b++, w += BlockLayout.Q4_KBytes)
         {
@@ -176,21 +176,20 @@ internal static unsafe partial class SimdVecDot
             c2 = Q4KFinish(c2, s2, mins32, a2, d, dmin);
             c3 = Q4KFinish(c3, s3, mins32, a3, d, dmin);
         }
-        result[0] = Vector256.Sum(c0); result[1] = Vector256.Sum(c1); result[2] = Vector256.Sum(c2); result[3] = Vector256.Sum(c3);
+        result[0] = c0; result[1] = c1; result[2] = c2; result[3] = c3;
     }
 
+    // Same float steps as the single-row dot (KQuantAccumulate), so a token's result does not depend on its tile.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector256<float> Q4KFinish(Vector256<float> acc, Vector256<int> sumi, Vector256<int> mins32, byte* blk, float d, float dmin)
+    private static float Q4KFinish(float sum, Vector256<int> sumi, Vector256<int> mins32, byte* blk, float d, float dmin)
     {
-        float dx = *(float*)blk;
         Vector256<int> pairSums = Avx2.MultiplyAddAdjacent(Vector256.Load((short*)(blk + BlockLayout.Q8_KBsums)), Vector256.Create((short)1));
-        acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(sumi), Vector256.Create(dx * d), acc);
-        return Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(Avx2.MultiplyLow(mins32, pairSums)), Vector256.Create(-dx * dmin), acc);
+        return KQuantAccumulate.Q4_K(sum, *(float*)blk, d, dmin, Vector256.Sum(sumi), Vector256.Sum(Avx2.MultiplyLow(mins32, pairSums)));
     }
 
     public static void Q6_Kx4<TDot>(byte* w, byte* a, long stride, int n, float* result) where TDot : struct, IInt8DotProduct
     {
-        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        float c0 = 0, c1 = 0, c2 = 0, c3 = 0;
         Vector256<byte> m4 = Vector256.Create((byte)0x0F);
         Vector256<byte> m2 = Vector256.Create((byte)0x03);
         for (int b = 0; b < n / 256; b++, w += BlockLayout.Q6_KBytes)
@@ -217,12 +216,12 @@ internal static unsafe partial class SimdVecDot
                 s3 = Q6Step<TDot>(s3, q1, q2, q3, q4, p1, p2, p3, p4, (sbyte*)(a3 + off));
             }
             float d = HalfConvert.HalfToFloatLookup(*(ushort*)(w + BlockLayout.Q6_KD));
-            c0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(s0), Vector256.Create(*(float*)a0 * d), c0);
-            c1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(s1), Vector256.Create(*(float*)a1 * d), c1);
-            c2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(s2), Vector256.Create(*(float*)a2 * d), c2);
-            c3 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(s3), Vector256.Create(*(float*)a3 * d), c3);
+            c0 = KQuantAccumulate.Q6_K(c0, *(float*)a0, d, Vector256.Sum(s0));
+            c1 = KQuantAccumulate.Q6_K(c1, *(float*)a1, d, Vector256.Sum(s1));
+            c2 = KQuantAccumulate.Q6_K(c2, *(float*)a2, d, Vector256.Sum(s2));
+            c3 = KQuantAccumulate.Q6_K(c3, *(float*)a3, d, Vector256.Sum(s3));
         }
-        result[0] = Vector256.Sum(c0); result[1] = Vector256.Sum(c1); result[2] = Vector256.Sum(c2); result[3] = Vector256.Sum(c3);
+        result[0] = c0; result[1] = c1; result[2] = c2; result[3] = c3;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -108,7 +108,24 @@ public static unsafe class MatMul
             int r1 = Math.Min(Rows, r0 + RowsPerItem);
             if (Tokens == 1)
             {
-                for (int r = r0; r < r1; r++) Y[r] = VecDot.Dot(Type, Weights + r * RowBytes, Activations, Cols, Level);
+                int r = r0;
+                if (Level != KernelLevel.Scalar)
+                {
+                    // Several rows per pass share each activation load and keep independent accumulators in flight;
+                    // every row still sums in the order of its single-row dot.
+                    for (; r + 4 <= r1; r += 4)
+                    {
+                        byte* wr = Weights + r * RowBytes;
+                        switch (Type)
+                        {
+                            case GgmlType.F32: SimdVecDot.Rows4<F32Loader>(wr, RowBytes, (float*)Activations, Cols, Level, Y + r); break;
+                            case GgmlType.F16: SimdVecDot.Rows4<HalfWidener>(wr, RowBytes, (float*)Activations, Cols, Level, Y + r); break;
+                            case GgmlType.BF16: SimdVecDot.Rows4<BFloat16Widener>(wr, RowBytes, (float*)Activations, Cols, Level, Y + r); break;
+                            default: VecDot.Rows4(Type, wr, RowBytes, Activations, Cols, Level, Y + r); break;
+                        }
+                    }
+                }
+                for (; r < r1; r++) Y[r] = VecDot.Dot(Type, Weights + r * RowBytes, Activations, Cols, Level);
                 return;
             }
 

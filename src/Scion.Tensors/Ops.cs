@@ -103,7 +103,7 @@ public static class Ops
     {
         CheckSame(a.Length, b.Length, "Dot a/b");
         if (level == KernelLevel.Scalar) return ReferenceOps.Dot(a, b);
-        fixed (float* pa = a) fixed (float* pb = b) return SimdVecDot.F32(pa, pb, a.Length, level);
+        fixed (float* pa = a) fixed (float* pb = b) return SimdVecDot.F32Split(pa, pb, a.Length, level);
     }
 
     internal static void Softmax(Span<float> x, KernelLevel level)

@@ -100,4 +100,18 @@ public static unsafe class VecDot
                 break;
         }
     }
+
+    /// <summary>Four weight rows, <paramref name="rowBytes"/> apart, against one activation row (decode); each result
+    /// has the bits of the single-row <see cref="Dot"/>.</summary>
+    internal static void Rows4(GgmlType type, byte* w, long rowBytes, byte* x, int n, KernelLevel level, float* result)
+    {
+        if (KernelSelection.UsesVnni(level)) Rows4Simd<VnniDot>(type, w, rowBytes, x, n, level, result);
+        else Rows4Simd<MaddubsDot>(type, w, rowBytes, x, n, level, result);
+    }
+
+    internal static void Rows4Simd<TDot>(GgmlType type, byte* w, long rowBytes, byte* x, int n, KernelLevel level, float* result)
+        where TDot : struct, IInt8DotProduct
+    {
+        for (int r = 0; r < 4; r++) result[r] = DotSimd<TDot>(type, w + r * rowBytes, x, n, level);
+    }
 }

@@ -112,6 +112,7 @@ public static unsafe class VecDot
     internal static void Rows4Simd<TDot>(GgmlType type, byte* w, long rowBytes, byte* x, int n, KernelLevel level, float* result)
         where TDot : struct, IInt8DotProduct
     {
+        if (type == GgmlType.Q4_0) { SimdVecDot.Q4_0Rows4<TDot>(w, rowBytes, x, n, result); return; }
         for (int r = 0; r < 4; r++) result[r] = DotSimd<TDot>(type, w + r * rowBytes, x, n, level);
     }
 }

@@ -183,6 +183,45 @@ public class KernelTests
         Assert.Equal(1e8f + 8f, KQuantAccumulate.Q4_K(sum, dx, d, dmin, sumi: 5, summ: 3));
     }
 
+    /// <summary>Decode's four-rows-per-pass kernels give each row the bits of its single-row dot.</summary>
+    [Theory]
+    [MemberData(nameof(DotCases))]
+    public unsafe void FourRowGemvMatchesSingleRowDotsBitwise(GgmlType type, int n)
+    {
+        int cols = type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 ? n + 13 : n;
+        long rowBytes = GgmlTypeInfo.RowBytes(type, cols);
+        var w = new byte[rowBytes * 4];
+        for (int r = 0; r < 4; r++) TestData.Quantized(type, TestData.Floats(cols, 30 + r)).CopyTo(w, r * rowBytes);
+        var x = TestData.Floats(cols, 35);
+        GgmlType partner = ActivationQuant.PartnerType(type);
+        byte[] act = partner == GgmlType.F32 ? new byte[cols * 4] : new byte[GgmlTypeInfo.RowBytes(partner, cols)];
+        fixed (float* px = x) fixed (byte* pa = act)
+        {
+            if (partner == GgmlType.F32) Buffer.MemoryCopy(px, pa, cols * 4, cols * 4);
+            else ActivationQuant.Row(partner, px, pa, cols, KernelLevel.Scalar);
+        }
+        var got = new float[4];
+        fixed (byte* pw = w) fixed (byte* pa = act) fixed (float* pr = got)
+        {
+            foreach (var level in TestData.SimdLevels())
+            {
+                switch (type)
+                {
+                    case GgmlType.F32: SimdVecDot.Rows4<F32Loader>(pw, rowBytes, (float*)pa, cols, level, pr); break;
+                    case GgmlType.F16: SimdVecDot.Rows4<HalfWidener>(pw, rowBytes, (float*)pa, cols, level, pr); break;
+                    case GgmlType.BF16: SimdVecDot.Rows4<BFloat16Widener>(pw, rowBytes, (float*)pa, cols, level, pr); break;
+                    default: VecDot.Rows4(type, pw, rowBytes, pa, cols, level, pr); break;
+                }
+                for (int r = 0; r < 4; r++) Assert.Equal(VecDot.Dot(type, pw + r * rowBytes, pa, cols, level), got[r]);
+                if (partner != GgmlType.F32)
+                {
+                    VecDot.Rows4Simd<MaddubsDot>(type, pw, rowBytes, pa, cols, level, pr);
+                    for (int r = 0; r < 4; r++) Assert.Equal(VecDot.DotSimd<MaddubsDot>(type, pw + r * rowBytes, pa, cols, level), got[r]);
+                }
+            }
+        }
+    }
+
     private static bool AvxVnniAvailable => System.Runtime.Intrinsics.X86.AvxVnni.IsSupported;
 
     /// <summary>Σ|w·x| in double over the dequantized rows: the scale float rounding errors are relative to.</summary>

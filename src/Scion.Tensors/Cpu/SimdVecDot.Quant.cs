@@ -25,19 +25,51 @@ internal static unsafe partial class SimdVecDot
     public static float Q4_0<TDot>(byte* w, byte* a, int n) where TDot : struct, IInt8DotProduct
     {
         Vector256<float> acc = Vector256<float>.Zero;
-        Vector128<byte> low = Vector128.Create((byte)0x0F);
         for (int b = 0; b < n / 32; b++, w += BlockLayout.Q4_0Bytes, a += BlockLayout.Q8_0Bytes)
         {
-            Vector128<byte> raw = Vector128.Load(w + 2);
-            Vector256<byte> nibbles = Vector256.Create(raw & low, (raw.AsUInt16() >> 4).AsByte() & low);
-            Vector256<sbyte> qw = (nibbles - Vector256.Create((byte)8)).AsSByte();
             Vector256<sbyte> qa = Vector256.Load((sbyte*)(a + 2));
-            Vector256<int> dot = SignedDot<TDot>(qw, qa);
+            Vector256<int> dot = Q4_0Lanes<TDot>(w, qa, EightTimesLaneSums<TDot>(qa));
             float d = HalfConvert.HalfToFloatLookup(*(ushort*)w) * HalfConvert.HalfToFloatLookup(*(ushort*)a);
             acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot), Vector256.Create(d), acc);
         }
         return Vector256.Sum(acc);
     }
+
+    /// <summary>Four Q4_0 rows, <paramref name="rowBytes"/> apart, against one Q8_0 activation row (decode): the activation
+    /// block, its scale and its lane sums are loaded once for four rows. Each row's lanes and float steps are those of
+    /// <see cref="Q4_0{TDot}"/>, so the results are bit-identical to four single-row dots.</summary>
+    public static void Q4_0Rows4<TDot>(byte* w, long rowBytes, byte* a, int n, float* result) where TDot : struct, IInt8DotProduct
+    {
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        byte* w0 = w, w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
+        for (int b = 0; b < n / 32; b++, a += BlockLayout.Q8_0Bytes)
+        {
+            Vector256<sbyte> qa = Vector256.Load((sbyte*)(a + 2));
+            Vector256<int> bias = EightTimesLaneSums<TDot>(qa);
+            float da = HalfConvert.HalfToFloatLookup(*(ushort*)a);
+            long o = (long)b * BlockLayout.Q4_0Bytes;
+            c0 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(Q4_0Lanes<TDot>(w0 + o, qa, bias)), Vector256.Create(HalfConvert.HalfToFloatLookup(*(ushort*)(w0 + o)) * da), c0);
+            c1 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(Q4_0Lanes<TDot>(w1 + o, qa, bias)), Vector256.Create(HalfConvert.HalfToFloatLookup(*(ushort*)(w1 + o)) * da), c1);
+            c2 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(Q4_0Lanes<TDot>(w2 + o, qa, bias)), Vector256.Create(HalfConvert.HalfToFloatLookup(*(ushort*)(w2 + o)) * da), c2);
+            c3 = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(Q4_0Lanes<TDot>(w3 + o, qa, bias)), Vector256.Create(HalfConvert.HalfToFloatLookup(*(ushort*)(w3 + o)) * da), c3);
+        }
+        result[0] = Vector256.Sum(c0); result[1] = Vector256.Sum(c1); result[2] = Vector256.Sum(c2); result[3] = Vector256.Sum(c3);
+    }
+
+    // Lane i = Σ_{k=4i..4i+3} (nibble_k − 8)·a_k, computed as Σ nibble·a − 8·Σ a: the nibbles are already the unsigned
+    // operand u8×s8 instructions want (no abs/sign pair), and 8·Σa depends on the activations only. Integer lanes are
+    // exact, so they equal the signed-weight lanes bit for bit.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Q4_0Lanes<TDot>(byte* block, Vector256<sbyte> qa, Vector256<int> eightTimesLaneSums) where TDot : struct, IInt8DotProduct
+    {
+        Vector128<byte> raw = Vector128.Load(block + 2);
+        Vector256<byte> nibbles = Vector256.Create(raw, (raw.AsUInt16() >> 4).AsByte()) & Vector256.Create((byte)0x0F);
+        return TDot.Dot4(Vector256<int>.Zero, nibbles, qa) - eightTimesLaneSums;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> EightTimesLaneSums<TDot>(Vector256<sbyte> qa) where TDot : struct, IInt8DotProduct =>
+        TDot.Dot4(Vector256<int>.Zero, Vector256.Create((byte)8), qa);
 
     // u8×s8 instructions need one unsigned side: move x's sign onto y (|x|·sign(x)y = x·y).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

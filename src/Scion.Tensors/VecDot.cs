@@ -65,7 +65,7 @@ public static unsafe class VecDot
             GgmlType.BF16 => SimdVecDot.BF16((ushort*)w, (float*)x, n, level),
             GgmlType.Q8_0 => SimdVecDot.Q8_0<TDot>(w, (byte*)x, n),
             GgmlType.Q4_0 => SimdVecDot.Q4_0<TDot>(w, (byte*)x, n),
-            GgmlType.Q4_K => SimdVecDot.Q4_K<TDot>(w, (byte*)x, n),
+            GgmlType.Q4_K => level == KernelLevel.Avx512 ? SimdVecDot.Q4_K512(w, (byte*)x, n) : SimdVecDot.Q4_K<TDot>(w, (byte*)x, n),
             GgmlType.Q6_K => SimdVecDot.Q6_K<TDot>(w, (byte*)x, n),
             _ => throw new NotSupportedException($"No dot product for {type} weights."),
         };

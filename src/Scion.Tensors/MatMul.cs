@@ -5,8 +5,8 @@ namespace Scion.Tensors;
 
 /// <summary>
 /// y[t, r] = Σ_c W[r, c]·x[t, c] for a stored weight and fp32 activations, as ggml computes it: quantized weights
-/// meet activations quantized once per call to the partner type (Q8_0 / Q8_K) in integer dot products; float weights
-/// are widened on the fly and multiplied in fp32. Work is split by blocks of output rows over the pool; with several
+/// meet activations quantized once per call to the partner type (Q8_0 / Q8_K) in integer dot products; F16/BF16
+/// weights meet activations rounded to F16/BF16 (as ggml converts them), both widened and multiplied in fp32. Work is split by blocks of output rows over the pool; with several
 /// tokens each row block is swept once per tile of tokens, so weight rows come from memory once per tile.
 /// </summary>
 public static unsafe class MatMul
@@ -42,6 +42,15 @@ public static unsafe class MatMul
             if (tokens == 1) quantize.Execute(0);
             else pool.Run(tokens, ref quantize);
         }
+        else if (w.Type is GgmlType.F16 or GgmlType.BF16)
+        {
+            // ggml converts activations to the weight's half type before the dot; do the same rounding so
+            // results track llama.cpp's (matters for greedy ties on F16 models).
+            act = ThreadScratch.Activations(actStride * tokens);
+            var round = new QuantizeJob { X = x, Dst = act, Cols = w.Cols, Stride = actStride, Partner = w.Type, Level = level };
+            if (tokens == 1) round.Execute(0);
+            else pool.Run(tokens, ref round);
+        }
 
         int rowsPerItem;
         if (tokens == 1)
@@ -52,7 +61,9 @@ public static unsafe class MatMul
         }
         else
         {
-            rowsPerItem = PrefillRowBlock;
+            // Up to PrefillRowBlock rows, fewer when the matrix is short so every thread still gets a few items.
+            int items = pool.ThreadCount * 4;
+            rowsPerItem = Math.Clamp((w.Rows + items - 1) / items, 2, PrefillRowBlock);
         }
         var job = new MatMulJob
         {
@@ -71,7 +82,11 @@ public static unsafe class MatMul
         public GgmlType Partner;
         public KernelLevel Level;
 
-        public readonly void Execute(int t) => ActivationQuant.Row(Partner, X + (long)t * Cols, Dst + t * Stride, Cols, Level);
+        public readonly void Execute(int t)
+        {
+            if (Partner is GgmlType.F16 or GgmlType.BF16) ActivationQuant.RoundThrough(Partner, X + (long)t * Cols, (float*)(Dst + t * Stride), Cols, Level);
+            else ActivationQuant.Row(Partner, X + (long)t * Cols, Dst + t * Stride, Cols, Level);
+        }
     }
 
     private struct MatMulJob : IParallelJob
@@ -93,7 +108,24 @@ public static unsafe class MatMul
             int r1 = Math.Min(Rows, r0 + RowsPerItem);
             if (Tokens == 1)
             {
-                for (int r = r0; r < r1; r++) Y[r] = VecDot.Dot(Type, Weights + r * RowBytes, Activations, Cols, Level);
+                int r = r0;
+                if (Level != KernelLevel.Scalar)
+                {
+                    // Several rows per pass share each activation load and keep independent accumulators in flight;
+                    // every row still sums in the order of its single-row dot.
+                    for (; r + 4 <= r1; r += 4)
+                    {
+                        byte* wr = Weights + r * RowBytes;
+                        switch (Type)
+                        {
+                            case GgmlType.F32: SimdVecDot.Rows4<F32Loader>(wr, RowBytes, (float*)Activations, Cols, Level, Y + r); break;
+                            case GgmlType.F16: SimdVecDot.Rows4<HalfWidener>(wr, RowBytes, (float*)Activations, Cols, Level, Y + r); break;
+                            case GgmlType.BF16: SimdVecDot.Rows4<BFloat16Widener>(wr, RowBytes, (float*)Activations, Cols, Level, Y + r); break;
+                            default: VecDot.Rows4(Type, wr, RowBytes, Activations, Cols, Level, Y + r); break;
+                        }
+                    }
+                }
+                for (; r < r1; r++) Y[r] = VecDot.Dot(Type, Weights + r * RowBytes, Activations, Cols, Level);
                 return;
             }
 
@@ -110,13 +142,45 @@ public static unsafe class MatMul
                 rowBytes = (long)Cols * sizeof(float);
                 type = GgmlType.F32;
             }
+            float* four = stackalloc float[4];
+            float* eight = stackalloc float[8];
             for (int t0 = 0; t0 < Tokens; t0 += TokenTile)
             {
                 int t1 = Math.Min(Tokens, t0 + TokenTile);
-                for (int r = r0; r < r1; r++)
+                int r = r0;
+                if (type == GgmlType.F32 && Level != KernelLevel.Scalar)
+                {
+                    // Float weights: 2 rows x 4 tokens per step keeps the FMA units, not the loads, busy.
+                    for (; r + 2 <= r1; r += 2)
+                    {
+                        float* w0 = (float*)(rows + r * rowBytes), w1 = (float*)(rows + (r + 1) * rowBytes);
+                        int t = t0;
+                        for (; t + 4 <= t1; t += 4)
+                        {
+                            SimdVecDot.F32x2x4(w0, w1, (float*)(Activations + t * ActivationStride), ActivationStride / sizeof(float), Cols, Level, eight);
+                            for (int k = 0; k < 4; k++)
+                            {
+                                Y[(long)(t + k) * Rows + r] = eight[k];
+                                Y[(long)(t + k) * Rows + r + 1] = eight[4 + k];
+                            }
+                        }
+                        for (; t < t1; t++)
+                        {
+                            Y[(long)t * Rows + r] = VecDot.Dot(type, (byte*)w0, Activations + t * ActivationStride, Cols, Level);
+                            Y[(long)t * Rows + r + 1] = VecDot.Dot(type, (byte*)w1, Activations + t * ActivationStride, Cols, Level);
+                        }
+                    }
+                }
+                for (; r < r1; r++)
                 {
                     byte* wr = rows + r * rowBytes;
-                    for (int t = t0; t < t1; t++)
+                    int t = t0;
+                    for (; t + 4 <= t1; t += 4)
+                    {
+                        VecDot.Dot4(type, wr, Activations + t * ActivationStride, ActivationStride, Cols, Level, four);
+                        for (int k = 0; k < 4; k++) Y[(long)(t + k) * Rows + r] = four[k];
+                    }
+                    for (; t < t1; t++)
                         Y[(long)t * Rows + r] = VecDot.Dot(type, wr, Activations + t * ActivationStride, Cols, Level);
                 }
             }

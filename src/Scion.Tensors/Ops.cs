@@ -42,9 +42,32 @@ public static class Ops
         CheckSame(x.Length, weight.Length, "RmsNorm x/weight");
         CheckSame(x.Length, dst.Length, "RmsNorm x/dst");
         if (level == KernelLevel.Scalar) { ReferenceOps.RmsNorm(x, weight, eps, dst); return; }
-        float sumSq = Dot(x, x, level);
-        float scale = 1f / MathF.Sqrt(sumSq / x.Length + eps);
+        float scale = 1f / MathF.Sqrt((float)(SumOfSquares(x, level) / x.Length) + eps);
         Map(x, weight, dst, level, new ScaleMul(scale));
+    }
+
+    /// <summary>Σ x² as ggml's rms_norm forms it: each square rounded to fp32, summed in double. A float-lane sum
+    /// moves the norm's scale by an ulp now and then, and every normalized value with it; that tips fp16 rounding of
+    /// K in the cache (and Q8_K rounding of activations) away from llama.cpp's. Double sums of the same float terms
+    /// agree with the sequential sum after rounding to fp32, whatever the lane order.</summary>
+    internal static unsafe double SumOfSquares(ReadOnlySpan<float> x, KernelLevel level)
+    {
+        if (level == KernelLevel.Scalar) return ReferenceOps.SumOfSquares(x);
+        int n = x.Length, i = 0;
+        fixed (float* p = x)
+        {
+            Vector256<double> a0 = Vector256<double>.Zero, a1 = Vector256<double>.Zero;
+            for (; i + 8 <= n; i += 8)
+            {
+                Vector256<float> v = Vector256.Load(p + i);
+                Vector256<float> sq = v * v;
+                a0 += Vector256.WidenLower(sq);
+                a1 += Vector256.WidenUpper(sq);
+            }
+            double sum = Vector256.Sum(a0 + a1);
+            for (; i < n; i++) sum += p[i] * p[i];
+            return sum;
+        }
     }
 
     internal static void SiluMul(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> dst, KernelLevel level)
@@ -80,7 +103,7 @@ public static class Ops
     {
         CheckSame(a.Length, b.Length, "Dot a/b");
         if (level == KernelLevel.Scalar) return ReferenceOps.Dot(a, b);
-        fixed (float* pa = a) fixed (float* pb = b) return SimdVecDot.F32(pa, pb, a.Length, level);
+        fixed (float* pa = a) fixed (float* pb = b) return SimdVecDot.F32Split(pa, pb, a.Length, level);
     }
 
     internal static void Softmax(Span<float> x, KernelLevel level)

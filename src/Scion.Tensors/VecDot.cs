@@ -65,8 +65,54 @@ public static unsafe class VecDot
             GgmlType.BF16 => SimdVecDot.BF16((ushort*)w, (float*)x, n, level),
             GgmlType.Q8_0 => SimdVecDot.Q8_0<TDot>(w, (byte*)x, n),
             GgmlType.Q4_0 => SimdVecDot.Q4_0<TDot>(w, (byte*)x, n),
-            GgmlType.Q4_K => SimdVecDot.Q4_K<TDot>(w, (byte*)x, n),
+            GgmlType.Q4_K => level == KernelLevel.Avx512 ? SimdVecDot.Q4_K512(w, (byte*)x, n) : SimdVecDot.Q4_K<TDot>(w, (byte*)x, n),
             GgmlType.Q6_K => SimdVecDot.Q6_K<TDot>(w, (byte*)x, n),
             _ => throw new NotSupportedException($"No dot product for {type} weights."),
         };
+
+    /// <summary>
+    /// One weight row against four activation rows starting at <paramref name="x"/>, <paramref name="strideBytes"/> apart
+    /// (fp32 rows for float weights, partner blocks otherwise). The scalar level runs four reference dots.
+    /// </summary>
+    internal static void Dot4(GgmlType type, byte* w, byte* x, long strideBytes, int n, KernelLevel level, float* result)
+    {
+        if (level == KernelLevel.Scalar)
+        {
+            for (int t = 0; t < 4; t++) result[t] = Dot(type, w, x + t * strideBytes, n, level);
+            return;
+        }
+        if (KernelSelection.UsesVnni(level)) Dot4Simd<VnniDot>(type, w, x, strideBytes, n, level, result);
+        else Dot4Simd<MaddubsDot>(type, w, x, strideBytes, n, level, result);
+    }
+
+    internal static void Dot4Simd<TDot>(GgmlType type, byte* w, byte* x, long stride, int n, KernelLevel level, float* result)
+        where TDot : struct, IInt8DotProduct
+    {
+        switch (type)
+        {
+            case GgmlType.F32: SimdVecDot.F32x4((float*)w, (float*)x, stride / sizeof(float), n, level, result); break;
+            case GgmlType.Q8_0: SimdVecDot.Q8_0x4<TDot>(w, x, stride, n, result); break;
+            case GgmlType.Q4_0: SimdVecDot.Q4_0x4<TDot>(w, x, stride, n, result); break;
+            case GgmlType.Q4_K: SimdVecDot.Q4_Kx4<TDot>(w, x, stride, n, result); break;
+            case GgmlType.Q6_K: SimdVecDot.Q6_Kx4<TDot>(w, x, stride, n, result); break;
+            default:
+                for (int t = 0; t < 4; t++) result[t] = DotSimd<TDot>(type, w, x + t * stride, n, level);
+                break;
+        }
+    }
+
+    /// <summary>Four weight rows, <paramref name="rowBytes"/> apart, against one activation row (decode); each result
+    /// has the bits of the single-row <see cref="Dot"/>.</summary>
+    internal static void Rows4(GgmlType type, byte* w, long rowBytes, byte* x, int n, KernelLevel level, float* result)
+    {
+        if (KernelSelection.UsesVnni(level)) Rows4Simd<VnniDot>(type, w, rowBytes, x, n, level, result);
+        else Rows4Simd<MaddubsDot>(type, w, rowBytes, x, n, level, result);
+    }
+
+    internal static void Rows4Simd<TDot>(GgmlType type, byte* w, long rowBytes, byte* x, int n, KernelLevel level, float* result)
+        where TDot : struct, IInt8DotProduct
+    {
+        if (type == GgmlType.Q4_0) { SimdVecDot.Q4_0Rows4<TDot>(w, rowBytes, x, n, result); return; }
+        for (int r = 0; r < 4; r++) result[r] = DotSimd<TDot>(type, w + r * rowBytes, x, n, level);
+    }
 }

@@ -69,3 +69,37 @@ public class HalfConvertTests
         for (int i = 0; i < 37; i++) Assert.Equal((float)(Half)src[i], back[i]);
     }
 }
+
+public class FloatToHalfSimdTests
+{
+    [Fact]
+    public unsafe void SimdNarrowingMatchesScalarOnEdgeCases()
+    {
+        var values = new List<float>(TestData.Floats(4001, 12, 1000f));
+        values.AddRange(TestData.Floats(999, 13, 1e-5f));   // subnormal halves
+        values.AddRange([0f, -0f, 65504f, 65519.99f, 65520f, -65520f, 1e30f, float.PositiveInfinity, float.NegativeInfinity,
+            float.NaN, -float.NaN, BitConverter.UInt32BitsToSingle(0x7f800001), float.Epsilon, 5.96e-8f, 2.98e-8f, 2.99e-8f,
+            6.1035156e-05f, 6.1e-05f, 1f + MathF.Pow(2, -11), 1f + 3 * MathF.Pow(2, -11), 2049f, 2051f]);
+        // Every half's exact value and the midpoints between neighbours: the hardest ties.
+        for (int h = 0; h < 0x7c00; h += 7)
+        {
+            float a = HalfConvert.HalfToFloat((ushort)h), b = HalfConvert.HalfToFloat((ushort)(h + 1));
+            values.Add(a); values.Add((a + b) / 2); values.Add(-(a + b) / 2);
+        }
+        var src = values.ToArray();
+        var expected = new ushort[src.Length];
+        for (int i = 0; i < src.Length; i++) expected[i] = HalfConvert.FloatToHalf(src[i]);
+        foreach (var level in TestData.SimdLevels())
+        {
+            var got = new ushort[src.Length];
+            fixed (float* s = src) fixed (ushort* d = got) HalfConvert.FloatToHalf(s, d, src.Length, level);
+            for (int i = 0; i < src.Length; i++)
+            {
+                if (float.IsNaN(src[i]))
+                    Assert.True(Half.IsNaN(BitConverter.UInt16BitsToHalf(got[i])), $"{level}: NaN became 0x{got[i]:x4}");
+                else
+                    Assert.True(expected[i] == got[i], $"{level}: {src[i]:R} → 0x{got[i]:x4}, expected 0x{expected[i]:x4}");
+            }
+        }
+    }
+}

@@ -26,7 +26,9 @@ public class MatMulTests
         var magnitude = new double[tokens * rows];
         for (int t = 0; t < tokens; t++)
         {
-            if (partner == GgmlType.F32) x.AsSpan(t * cols, cols).CopyTo(xv.AsSpan(t * cols));
+            if (type == GgmlType.F16) for (int c = 0; c < cols; c++) xv[t * cols + c] = (float)(Half)x[t * cols + c];
+            else if (type == GgmlType.BF16) for (int c = 0; c < cols; c++) xv[t * cols + c] = HalfConvert.BFloat16ToFloat(HalfConvert.FloatToBFloat16(x[t * cols + c]));
+            else if (partner == GgmlType.F32) x.AsSpan(t * cols, cols).CopyTo(xv.AsSpan(t * cols));
             else
             {
                 var q = new byte[GgmlTypeInfo.RowBytes(partner, cols)];
@@ -53,6 +55,79 @@ public class MatMulTests
                 fixed (float* px = x) fixed (float* py = y) MatMul.Multiply(w, px, py, tokens, pool, level);
                 for (int i = 0; i < y.Length; i++)
                     TestData.Near(expected[i], y[i], 1e-5 * magnitude[i] + 1e-6, $"{type} tokens {tokens} threads {threads} {level} y[{i / rows},{i % rows}]");
+            }
+        }
+    }
+
+    public static IEnumerable<object[]> Types() => TestData.ComputeTypes.Select(t => new object[] { t });
+
+    /// <summary>Batched prefill must give each token the bits decode gives it alone: every kernel a token can meet
+    /// (multi-row GEMV, single-row dot, four-token tiles, the 2x4 float microkernel) sums in one order.</summary>
+    [Theory]
+    [MemberData(nameof(Types))]
+    public unsafe void PrefillEqualsTokenByTokenDecodeBitwise(GgmlType type)
+    {
+        const int rows = 23, tokens = 11;
+        int cols = type is GgmlType.Q4_K or GgmlType.Q6_K ? 512 : type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 ? 141 : 128;   // odd float tails
+        using var weights = WeightBuffer.FromFloats(TestData.Floats(rows * cols, 41), rows, cols, type);
+        var x = TestData.Floats(tokens * cols, 42);
+        using var pool = new WorkerPool(2);
+        foreach (var level in TestData.AllLevels())
+        {
+            var batched = new float[tokens * rows];
+            fixed (float* px = x) fixed (float* py = batched) MatMul.Multiply(weights.Matrix, px, py, tokens, pool, level);
+            for (int t = 0; t < tokens; t++)
+            {
+                var single = new float[rows];
+                fixed (float* px = x) fixed (float* py = single) MatMul.Multiply(weights.Matrix, px + t * cols, py, 1, pool, level);
+                for (int r = 0; r < rows; r++)
+                    Assert.True(BitConverter.SingleToInt32Bits(single[r]) == BitConverter.SingleToInt32Bits(batched[t * rows + r]),
+                        $"{type} {level} token {t} row {r}: decode {single[r]} vs prefill {batched[t * rows + r]}");
+            }
+        }
+    }
+
+    /// <summary>The fast F16 widening skips Inf/NaN handling; a row holding one must still give the exact answer.</summary>
+    [Fact]
+    public unsafe void F16RowsWithInfinityOrNaNFallBackToExactWidening()
+    {
+        const int rows = 8, cols = 64;
+        var values = TestData.Floats(rows * cols, 43);
+        values[2 * cols + 17] = float.PositiveInfinity;
+        values[5 * cols + 40] = float.NaN;
+        using var weights = WeightBuffer.FromFloats(values, rows, cols, GgmlType.F16);
+        var x = new float[cols * 4];
+        for (int i = 0; i < x.Length; i++) x[i] = 0.5f + (i % 7);
+        using var pool = new WorkerPool(1);
+        foreach (var tokens in new[] { 1, 4 })
+            foreach (var level in TestData.AllLevels())
+            {
+                var y = new float[tokens * rows];
+                fixed (float* px = x) fixed (float* py = y) MatMul.Multiply(weights.Matrix, px, py, tokens, pool, level);
+                for (int t = 0; t < tokens; t++)
+                {
+                    Assert.Equal(float.PositiveInfinity, y[t * rows + 2]);
+                    Assert.True(float.IsNaN(y[t * rows + 5]), $"{level} tokens {tokens}: NaN row gave {y[t * rows + 5]}");
+                    Assert.True(float.IsFinite(y[t * rows + 0]));
+                }
+            }
+    }
+
+    [Fact]
+    public unsafe void HalfActivationRoundingIsTheSameAtEveryLevel()
+    {
+        var x = TestData.Floats(1000 + 3, 71, 300f);
+        x[0] = float.NaN; x[1] = 1e-7f; x[2] = 70000f;
+        foreach (var type in new[] { GgmlType.F16, GgmlType.BF16 })
+        {
+            var expected = new float[x.Length];
+            fixed (float* px = x) fixed (float* pe = expected) ActivationQuant.RoundThrough(type, px, pe, x.Length, KernelLevel.Scalar);
+            foreach (var level in TestData.SimdLevels())
+            {
+                var got = new float[x.Length];
+                fixed (float* px = x) fixed (float* pg = got) ActivationQuant.RoundThrough(type, px, pg, x.Length, level);
+                Assert.True(float.IsNaN(got[0]));
+                for (int i = 1; i < x.Length; i++) Assert.Equal(expected[i], got[i]);
             }
         }
     }

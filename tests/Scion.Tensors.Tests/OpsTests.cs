@@ -36,6 +36,27 @@ public class OpsTests
         Assert.Equal(8 / MathF.Sqrt(12.5f), small[1], 5);
     }
 
+    /// <summary>ggml's rms_norm sums fp32-rounded squares in double; every level must give the same normalized bits,
+    /// since a one-ulp change of the scale tips fp16 / Q8_K rounding of everything downstream.</summary>
+    [Fact]
+    public void RmsNormIsBitIdenticalAcrossLevels()
+    {
+        var x = TestData.Floats(N, 3, 7f);
+        var w = TestData.Floats(N, 4);
+        double sequential = 0;
+        foreach (float v in x) sequential += (double)(v * v);
+        Assert.Equal(sequential, ReferenceOps.SumOfSquares(x));
+        var expected = new float[N];
+        ReferenceOps.RmsNorm(x, w, 1e-5f, expected);
+        foreach (var level in TestData.SimdLevels())
+        {
+            Assert.Equal((float)(sequential / N), (float)(Ops.SumOfSquares(x, level) / N));
+            var got = new float[N];
+            Ops.RmsNorm(x, w, 1e-5f, got, level);
+            Assert.Equal(expected, got);
+        }
+    }
+
     [Fact]
     public void SiluMulMatchesReference()
     {

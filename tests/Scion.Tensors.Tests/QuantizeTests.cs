@@ -105,3 +105,24 @@ public class QuantizeTests
         }
     }
 }
+
+public class QuantizeRowsTests
+{
+    [Theory]
+    [InlineData(GgmlType.Q4_K)]
+    [InlineData(GgmlType.Q8_0)]
+    [InlineData(GgmlType.BF16)]
+    public void ParallelMatrixQuantizationEqualsRowByRow(GgmlType type)
+    {
+        const int rows = 13, cols = 512;
+        var x = TestData.Floats(rows * cols, 77);
+        long rowBytes = GgmlTypeInfo.RowBytes(type, cols);
+        var expected = new byte[rowBytes * rows];
+        for (int r = 0; r < rows; r++) Quantize.Row(type, x.AsSpan(r * cols, cols), expected.AsSpan((int)(r * rowBytes), (int)rowBytes));
+        using var pool = new WorkerPool(3);
+        var got = new byte[expected.Length];
+        Quantize.Rows(type, x, cols, got, pool);
+        Assert.Equal(expected, got);
+        Assert.Throws<ArgumentException>(() => Quantize.Rows(type, x.AsSpan(1), cols, got, pool));
+    }
+}

@@ -1,7 +1,7 @@
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace Scion.Tensors.Cpu;
+namespace Scion.Tensors;
 
 /// <summary>Instruction-set tier a kernel variant is written for.</summary>
 public enum KernelLevel
@@ -32,6 +32,10 @@ public static class KernelSelection
 
     /// <summary>Whether integer dot products use the VNNI instruction (vpdpbusd) instead of the maddubs pair.</summary>
     public static bool UsesVnni(KernelLevel level) => level == KernelLevel.Avx512 && AvxVnni.IsSupported;
+
+    /// <summary>One line for logs and benchmark reports, e.g. "avx512 (int8 dots: avx-vnni)".</summary>
+    public static string Description =>
+        $"{Current.ToString().ToLowerInvariant()} (int8 dots: {(Current == KernelLevel.Scalar ? "scalar" : UsesVnni(Current) ? "avx-vnni" : "avx2 maddubs")}; best on this cpu: {Best.ToString().ToLowerInvariant()})";
 
     private static KernelLevel DetectBest()
     {

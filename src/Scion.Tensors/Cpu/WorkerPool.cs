@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 
-namespace Scion.Tensors.Cpu;
+namespace Scion.Tensors;
 
 /// <summary>One item of parallel work; a struct so a run needs no closure or delegate allocation.</summary>
 public interface IParallelJob

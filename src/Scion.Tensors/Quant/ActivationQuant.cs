@@ -44,6 +44,40 @@ public static unsafe class ActivationQuant
         }
     }
 
+    /// <summary>
+    /// Rounds fp32 activations to the precision of F16 or BF16 weights and back, as ggml does by converting them
+    /// to the weight's type before its dot product; results stay fp32 so the kernels read one format.
+    /// </summary>
+    internal static void RoundThrough(GgmlType weightType, float* x, float* dst, int n, KernelLevel level)
+    {
+        int i = 0;
+        if (weightType == GgmlType.F16)
+        {
+            if (level != KernelLevel.Scalar)
+                for (; i + 8 <= n; i += 8) HalfConvert.HalfToFloat8(HalfConvert.FloatToHalf8(Vector256.Load(x + i))).Store(dst + i);
+            for (; i < n; i++) dst[i] = HalfConvert.HalfToFloat(HalfConvert.FloatToHalf(x[i]));
+        }
+        else if (weightType == GgmlType.BF16)
+        {
+            if (level != KernelLevel.Scalar)
+            {
+                for (; i + 8 <= n; i += 8)
+                {
+                    Vector256<uint> u = Vector256.Load(x + i).AsUInt32();
+                    Vector256<uint> rounded = (u + (Vector256.Create(0x7fffu) + ((u >> 16) & Vector256<uint>.One))) & Vector256.Create(0xffff0000u);
+                    Vector256<uint> nan = (u & Vector256.Create(0xffff0000u)) | Vector256.Create(64u << 16);
+                    Vector256<uint> isNan = Vector256.GreaterThan(u & Vector256.Create(0x7fffffffu), Vector256.Create(0x7f800000u));
+                    Vector256.ConditionalSelect(isNan, nan, rounded).AsSingle().Store(dst + i);
+                }
+            }
+            for (; i < n; i++) dst[i] = HalfConvert.BFloat16ToFloat(HalfConvert.FloatToBFloat16(x[i]));
+        }
+        else
+        {
+            throw new ArgumentException($"{weightType} weights do not round their activations.");
+        }
+    }
+
     private static void Q8_0Simd(float* x, byte* y, int n)
     {
         Vector256<float> signMask = Vector256.Create(0x7fffffff).AsSingle();

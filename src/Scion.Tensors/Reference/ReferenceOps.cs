@@ -1,14 +1,20 @@
 namespace Scion.Tensors.Reference;
 
-/// <summary>Scalar element-wise kernels, straightforward loops in fp32 (RmsNorm accumulates in double to be the exact side).</summary>
+/// <summary>Scalar element-wise kernels, straightforward loops in fp32 (RmsNorm sums fp32 squares in double, as ggml does).</summary>
 internal static class ReferenceOps
 {
     public static void RmsNorm(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, float eps, Span<float> dst)
     {
-        double sum = 0;
-        foreach (float v in x) sum += (double)v * v;
-        float scale = 1f / MathF.Sqrt((float)(sum / x.Length) + eps);
+        float scale = 1f / MathF.Sqrt((float)(SumOfSquares(x) / x.Length) + eps);
         for (int i = 0; i < x.Length; i++) dst[i] = x[i] * scale * weight[i];
+    }
+
+    /// <summary>Σ x² with each square rounded to fp32 and the sum kept in double, as ggml's rms_norm does.</summary>
+    public static double SumOfSquares(ReadOnlySpan<float> x)
+    {
+        double sum = 0;
+        foreach (float v in x) sum += v * v;
+        return sum;
     }
 
     public static void SiluMul(ReadOnlySpan<float> gate, ReadOnlySpan<float> up, Span<float> dst)

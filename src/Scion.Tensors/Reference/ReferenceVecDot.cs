@@ -5,7 +5,8 @@ namespace Scion.Tensors.Reference;
 /// <summary>
 /// Scalar dot products of one weight row with one activation row, integer sums per block then one float scale
 /// per block as ggml's generic vec_dot does. Leaves out all SIMD and unrolling; the SIMD variants must agree up
-/// to float summation order.
+/// to float summation order, except Q4_K and Q6_K, whose float steps all kernels share through
+/// <see cref="KQuantAccumulate"/> so every level gives the same bits.
 /// </summary>
 internal static unsafe class ReferenceVecDot
 {
@@ -82,7 +83,7 @@ internal static unsafe class ReferenceVecDot
                 sumi += sc0 * dot0 + sc1 * dot1;
                 summ += m0 * (bsums[4 * c] + bsums[4 * c + 1]) + m1 * (bsums[4 * c + 2] + bsums[4 * c + 3]);
             }
-            sum += dx * HalfConvert.HalfToFloat(*(ushort*)w) * sumi - dx * HalfConvert.HalfToFloat(*(ushort*)(w + 2)) * summ;
+            sum = KQuantAccumulate.Q4_K(sum, dx, HalfConvert.HalfToFloat(*(ushort*)w), HalfConvert.HalfToFloat(*(ushort*)(w + 2)), sumi, summ);
         }
         return sum;
     }
@@ -113,7 +114,7 @@ internal static unsafe class ReferenceVecDot
                     sumi += sc[g] * s1 + sc[g + 2] * s2 + sc[g + 4] * s3 + sc[g + 6] * s4;
                 }
             }
-            sum += dx * HalfConvert.HalfToFloat(*(ushort*)(w + BlockLayout.Q6_KD)) * sumi;
+            sum = KQuantAccumulate.Q6_K(sum, dx, HalfConvert.HalfToFloat(*(ushort*)(w + BlockLayout.Q6_KD)), sumi);
         }
         return sum;
     }

@@ -33,8 +33,9 @@ public sealed class ModelFileTests : IDisposable
         Assert.Equal(RopeStyle.HalfSplit, fromHf.Config.RopeStyle);
         var expected = Logits(inMemory, tokens);
         ForwardEquivalenceTests.AssertClose(expected, Logits(fromGguf, tokens), 0);
-        // The HF copy is stored as F32 (a widened F16 is exact) and rotates the other half-pairing: same maths.
-        ForwardEquivalenceTests.AssertClose(expected, Logits(fromHf, tokens), type == GgmlType.F32 ? 1e-5f : 1e-3f);
+        // The HF copy is stored as F32 (a widened F16 is exact) and rotates the other half-pairing: same weights, but
+        // F16 weights meet activations rounded to F16 (as ggml does) and F32 ones do not, hence the looser F16 bound.
+        ForwardEquivalenceTests.AssertClose(expected, Logits(fromHf, tokens), type == GgmlType.F32 ? 1e-5f : 5e-3f);
     }
 
     [Fact]

@@ -1,0 +1,240 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using Scion.Tensors.Quant;
+
+namespace Scion.Tensors.Cpu;
+
+/// <summary>
+/// One weight row against four activation rows at once (prefill). The weight block is loaded and unpacked once
+/// and feeds four accumulators, so unpacking and weight loads cost a quarter of four separate dots.
+/// Activation row t starts at <c>a + t*stride</c>; results go to <c>result[0..3]</c>.
+/// </summary>
+internal static unsafe partial class SimdVecDot
+{
+    public static void F32x4(float* w, float* x, long strideFloats, int n, KernelLevel level, float* result)
+    {
+        float* x0 = x, x1 = x + strideFloats, x2 = x + 2 * strideFloats, x3 = x + 3 * strideFloats;
+        int i = 0;
+        float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        if (level == KernelLevel.Avx512)
+        {
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (; i + 16 <= n; i += 16)
+            {
+                Vector512<float> wv = Vector512.Load(w + i);
+                a0 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(x0 + i), a0);
+                a1 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(x1 + i), a1);
+                a2 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(x2 + i), a2);
+                a3 = Vector512.FusedMultiplyAdd(wv, Vector512.Load(x3 + i), a3);
+            }
+            s0 = Vector512.Sum(a0); s1 = Vector512.Sum(a1); s2 = Vector512.Sum(a2); s3 = Vector512.Sum(a3);
+        }
+        else
+        {
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+            for (; i + 8 <= n; i += 8)
+            {
+                Vector256<float> wv = Vector256.Load(w + i);
+                a0 = Vector256.FusedMultiplyAdd(wv, Vector256.Load(x0 + i), a0);
+                a1 = Vector256.FusedMultiplyAdd(wv, Vector256.Load(x1 + i), a1);
+                a2 = Vector256.FusedMultiplyAdd(wv, Vector256.Load(x2 + i), a2);
+                a3 = Vector256.FusedMultiplyAdd(wv, Vector256.Load(x3 + i), a3);
+            }
+            s0 = Vector256.Sum(a0); s1 = Vector256.Sum(a1); s2 = Vector256.Sum(a2); s3 = Vector256.Sum(a3);
+        }
+        for (; i < n; i++)
+        {
+            s0 += w[i] * x0[i]; s1 += w[i] * x1[i]; s2 += w[i] * x2[i]; s3 += w[i] * x3[i];
+        }
+        result[0] = s0; result[1] = s1; result[2] = s2; result[3] = s3;
+    }
+
+    /// <summary>Two fp32 weight rows against four activation rows: 6 loads feed 8 FMAs, so prefill with float
+    /// weights is bounded by FMA throughput rather than by L1 loads. result[4·row + token].</summary>
+    public static void F32x2x4(float* w0, float* w1, float* x, long strideFloats, int n, KernelLevel level, float* result)
+    {
+        float* x0 = x, x1 = x + strideFloats, x2 = x + 2 * strideFloats, x3 = x + 3 * strideFloats;
+        int i = 0;
+        if (level == KernelLevel.Avx512)
+        {
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+            for (; i + 16 <= n; i += 16)
+            {
+                Vector512<float> u = Vector512.Load(w0 + i), v = Vector512.Load(w1 + i);
+                Vector512<float> y = Vector512.Load(x0 + i);
+                a0 = Vector512.FusedMultiplyAdd(u, y, a0); b0 = Vector512.FusedMultiplyAdd(v, y, b0);
+                y = Vector512.Load(x1 + i);
+                a1 = Vector512.FusedMultiplyAdd(u, y, a1); b1 = Vector512.FusedMultiplyAdd(v, y, b1);
+                y = Vector512.Load(x2 + i);
+                a2 = Vector512.FusedMultiplyAdd(u, y, a2); b2 = Vector512.FusedMultiplyAdd(v, y, b2);
+                y = Vector512.Load(x3 + i);
+                a3 = Vector512.FusedMultiplyAdd(u, y, a3); b3 = Vector512.FusedMultiplyAdd(v, y, b3);
+            }
+            result[0] = Vector512.Sum(a0); result[1] = Vector512.Sum(a1); result[2] = Vector512.Sum(a2); result[3] = Vector512.Sum(a3);
+            result[4] = Vector512.Sum(b0); result[5] = Vector512.Sum(b1); result[6] = Vector512.Sum(b2); result[7] = Vector512.Sum(b3);
+        }
+        else
+        {
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, b0 = default, b1 = default, b2 = default, b3 = default;
+            for (; i + 8 <= n; i += 8)
+            {
+                Vector256<float> u = Vector256.Load(w0 + i), v = Vector256.Load(w1 + i);
+                Vector256<float> y = Vector256.Load(x0 + i);
+                a0 = Vector256.FusedMultiplyAdd(u, y, a0); b0 = Vector256.FusedMultiplyAdd(v, y, b0);
+                y = Vector256.Load(x1 + i);
+                a1 = Vector256.FusedMultiplyAdd(u, y, a1); b1 = Vector256.FusedMultiplyAdd(v, y, b1);
+                y = Vector256.Load(x2 + i);
+                a2 = Vector256.FusedMultiplyAdd(u, y, a2); b2 = Vector256.FusedMultiplyAdd(v, y, b2);
+                y = Vector256.Load(x3 + i);
+                a3 = Vector256.FusedMultiplyAdd(u, y, a3); b3 = Vector256.FusedMultiplyAdd(v, y, b3);
+            }
+            result[0] = Vector256.Sum(a0); result[1] = Vector256.Sum(a1); result[2] = Vector256.Sum(a2); result[3] = Vector256.Sum(a3);
+            result[4] = Vector256.Sum(b0); result[5] = Vector256.Sum(b1); result[6] = Vector256.Sum(b2); result[7] = Vector256.Sum(b3);
+        }
+        for (; i < n; i++)
+        {
+            result[0] += w0[i] * x0[i]; result[1] += w0[i] * x1[i]; result[2] += w0[i] * x2[i]; result[3] += w0[i] * x3[i];
+            result[4] += w1[i] * x0[i]; result[5] += w1[i] * x1[i]; result[6] += w1[i] * x2[i]; result[7] += w1[i] * x3[i];
+        }
+    }
+
+    public static void Q8_0x4<TDot>(byte* w, byte* a, long stride, int n, float* result) where TDot : struct, IInt8DotProduct
+    {
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        for (int b = 0; b < n / 32; b++, w += BlockLayout.Q8_0Bytes)
+        {
+            Vector256<sbyte> qw = Vector256.Load((sbyte*)(w + 2));
+            Vector256<byte> u = Avx2.Abs(qw);
+            float dw = HalfConvert.HalfToFloatLookup(*(ushort*)w);
+            byte* blk = a + b * BlockLayout.Q8_0Bytes;
+            c0 = Q8Step<TDot>(c0, u, qw, blk, dw);
+            c1 = Q8Step<TDot>(c1, u, qw, blk + stride, dw);
+            c2 = Q8Step<TDot>(c2, u, qw, blk + 2 * stride, dw);
+            c3 = Q8Step<TDot>(c3, u, qw, blk + 3 * stride, dw);
+        }
+        result[0] = Vector256.Sum(c0); result[1] = Vector256.Sum(c1); result[2] = Vector256.Sum(c2); result[3] = Vector256.Sum(c3);
+    }
+
+    public static void Q4_0x4<TDot>(byte* w, byte* a, long stride, int n, float* result) where TDot : struct, IInt8DotProduct
+    {
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        Vector128<byte> low = Vector128.Create((byte)0x0F);
+        for (int b = 0; b < n / 32; b++, w += BlockLayout.Q4_0Bytes)
+        {
+            Vector128<byte> raw = Vector128.Load(w + 2);
+            Vector256<sbyte> qw = (Vector256.Create(raw & low, (raw.AsUInt16() >> 4).AsByte() & low) - Vector256.Create((byte)8)).AsSByte();
+            Vector256<byte> u = Avx2.Abs(qw);
+            float dw = HalfConvert.HalfToFloatLookup(*(ushort*)w);
+            byte* blk = a + b * BlockLayout.Q8_0Bytes;
+            c0 = Q8Step<TDot>(c0, u, qw, blk, dw);
+            c1 = Q8Step<TDot>(c1, u, qw, blk + stride, dw);
+            c2 = Q8Step<TDot>(c2, u, qw, blk + 2 * stride, dw);
+            c3 = Q8Step<TDot>(c3, u, qw, blk + 3 * stride, dw);
+        }
+        result[0] = Vector256.Sum(c0); result[1] = Vector256.Sum(c1); result[2] = Vector256.Sum(c2); result[3] = Vector256.Sum(c3);
+    }
+
+    // One Q8_0 activation block against a weight block given as |w| and its signs.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Q8Step<TDot>(Vector256<float> acc, Vector256<byte> absW, Vector256<sbyte> w, byte* blk, float dw)
+        where TDot : struct, IInt8DotProduct
+    {
+        Vector256<int> dot = TDot.Dot4(Vector256<int>.Zero, absW, Avx2.Sign(Vector256.Load((sbyte*)(blk + 2)), w));
+        return Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(dot), Vector256.Create(dw * HalfConvert.HalfToFloatLookup(*(ushort*)blk)), acc);
+    }
+
+    public static void Q4_Kx4<TDot>(byte* w, byte* a, long stride, int n, float* result) where TDot : struct, IInt8DotProduct
+    {
+        float c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+        Vector256<byte> low = Vector256.Create((byte)0x0F);
+        for (int b = 0; b < n / 256; b++, w += BlockLayout.Q4_KBytes)
+        {
+            UnpackScalesK4(w + BlockLayout.Q4_KScales, out ulong scales, out ulong mins);
+            Vector256<int> mins32 = Avx2.ConvertToVector256Int32(Vector128.CreateScalar(mins).AsByte());
+            Vector256<short> scales16 = Avx2.ConvertToVector256Int16(Vector128.CreateScalar(scales).AsByte());
+            byte* q = w + BlockLayout.Q4_KQs;
+            byte* a0 = a + b * BlockLayout.Q8_KBytes, a1 = a0 + stride, a2 = a0 + 2 * stride, a3 = a0 + 3 * stride;
+            sbyte* y0 = (sbyte*)(a0 + BlockLayout.Q8_KQs), y1 = (sbyte*)(a1 + BlockLayout.Q8_KQs);
+            sbyte* y2 = (sbyte*)(a2 + BlockLayout.Q8_KQs), y3 = (sbyte*)(a3 + BlockLayout.Q8_KQs);
+            Vector256<int> s0 = default, s1 = default, s2 = default, s3 = default;
+            for (int c = 0; c < 4; c++)
+            {
+                Vector256<byte> raw = Vector256.Load(q + 32 * c);
+                Vector256<byte> lo = raw & low;
+                Vector256<byte> hi = (raw.AsUInt16() >> 4).AsByte() & low;
+                Vector256<short> scLo = Broadcast(scales16, 2 * c), scHi = Broadcast(scales16, 2 * c + 1);
+                int off = 64 * c;
+                s0 = TDot.DotScaled(TDot.DotScaled(s0, lo, Vector256.Load(y0 + off), scLo), hi, Vector256.Load(y0 + off + 32), scHi);
+                s1 = TDot.DotScaled(TDot.DotScaled(s1, lo, Vector256.Load(y1 + off), scLo), hi, Vector256.Load(y1 + off + 32), scHi);
+                s2 = TDot.DotScaled(TDot.DotScaled(s2, lo, Vector256.Load(y2 + off), scLo), hi, Vector256.Load(y2 + off + 32), scHi);
+                s3 = TDot.DotScaled(TDot.DotScaled(s3, lo, Vector256.Load(y3 + off), scLo), hi, Vector256.Load(y3 + off + 32), scHi);
+            }
+            float d = HalfConvert.HalfToFloatLookup(*(ushort*)w), dmin = HalfConvert.HalfToFloatLookup(*(ushort*)(w + 2));
+            c0 = Q4KFinish(c0, s0, mins32, a0, d, dmin);
+            c1 = Q4KFinish(c1, s1, mins32, a1, d, dmin);
+            c2 = Q4KFinish(c2, s2, mins32, a2, d, dmin);
+            c3 = Q4KFinish(c3, s3, mins32, a3, d, dmin);
+        }
+        result[0] = c0; result[1] = c1; result[2] = c2; result[3] = c3;
+    }
+
+    // Same float steps as the single-row dot (KQuantAccumulate), so a token's result does not depend on its tile.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static float Q4KFinish(float sum, Vector256<int> sumi, Vector256<int> mins32, byte* blk, float d, float dmin)
+    {
+        Vector256<int> pairSums = Avx2.MultiplyAddAdjacent(Vector256.Load((short*)(blk + BlockLayout.Q8_KBsums)), Vector256.Create((short)1));
+        return KQuantAccumulate.Q4_K(sum, *(float*)blk, d, dmin, Vector256.Sum(sumi), Vector256.Sum(Avx2.MultiplyLow(mins32, pairSums)));
+    }
+
+    public static void Q6_Kx4<TDot>(byte* w, byte* a, long stride, int n, float* result) where TDot : struct, IInt8DotProduct
+    {
+        float c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+        Vector256<byte> m4 = Vector256.Create((byte)0x0F);
+        Vector256<byte> m2 = Vector256.Create((byte)0x03);
+        for (int b = 0; b < n / 256; b++, w += BlockLayout.Q6_KBytes)
+        {
+            Vector256<short> scales = Avx2.ConvertToVector256Int16(Vector128.Load((sbyte*)(w + BlockLayout.Q6_KScales)));
+            byte* a0 = a + b * BlockLayout.Q8_KBytes, a1 = a0 + stride, a2 = a0 + 2 * stride, a3 = a0 + 3 * stride;
+            Vector256<int> s0 = Q6Bias(scales, a0), s1 = Q6Bias(scales, a1), s2 = Q6Bias(scales, a2), s3 = Q6Bias(scales, a3);
+            for (int half = 0; half < 2; half++)
+            {
+                byte* ql = w + 64 * half;
+                byte* qh = w + BlockLayout.Q6_KQh + 32 * half;
+                Vector256<byte> l0 = Vector256.Load(ql), l1 = Vector256.Load(ql + 32), h = Vector256.Load(qh);
+                Vector256<ushort> h16 = h.AsUInt16();
+                Vector256<byte> q1 = (l0 & m4) | ((h & m2).AsUInt16() << 4).AsByte();
+                Vector256<byte> q2 = (l1 & m4) | (((h16 >> 2).AsByte() & m2).AsUInt16() << 4).AsByte();
+                Vector256<byte> q3 = ((l0.AsUInt16() >> 4).AsByte() & m4) | (((h16 >> 4).AsByte() & m2).AsUInt16() << 4).AsByte();
+                Vector256<byte> q4 = ((l1.AsUInt16() >> 4).AsByte() & m4) | (((h16 >> 6).AsByte() & m2).AsUInt16() << 4).AsByte();
+                Vector256<short> p1 = PairOfScales(scales, 4 * half), p2 = PairOfScales(scales, 4 * half + 1);
+                Vector256<short> p3 = PairOfScales(scales, 4 * half + 2), p4 = PairOfScales(scales, 4 * half + 3);
+                int off = BlockLayout.Q8_KQs + 128 * half;
+                s0 = Q6Step<TDot>(s0, q1, q2, q3, q4, p1, p2, p3, p4, (sbyte*)(a0 + off));
+                s1 = Q6Step<TDot>(s1, q1, q2, q3, q4, p1, p2, p3, p4, (sbyte*)(a1 + off));
+                s2 = Q6Step<TDot>(s2, q1, q2, q3, q4, p1, p2, p3, p4, (sbyte*)(a2 + off));
+                s3 = Q6Step<TDot>(s3, q1, q2, q3, q4, p1, p2, p3, p4, (sbyte*)(a3 + off));
+            }
+            float d = HalfConvert.HalfToFloatLookup(*(ushort*)(w + BlockLayout.Q6_KD));
+            c0 = KQuantAccumulate.Q6_K(c0, *(float*)a0, d, Vector256.Sum(s0));
+            c1 = KQuantAccumulate.Q6_K(c1, *(float*)a1, d, Vector256.Sum(s1));
+            c2 = KQuantAccumulate.Q6_K(c2, *(float*)a2, d, Vector256.Sum(s2));
+            c3 = KQuantAccumulate.Q6_K(c3, *(float*)a3, d, Vector256.Sum(s3));
+        }
+        result[0] = c0; result[1] = c1; result[2] = c2; result[3] = c3;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Q6Bias(Vector256<short> scales, byte* blk) =>
+        Vector256<int>.Zero - (Avx2.MultiplyAddAdjacent(scales, Vector256.Load((short*)(blk + BlockLayout.Q8_KBsums))) << 5);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<int> Q6Step<TDot>(Vector256<int> s, Vector256<byte> q1, Vector256<byte> q2, Vector256<byte> q3, Vector256<byte> q4,
+        Vector256<short> p1, Vector256<short> p2, Vector256<short> p3, Vector256<short> p4, sbyte* y) where TDot : struct, IInt8DotProduct
+    {
+        s = TDot.DotScaled(s, q1, Vector256.Load(y), p1);
+        s = TDot.DotScaled(s, q2, Vector256.Load(y + 32), p2);
+        s = TDot.DotScaled(s, q3, Vector256.Load(y + 64), p3);
+        return TDot.DotScaled(s, q4, Vector256.Load(y + 96), p4);
+    }
+}

@@ -6,7 +6,6 @@ using Scion.Models.Bench;
 using Scion.Models.Llama;
 using Scion.Models.Loading;
 using Scion.Tensors;
-using Scion.Tensors.Cpu;
 
 namespace Scion.Cli.Commands;
 

@@ -19,7 +19,7 @@ internal static class EvalCommand
         string data = a.Require("data");
         int seqLen = a.Int("seq-len", 512, 2);
         using var loaded = ModelLoader.Load(a.Require("model"), a.String("tokenizer"));
-        if (a.Has("threads")) loaded.Model.Pool = new Scion.Tensors.Cpu.WorkerPool(a.Int("threads", 1, 1, 1024));
+        if (a.Has("threads")) loaded.Model.Pool = new Scion.Tensors.WorkerPool(a.Int("threads", 1, 1, 1024));
         var dataset = JsonlDataset.Load(data, loaded.RequireTokenizer(), loaded.ChatTemplate, seqLen);
         var model = new TrainingModel(loaded.Model);
         if (a.String("adapter") is { } dir) AdapterFactory.Load(model, PeftAdapterFiles.Load(dir));

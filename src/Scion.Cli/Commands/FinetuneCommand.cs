@@ -37,7 +37,7 @@ internal static class FinetuneCommand
         int seqLen = a.Int("seq-len", 512, 2);
 
         using var loaded = ModelLoader.Load(a.Require("model"), a.String("tokenizer"));
-        if (a.Has("threads")) loaded.Model.Pool = new Scion.Tensors.Cpu.WorkerPool(a.Int("threads", 1, 1, 1024));
+        if (a.Has("threads")) loaded.Model.Pool = new Scion.Tensors.WorkerPool(a.Int("threads", 1, 1, 1024));
         var tokenizer = loaded.RequireTokenizer();
         var dataset = JsonlDataset.Load(data, tokenizer, loaded.ChatTemplate, seqLen);
         io.Err.WriteLine($"{data}: {dataset.Examples.Count} examples, {dataset.Tokens} tokens ({dataset.TargetTokens} trained on)" +

@@ -1,6 +1,6 @@
 using Scion.Models.Adapters;
 using Scion.Models.Llama;
-using Scion.Tensors.Cpu;
+using Scion.Tensors;
 using Scion.Training.Autograd;
 using AutogradRope = Scion.Training.Autograd.RopeStyle;
 

@@ -1,5 +1,5 @@
 using Scion.Models.Bench;
-using Scion.Tensors.Cpu;
+using Scion.Tensors;
 
 namespace Scion.Models.Tests.Quantization;
 

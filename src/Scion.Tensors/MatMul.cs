@@ -190,6 +190,32 @@ public static unsafe class MatMul
                         }
                     }
                 }
+                if (Level == KernelLevel.Avx512 && (type == GgmlType.Q4_0 || (type == GgmlType.Q8_0 && KernelSelection.UsesVnni(Level))))
+                {
+                    // Q4_0/Q8_0: 2 rows x 4 tokens share the unpacked weights, activation lane sums and scales.
+                    for (; r + 2 <= r1; r += 2)
+                    {
+                        byte* w0 = rows + r * rowBytes;
+                        int t = t0;
+                        for (; t + 4 <= t1; t += 4)
+                        {
+                            if (KernelSelection.UsesVnni(Level))
+                                SimdVecDot.QuantBlock32x2x4<VnniDot>(type, w0, w0 + rowBytes, Activations + t * ActivationStride, ActivationStride, Cols, eight);
+                            else
+                                SimdVecDot.QuantBlock32x2x4<MaddubsDot>(type, w0, w0 + rowBytes, Activations + t * ActivationStride, ActivationStride, Cols, eight);
+                            for (int k = 0; k < 4; k++)
+                            {
+                                Y[(long)(t + k) * Rows + r] = eight[k];
+                                Y[(long)(t + k) * Rows + r + 1] = eight[4 + k];
+                            }
+                        }
+                        for (; t < t1; t++)
+                        {
+                            Y[(long)t * Rows + r] = VecDot.Dot(type, w0, Activations + t * ActivationStride, Cols, Level);
+                            Y[(long)t * Rows + r + 1] = VecDot.Dot(type, w0 + rowBytes, Activations + t * ActivationStride, Cols, Level);
+                        }
+                    }
+                }
                 for (; r < r1; r++)
                 {
                     byte* wr = rows + r * rowBytes;

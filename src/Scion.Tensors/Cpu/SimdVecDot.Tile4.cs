@@ -143,6 +143,61 @@ internal static unsafe partial class SimdVecDot
         }
     }
 
+    /// <summary>
+    /// Two Q8_0 or Q4_0 weight rows against four Q8_0 activation rows (prefill). The weights enter the u8×s8
+    /// instruction unsigned — Q4_0 nibbles as they are, Q8_0 bytes offset by 128 (VNNI only: vpmaddubsw would
+    /// saturate) — and the offset times the activation lane sums, computed once per token and block, is subtracted:
+    /// the integer lanes equal the signed-weight lanes exactly. Block scales are broadcast once per row and per token
+    /// and multiplied as vectors (same product as the scalar one). So each (row, token) costs five instructions per
+    /// block and the results keep the bits of the single-row dots.
+    /// </summary>
+    public static void QuantBlock32x2x4<TDot>(GgmlType type, byte* w0, byte* w1, byte* a, long stride, int n, float* result)
+        where TDot : struct, IInt8DotProduct
+    {
+        bool q4 = type == GgmlType.Q4_0;
+        int wBytes = q4 ? BlockLayout.Q4_0Bytes : BlockLayout.Q8_0Bytes;
+        Vector256<byte> offset = Vector256.Create(q4 ? (byte)8 : (byte)128);
+        Vector256<float> c00 = default, c01 = default, c02 = default, c03 = default, c10 = default, c11 = default, c12 = default, c13 = default;
+        for (int b = 0; b < n / 32; b++, w0 += wBytes, w1 += wBytes)
+        {
+            byte* blk = a + b * BlockLayout.Q8_0Bytes;
+            Vector256<sbyte> y0 = Vector256.Load((sbyte*)(blk + 2)), y1 = Vector256.Load((sbyte*)(blk + stride + 2));
+            Vector256<sbyte> y2 = Vector256.Load((sbyte*)(blk + 2 * stride + 2)), y3 = Vector256.Load((sbyte*)(blk + 3 * stride + 2));
+            Vector256<int> k0 = TDot.Dot4(Vector256<int>.Zero, offset, y0), k1 = TDot.Dot4(Vector256<int>.Zero, offset, y1);
+            Vector256<int> k2 = TDot.Dot4(Vector256<int>.Zero, offset, y2), k3 = TDot.Dot4(Vector256<int>.Zero, offset, y3);
+            Vector256<float> d0 = Vector256.Create(HalfConvert.HalfToFloatLookup(*(ushort*)blk));
+            Vector256<float> d1 = Vector256.Create(HalfConvert.HalfToFloatLookup(*(ushort*)(blk + stride)));
+            Vector256<float> d2 = Vector256.Create(HalfConvert.HalfToFloatLookup(*(ushort*)(blk + 2 * stride)));
+            Vector256<float> d3 = Vector256.Create(HalfConvert.HalfToFloatLookup(*(ushort*)(blk + 3 * stride)));
+            Vector256<byte> u0 = UnsignedWeights(w0, q4), u1 = UnsignedWeights(w1, q4);
+            Vector256<float> e0 = Vector256.Create(HalfConvert.HalfToFloatLookup(*(ushort*)w0));
+            Vector256<float> e1 = Vector256.Create(HalfConvert.HalfToFloatLookup(*(ushort*)w1));
+            c00 = Step<TDot>(c00, u0, y0, k0, e0 * d0); c01 = Step<TDot>(c01, u0, y1, k1, e0 * d1);
+            c02 = Step<TDot>(c02, u0, y2, k2, e0 * d2); c03 = Step<TDot>(c03, u0, y3, k3, e0 * d3);
+            c10 = Step<TDot>(c10, u1, y0, k0, e1 * d0); c11 = Step<TDot>(c11, u1, y1, k1, e1 * d1);
+            c12 = Step<TDot>(c12, u1, y2, k2, e1 * d2); c13 = Step<TDot>(c13, u1, y3, k3, e1 * d3);
+        }
+        result[0] = Vector256.Sum(c00); result[1] = Vector256.Sum(c01); result[2] = Vector256.Sum(c02); result[3] = Vector256.Sum(c03);
+        result[4] = Vector256.Sum(c10); result[5] = Vector256.Sum(c11); result[6] = Vector256.Sum(c12); result[7] = Vector256.Sum(c13);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Vector256<float> Step<T>(Vector256<float> acc, Vector256<byte> u, Vector256<sbyte> y, Vector256<int> offsetTimesSums, Vector256<float> scale)
+            where T : struct, IInt8DotProduct =>
+            Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(T.Dot4(Vector256<int>.Zero, u, y) - offsetTimesSums), scale, acc);
+    }
+
+    // Q4_0: the 32 nibbles in value order (0..15); Q8_0: the bytes + 128 (0..255).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> UnsignedWeights(byte* block, bool q4)
+    {
+        if (q4)
+        {
+            Vector128<byte> raw = Vector128.Load(block + 2);
+            return Vector256.Create(raw, (raw.AsUInt16() >> 4).AsByte()) & Vector256.Create((byte)0x0F);
+        }
+        return Vector256.Load(block + 2) ^ Vector256.Create((byte)0x80);
+    }
+
     public static void Q8_0x4<TDot>(byte* w, byte* a, long stride, int n, float* result) where TDot : struct, IInt8DotProduct
     {
         Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;

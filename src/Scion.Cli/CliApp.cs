@@ -14,7 +14,13 @@ public static class CliApp
         ["tokenize"] = ("tokenize JSON strings from stdin, one per line", TokenizeCommand.Run),
         ["inspect"] = ("print a model's architecture, tensors and memory needs", InspectCommand.Run),
         ["template"] = ("render a chat template for JSON lines on stdin", TemplateCliCommand.Run),
+        ["finetune"] = ("train a LoRA / PiSSA / DoRA adapter on JSONL data", FinetuneCommand.Run),
+        ["merge"] = ("fold an adapter into the base model (GGUF or HF folder)", MergeCommand.Run),
+        ["eval"] = ("loss and perplexity of a model (and adapter) on JSONL data", EvalCommand.Run),
         ["chat"] = ("chat interactively (or over piped stdin) with history", ChatCommand.Run),
+        ["bench"] = ("measure prefill/decode tokens/s against the machine's bandwidth and FMA roofline", BenchCommand.Run),
+        ["quantize"] = ("convert a model to a GGUF of another type (Q8_0, Q4_0, Q4_K_M, F16 ...)", QuantizeCommand.Run),
+        ["create"] = ("write a random-weight model of a preset or config.json shape as GGUF", CreateCommand.Run),
     };
 
     public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)

@@ -73,6 +73,10 @@ public class GoldenCliTests
             "--temperature", "0", "--max-tokens", "64", "--stop", "Lily", "--json");
         using var doc = JsonDocument.Parse(r.Out);
         Assert.Equal(", there was a little girl named ", doc.RootElement.GetProperty("text").GetString());
+        // A reply that starts with a word keeps the space between prompt and reply.
+        var word = CliRunner.Run("generate", "--model", SharedData.Path("models", "stories260K", "stories260K.gguf"), "--prompt", "Once upon a time, there was a little girl named",
+            "--temperature", "0", "--max-tokens", "2", "--json");
+        Assert.StartsWith(" Lily", JsonDocument.Parse(word.Out).RootElement.GetProperty("text").GetString());
         Assert.Equal("stop", doc.RootElement.GetProperty("finish_reason").GetString());
     }
 

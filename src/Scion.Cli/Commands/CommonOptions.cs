@@ -15,7 +15,7 @@ internal static class CommonOptions
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var loaded = ModelLoader.Load(a.Require("model"), a.String("tokenizer"));
-        if (a.Has("threads")) loaded.Model.Pool = new Scion.Tensors.Cpu.WorkerPool(a.Int("threads", 1, 1, 1024));
+        if (a.Has("threads")) loaded.Model.Pool = new Scion.Tensors.WorkerPool(a.Int("threads", 1, 1, 1024));
         io.Err.WriteLine($"loaded {loaded.Format} model {a.Require("model")} in {clock.Elapsed.TotalMilliseconds:F0} ms");
         return loaded;
     }

@@ -21,7 +21,8 @@ public sealed class TextGenerator(LlamaModel model, Tokenizer tokenizer)
         int budget = Math.Min(options.MaxTokens, context - prompt.Length);
         var cache = new PagedKvCache(model.Config, prompt.Length + Math.Max(budget, 1));
         var sampler = new Sampler(options.Sampling);
-        var decoder = new StreamingDecoder(tokenizer, skipSpecial: true);
+        // The reply continues the prompt, so its first "▁word" keeps its space.
+        var decoder = new StreamingDecoder(tokenizer, skipSpecial: true, atSequenceStart: false);
         var stops = new StopStringMatcher(options.Stop);
         var history = new List<int>(prompt);
         var generated = new List<int>();

@@ -1,6 +1,5 @@
 using Scion.Models.Formats;
 using Scion.Tensors;
-using Scion.Tensors.Cpu;
 
 namespace Scion.Models.Llama;
 

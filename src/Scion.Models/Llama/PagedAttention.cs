@@ -1,6 +1,5 @@
 using Scion.Models.KvCache;
 using Scion.Tensors;
-using Scion.Tensors.Cpu;
 
 namespace Scion.Models.Llama;
 

@@ -9,6 +9,12 @@ public sealed class RotaryEmbedding
     public int RopeDim { get; }
     public RopeStyle Style { get; }
 
+    /// <summary>Per-pair inverse frequencies after any scaling, so a training forward can rotate bit-identically. [RopeDim/2]</summary>
+    public ReadOnlySpan<double> InverseFrequencies => _invFreq;
+
+    /// <summary>Factor on positions before the rotation (linear scaling), 1 otherwise.</summary>
+    public double PositionScale => _positionScale;
+
     public RotaryEmbedding(LlamaConfig c, float[]? freqFactors = null)
     {
         HeadDim = c.HeadDim;

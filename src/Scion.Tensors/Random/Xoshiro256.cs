@@ -1,8 +1,11 @@
+using System.Buffers.Binary;
+
 namespace Scion.Tensors;
 
 /// <summary>
-/// xoshiro256** seeded through splitmix64: our own seeded generator so sampling, initialisation and shuffling
-/// are reproducible across .NET versions (System.Random's algorithm is not a contract). State can be saved and restored.
+/// xoshiro256** seeded through splitmix64: our own seeded generator so sampling, initialisation, dropout and shuffling
+/// are reproducible across .NET versions (System.Random's algorithm is not a contract). State can be saved and
+/// restored, which is what makes a resumed training run bit-identical to an uninterrupted one.
 /// </summary>
 public sealed class Xoshiro256
 {
@@ -13,6 +16,8 @@ public sealed class Xoshiro256
         ulong x = seed;
         _s0 = SplitMix(ref x); _s1 = SplitMix(ref x); _s2 = SplitMix(ref x); _s3 = SplitMix(ref x);
     }
+
+    public Xoshiro256(RngState state) => SetState(state);
 
     private static ulong SplitMix(ref ulong x)
     {
@@ -35,10 +40,18 @@ public sealed class Xoshiro256
     /// <summary>Uniform in [0, 1) with 53 bits.</summary>
     public double NextDouble() => (NextUInt64() >> 11) * (1.0 / (1UL << 53));
 
+    /// <summary>Uniform in [0, 1) with 24 random bits (every value exactly representable).</summary>
     public float NextFloat() => (NextUInt64() >> 40) * (1f / (1 << 24));
 
-    /// <summary>Uniform integer in [0, n).</summary>
-    public int NextInt(int n) => (int)((NextUInt64() >> 32) * (ulong)n >> 32);
+    /// <summary>Uniform in [lo, hi).</summary>
+    public float NextUniform(float lo, float hi) => lo + (hi - lo) * NextFloat();
+
+    /// <summary>Uniform integer in [0, n) (multiply-shift on 32 bits; the bias is below 2⁻³² · n).</summary>
+    public int NextInt(int n)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(n);
+        return (int)((NextUInt64() >> 32) * (ulong)n >> 32);
+    }
 
     /// <summary>Standard normal (Box–Muller).</summary>
     public double NextGaussian()
@@ -47,11 +60,45 @@ public sealed class Xoshiro256
         return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2 * Math.PI * u2);
     }
 
-    public ulong[] GetState() => [_s0, _s1, _s2, _s3];
-
-    public void SetState(ReadOnlySpan<ulong> state)
+    /// <summary>Fisher–Yates shuffle in place.</summary>
+    public void Shuffle<T>(Span<T> items)
     {
-        if (state.Length != 4) throw new ArgumentException("xoshiro256 state is 4 words.");
-        (_s0, _s1, _s2, _s3) = (state[0], state[1], state[2], state[3]);
+        for (int i = items.Length - 1; i > 0; i--)
+        {
+            int j = NextInt(i + 1);
+            (items[i], items[j]) = (items[j], items[i]);
+        }
+    }
+
+    public RngState GetState() => new(_s0, _s1, _s2, _s3);
+
+    public void SetState(RngState state)
+    {
+        if ((state.S0 | state.S1 | state.S2 | state.S3) == 0)
+            throw new ArgumentException("An all-zero xoshiro256 state never leaves zero.", nameof(state));
+        (_s0, _s1, _s2, _s3) = (state.S0, state.S1, state.S2, state.S3);
+    }
+
+    /// <summary>Writes the 32-byte state (little-endian).</summary>
+    public void Save(Stream stream)
+    {
+        Span<byte> buffer = stackalloc byte[32];
+        BinaryPrimitives.WriteUInt64LittleEndian(buffer, _s0);
+        BinaryPrimitives.WriteUInt64LittleEndian(buffer[8..], _s1);
+        BinaryPrimitives.WriteUInt64LittleEndian(buffer[16..], _s2);
+        BinaryPrimitives.WriteUInt64LittleEndian(buffer[24..], _s3);
+        stream.Write(buffer);
+    }
+
+    /// <summary>Reads a state written by <see cref="Save"/>.</summary>
+    public void Load(Stream stream)
+    {
+        Span<byte> buffer = stackalloc byte[32];
+        stream.ReadExactly(buffer);
+        SetState(new RngState(
+            BinaryPrimitives.ReadUInt64LittleEndian(buffer),
+            BinaryPrimitives.ReadUInt64LittleEndian(buffer[8..]),
+            BinaryPrimitives.ReadUInt64LittleEndian(buffer[16..]),
+            BinaryPrimitives.ReadUInt64LittleEndian(buffer[24..])));
     }
 }

@@ -47,7 +47,7 @@ internal static class RefOps
     }
 
     /// <summary>The masks the tape draws: one NextFloat per element, kept when ≥ p.</summary>
-    public static bool[] DropoutMask(Scion.Training.Autograd.Xoshiro256 rng, int count, float p)
+    public static bool[] DropoutMask(Scion.Tensors.Xoshiro256 rng, int count, float p)
     {
         var keep = new bool[count];
         for (int i = 0; i < count; i++) keep[i] = rng.NextFloat() >= p;

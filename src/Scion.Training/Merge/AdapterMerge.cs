@@ -1,0 +1,175 @@
+using System.Text.Json;
+using Scion.Models.Adapters;
+using Scion.Models.Formats;
+using Scion.Models.Llama;
+using Scion.Tensors;
+
+namespace Scion.Training.Merge;
+
+/// <summary>
+/// Folds a PEFT adapter into the base weights: W' = W + scale·B A per adapted projection (B in the base's row order),
+/// and for DoRA W' = (m / ‖W + scale·B A‖) ⊙ (W + scale·B A) row by row. Rows are dequantized, merged and
+/// re-quantized one at a time, so only one fp32 row (plus the output tensor's bytes) is held per matrix.
+/// </summary>
+public static class AdapterMerge
+{
+    /// <summary>Where a merge writes: a GGUF file, or a Hugging Face folder (config.json + model.safetensors).</summary>
+    public static bool IsFolderOutput(string output) =>
+        output.EndsWith('/') || output.EndsWith(Path.DirectorySeparatorChar) || Directory.Exists(output);
+
+    /// <summary>
+    /// A GGUF with the base's metadata and tensor order; every tensor keeps its type unless <paramref name="type"/>
+    /// is given, which then applies to every matrix (2-D tensor). Needs a GGUF base (its metadata carries the tokenizer).
+    /// </summary>
+    public static unsafe void WriteGguf(LlamaModel model, PeftAdapter peft, string output, GgmlType? type = null)
+    {
+        string basePath = model.Source.Path;
+        if (model.GgufMetadata is null || !File.Exists(basePath))
+            throw new NotSupportedException($"{basePath}: merging into a GGUF file needs a GGUF base (its metadata and tokenizer are copied); write a Hugging Face folder instead (an output path ending in '/').");
+        using var gguf = GgufFile.Open(basePath);
+        if (type is { } t && !Quantize.CanQuantizeTo(t)) throw new NotSupportedException($"Cannot write tensors as {t}.");
+        var adapter = AdapterLoader.FromPeft(peft, model, "merge");
+        var bySlot = SlotNames(model.Config, adapter);
+        var writer = new GgufWriter();
+        foreach (var kv in gguf.Metadata.Values) writer.Set(kv.Key, kv.Value);
+        foreach (var info in gguf.Tensors)
+        {
+            bool matrix = info.Shape.Length >= 2 && info.Shape.Skip(2).All(d => d == 1);
+            var outType = matrix && type is { } forced ? forced : info.Type;
+            if (bySlot.TryGetValue(info.Name, out var module) || (matrix && outType != info.Type))
+            {
+                var w = new WeightMatrix(gguf.TensorData(info), info.Type, checked((int)info.Rows), checked((int)info.Cols));
+                if (outType is GgmlType.Q4_0 or GgmlType.Q8_0 or GgmlType.Q4_K or GgmlType.Q6_K && w.Cols % GgmlTypeInfo.BlockSize(outType) != 0)
+                    throw new NotSupportedException($"Tensor '{info.Name}' has {w.Cols} columns, not a multiple of {outType}'s block size.");
+                var bytes = MergedBytes(w, module, outType);
+                writer.AddTensor(info.Name, outType, info.Shape, bytes);
+            }
+            else
+            {
+                writer.AddTensor(info.Name, info.Type, info.Shape, s => s.Write(gguf.TensorBytes(info)));
+            }
+        }
+        writer.Write(output);
+    }
+
+    /// <summary>
+    /// A Hugging Face folder: config.json (Llama/Qwen2 fields) and model.safetensors in HF naming and row order
+    /// (q/k rows of an interleaved GGUF base permuted back), as F32, F16 or BF16 (default F32). tokenizer files of an
+    /// HF base are copied along.
+    /// </summary>
+    public static void WriteHuggingFace(LlamaModel model, PeftAdapter peft, string folder, GgmlType? type = null)
+    {
+        var outType = type ?? GgmlType.F32;
+        if (outType is not (GgmlType.F32 or GgmlType.F16 or GgmlType.BF16))
+            throw new NotSupportedException($"A Hugging Face folder holds F32, F16 or BF16 tensors, not {outType}.");
+        var c = model.Config;
+        var adapter = AdapterLoader.FromPeft(peft, model, "merge");
+        var bySlot = SlotNames(c, adapter);
+        bool permute = c.RopeStyle == RopeStyle.Interleaved;
+        var writer = new SafetensorsWriter();
+        writer.Metadata["format"] = "pt";
+        foreach (var (slotPattern, hfPattern) in TensorNames.GgufToHf)
+        {
+            bool perLayer = slotPattern.Contains("{0}", StringComparison.Ordinal);
+            for (int l = 0; l < (perLayer ? c.Layers : 1); l++)
+            {
+                string slot = TensorNames.Layer(slotPattern, l), hf = TensorNames.Layer(hfPattern, l);
+                if (slot == TensorNames.Output && c.TiedEmbeddings) continue;
+                if (!model.Source.TryGet(slot, out var view)) continue;
+                var w = view.AsMatrix();
+                bySlot.TryGetValue(slot, out var module);
+                byte[] bytes = MergedBytes(w, module, outType);
+                bool rotary = permute && (slotPattern == TensorNames.AttnQ || slotPattern == TensorNames.AttnK
+                    || slotPattern == TensorNames.AttnQBias || slotPattern == TensorNames.AttnKBias);
+                long[] shape = view.Shape.Length == 1 || view.Rows == 1 ? [view.Cols] : [view.Rows, view.Cols];
+                if (rotary)
+                {
+                    // Matrix: permute whole rows; bias (a vector over the outputs): permute single elements.
+                    int rowLength = shape.Length == 1 ? (int)GgmlTypeInfo.RowBytes(outType, 1) : bytes.Length / (int)view.Rows;
+                    bytes = RotaryPermutation.ToHfOrder<byte>(bytes, rowLength, c.HeadDim);
+                }
+                writer.AddTensor(hf, outType, shape, bytes);
+            }
+        }
+        Directory.CreateDirectory(folder);
+        writer.Write(Path.Combine(folder, HfModelFolder.SingleFileName));
+        byte[] json = ConfigJson(c, outType);
+        AtomicFile.Write(Path.Combine(folder, HfModelFolder.ConfigFileName), s => s.Write(json));
+        if (Directory.Exists(model.Source.Path))
+            foreach (var name in new[] { "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json" })
+            {
+                string src = Path.Combine(model.Source.Path, name);
+                if (File.Exists(src)) File.Copy(src, Path.Combine(folder, name), overwrite: true);
+            }
+    }
+
+    private static Dictionary<string, LoraModule> SlotNames(LlamaConfig c, LoraAdapter adapter)
+    {
+        var map = new Dictionary<string, LoraModule>(StringComparer.Ordinal);
+        string[] patterns = [TensorNames.AttnQ, TensorNames.AttnK, TensorNames.AttnV, TensorNames.AttnOutput, TensorNames.FfnGate, TensorNames.FfnUp, TensorNames.FfnDown];
+        foreach (var (layer, slot, module) in adapter.Modules()) map[TensorNames.Layer(patterns[(int)slot], layer)] = module;
+        return map;
+    }
+
+    /// <summary>Stored bytes of W (+ the adapter's ΔW) as <paramref name="type"/>, row by row.</summary>
+    private static byte[] MergedBytes(WeightMatrix w, LoraModule? m, GgmlType type)
+    {
+        long rowBytes = GgmlTypeInfo.RowBytes(type, w.Cols);
+        var result = new byte[checked(rowBytes * w.Rows)];
+        Parallel.For(0, w.Rows, () => new float[w.Cols], (o, _, row) =>
+        {
+            Dequantize.Row(w.Type, w.RowSpan(o), row);
+            if (m is not null)
+            {
+                for (int j = 0; j < m.Rank; j++) Ops.Axpy(m.Scale * m.B[o * m.Rank + j], m.A.AsSpan(j * m.In, m.In), row);
+                if (m.DoraFactor is { } f) Ops.Scale(row, f[o]);
+            }
+            Quantize.Row(type, row, result.AsSpan((int)(o * rowBytes), (int)rowBytes));
+            return row;
+        }, _ => { });
+        return result;
+    }
+
+    private static byte[] ConfigJson(LlamaConfig c, GgmlType type)
+    {
+        bool qwen = c.Architecture == "qwen2";
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("architectures");
+            w.WriteStringValue(qwen ? "Qwen2ForCausalLM" : "LlamaForCausalLM");
+            w.WriteEndArray();
+            w.WriteString("model_type", qwen ? "qwen2" : "llama");
+            w.WriteNumber("hidden_size", c.Dim);
+            w.WriteNumber("intermediate_size", c.FfnDim);
+            w.WriteNumber("num_hidden_layers", c.Layers);
+            w.WriteNumber("num_attention_heads", c.Heads);
+            w.WriteNumber("num_key_value_heads", c.KvHeads);
+            w.WriteNumber("head_dim", c.HeadDim);
+            w.WriteNumber("rms_norm_eps", c.RmsEps);
+            w.WriteNumber("rope_theta", c.RopeTheta);
+            w.WriteNumber("max_position_embeddings", c.ContextLength);
+            w.WriteNumber("vocab_size", c.Vocab);
+            w.WriteBoolean("tie_word_embeddings", c.TiedEmbeddings);
+            w.WriteBoolean("attention_bias", c.QkvBias);
+            w.WriteString("hidden_act", "silu");
+            w.WriteString("torch_dtype", type switch { GgmlType.F16 => "float16", GgmlType.BF16 => "bfloat16", _ => "float32" });
+            if (c.RopeScaling is { } s)
+            {
+                w.WriteStartObject("rope_scaling");
+                w.WriteString("rope_type", s.Type);
+                w.WriteNumber("factor", s.Factor);
+                if (s.Type == "llama3")
+                {
+                    w.WriteNumber("low_freq_factor", s.LowFreqFactor);
+                    w.WriteNumber("high_freq_factor", s.HighFreqFactor);
+                    w.WriteNumber("original_max_position_embeddings", s.OriginalContext);
+                }
+                w.WriteEndObject();
+            }
+            w.WriteEndObject();
+        }
+        return buffer.ToArray();
+    }
+}

@@ -1,0 +1,160 @@
+using Scion.Tensors;
+using Scion.Training.Autograd;
+
+namespace Scion.Training.Model;
+
+/// <summary>How a <see cref="FrozenMatrix"/> computes its forward product.</summary>
+public enum FrozenForward
+{
+    /// <summary>The inference kernels (<see cref="MatMul.Multiply"/>): quantized weights meet Q8-quantized activations, as llama.cpp does.</summary>
+    Kernels,
+    /// <summary>Rows dequantized to fp32 and multiplied in fp32: the exact derivative of what backward uses (finite-difference checks).</summary>
+    Exact,
+}
+
+/// <summary>
+/// A frozen base weight over a <see cref="WeightMatrix"/> of any stored type (F32, F16, BF16, Q8_0, Q4_0, Q4_K,
+/// Q6_K), usually a view into the memory-mapped model file. No fp32 copy of the matrix is ever made: forward runs
+/// the inference kernels, and backward dequantizes blocks of rows into a small per-thread buffer.
+/// </summary>
+public sealed unsafe class FrozenMatrix : IFrozenWeight
+{
+    // Rows dequantized together in backward: [RowBlock, cols] floats stay in L2 while a tile of tokens reads them.
+    private const int RowBlock = 16;
+    // Tokens per backward work item; the item's dx rows stay in cache across the row sweep.
+    private const int TokenTile = 32;
+
+    [ThreadStatic] private static float[]? t_rows;
+
+    private readonly WeightMatrix _w;
+    private readonly object? _owner; // keeps pinned memory behind _w alive (a PiSSA residual)
+
+    public FrozenMatrix(WeightMatrix w, WorkerPool? pool = null, FrozenForward mode = FrozenForward.Kernels, object? owner = null)
+    {
+        _w = w;
+        Pool = pool ?? WorkerPool.Shared;
+        Mode = mode;
+        _owner = owner;
+    }
+
+    /// <summary>An fp32 matrix held in a pinned array (built from values, e.g. a PiSSA residual). values [rows, cols]</summary>
+    public static FrozenMatrix FromFloats(float[] values, int rows, int cols, WorkerPool? pool = null, FrozenForward mode = FrozenForward.Kernels)
+    {
+        if ((long)rows * cols != values.Length) throw new ArgumentException($"[{rows}, {cols}] needs {(long)rows * cols} values, got {values.Length}.");
+        var pinned = GC.AllocateUninitializedArray<float>(values.Length, pinned: true);
+        values.CopyTo(pinned, 0);
+        fixed (float* p = pinned) // pinned arrays never move; the pointer stays valid while _owner holds the array
+            return new FrozenMatrix(WeightMatrix.FromPinnedFloats(p, rows, cols), pool, mode, pinned);
+    }
+
+    public WeightMatrix Matrix => _w;
+    public WorkerPool Pool { get; set; }
+    public FrozenForward Mode { get; set; }
+    public int Rows => _w.Rows;
+    public int Cols => _w.Cols;
+    public GgmlType Type => _w.Type;
+
+    public void Forward(ReadOnlySpan<float> x, Span<float> y, int tokens)
+    {
+        if (Mode == FrozenForward.Kernels)
+        {
+            MatMul.Multiply(_w, x, y, tokens, Pool);
+            return;
+        }
+        Check(x.Length, (long)tokens * Cols, "x");
+        Check(y.Length, (long)tokens * Rows, "y");
+        fixed (float* px = x, py = y)
+        {
+            var job = new ExactForwardJob { W = _w, X = px, Y = py, Tokens = tokens };
+            Pool.Run((Rows + RowBlock - 1) / RowBlock, ref job);
+        }
+    }
+
+    public void BackwardInput(ReadOnlySpan<float> dy, Span<float> dx, int tokens)
+    {
+        Check(dy.Length, (long)tokens * Rows, "dy");
+        Check(dx.Length, (long)tokens * Cols, "dx");
+        fixed (float* pdy = dy, pdx = dx)
+        {
+            // Items own disjoint token tiles and sweep rows in one fixed order: bitwise reproducible for any thread count.
+            var job = new BackwardJob { W = _w, Dy = pdy, Dx = pdx, Tokens = tokens };
+            Pool.Run((tokens + TokenTile - 1) / TokenTile, ref job);
+        }
+    }
+
+    public void DequantizeRow(int row, Span<float> dst)
+    {
+        if ((uint)row >= (uint)Rows) throw new ArgumentOutOfRangeException(nameof(row), $"Row {row} is outside [0, {Rows}).");
+        Dequantize.Row(_w.Type, _w.RowSpan(row), dst[..Cols]);
+    }
+
+    /// <summary>Every row as fp32 (SVD, merging); [Rows, Cols]. Only for one matrix at a time.</summary>
+    public float[] ToFloats()
+    {
+        var all = new float[(long)Rows * Cols];
+        for (int r = 0; r < Rows; r++) DequantizeRow(r, all.AsSpan(r * Cols, Cols));
+        return all;
+    }
+
+    private static float[] RowBuffer(int floats)
+    {
+        var b = t_rows;
+        if (b is null || b.Length < floats) t_rows = b = new float[floats];
+        return b;
+    }
+
+    private static void Check(long actual, long expected, string name)
+    {
+        if (actual < expected) throw new ArgumentException($"Buffer '{name}' holds {actual} values; {expected} are needed.", name);
+    }
+
+    private struct ExactForwardJob : IParallelJob
+    {
+        public WeightMatrix W;
+        public float* X, Y; // [T, cols], [T, rows]
+        public int Tokens;
+
+        public readonly void Execute(int item)
+        {
+            int r0 = item * RowBlock, r1 = Math.Min(W.Rows, r0 + RowBlock), cols = W.Cols;
+            var rows = RowBuffer(RowBlock * cols);
+            for (int r = r0; r < r1; r++) Dequantize.Row(W.Type, W.RowSpan(r), rows.AsSpan((r - r0) * cols, cols));
+            fixed (float* pw = rows)
+                for (int t = 0; t < Tokens; t++)
+                    for (int r = r0; r < r1; r++)
+                        Y[(long)t * W.Rows + r] = Dot(pw + (long)(r - r0) * cols, X + (long)t * cols, cols);
+        }
+    }
+
+    private struct BackwardJob : IParallelJob
+    {
+        public WeightMatrix W;
+        public float* Dy, Dx; // [T, rows], [T, cols]
+        public int Tokens;
+
+        public readonly void Execute(int item)
+        {
+            int t0 = item * TokenTile, t1 = Math.Min(Tokens, t0 + TokenTile), cols = W.Cols;
+            var rows = RowBuffer(RowBlock * cols);
+            fixed (float* pw = rows)
+                for (int r0 = 0; r0 < W.Rows; r0 += RowBlock)
+                {
+                    int r1 = Math.Min(W.Rows, r0 + RowBlock);
+                    bool any = false;
+                    for (int t = t0; t < t1 && !any; t++)
+                        for (int r = r0; r < r1; r++)
+                            if (Dy[(long)t * W.Rows + r] != 0f) { any = true; break; }
+                    if (!any) continue; // ignored tokens / rows give exact zeros: skip the dequantization
+                    for (int r = r0; r < r1; r++) Dequantize.Row(W.Type, W.RowSpan(r), rows.AsSpan((r - r0) * cols, cols));
+                    for (int t = t0; t < t1; t++)
+                    {
+                        float* dyr = Dy + (long)t * W.Rows, dxr = Dx + (long)t * cols;
+                        for (int r = r0; r < r1; r++)
+                            if (dyr[r] != 0f) Ops.Axpy(dyr[r], new ReadOnlySpan<float>(pw + (long)(r - r0) * cols, cols), new Span<float>(dxr, cols));
+                    }
+                }
+        }
+    }
+
+    private static float Dot(float* a, float* b, int n) => Ops.Dot(new ReadOnlySpan<float>(a, n), new ReadOnlySpan<float>(b, n));
+}

@@ -1,0 +1,294 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Scion.Models.Formats;
+using Scion.Training.Autograd;
+using Scion.Training.Data;
+using Scion.Training.Model;
+using Scion.Training.Optim;
+using Scion.Training.Peft;
+
+namespace Scion.Training.Trainer;
+
+/// <summary>
+/// Runs parameter-efficient fine-tuning: AdamW with decoupled weight decay, warmup then cosine/linear decay,
+/// gradient accumulation (the step's loss is the token mean over all its micro-batches), global-norm clipping,
+/// periodic evaluation and checkpoints. A checkpoint holds the adapter, optimizer state, RNG state and data
+/// position, so <see cref="Resume"/> continues bit-identically. Cancellation stops between optimizer steps
+/// and writes a checkpoint first.
+/// </summary>
+public sealed class FineTuner
+{
+    public const string StateFile = "trainer_state.bin";
+    public const string StateJsonFile = "trainer_state.json";
+    public const string MetricsFile = "metrics.jsonl";
+    public const string CheckpointPrefix = "checkpoint-";
+
+    private readonly TrainingModel _model;
+    private readonly IReadOnlyList<TrainingExample> _train;
+    private readonly IReadOnlyList<TrainingExample>? _validation;
+    private readonly DataOrder _order;
+    private readonly IReadOnlyList<Tensor> _parameters;
+    private readonly AdamW _optimizer;
+    private readonly Xoshiro256 _rng; // dropout masks
+    private readonly LrSchedule _schedule;
+    private readonly List<double> _losses = [];
+    private long _step;
+    private DataPosition _position;
+
+    public FineTuner(TrainingModel model, PeftOptions peft, TrainerOptions options, IReadOnlyList<TrainingExample> train,
+        IReadOnlyList<TrainingExample>? validation, string outputDirectory, string? baseModelName = null)
+    {
+        options.Validate();
+        peft.Validate();
+        _model = model;
+        Peft = peft;
+        Options = options;
+        _train = train;
+        _validation = validation is { Count: > 0 } ? validation : null;
+        OutputDirectory = outputDirectory;
+        BaseModelName = baseModelName;
+        model.Checkpointing = options.GradientCheckpointing;
+        AdapterFactory.Initialize(model, peft, options.Seed);
+        _parameters = model.Parameters();
+        _optimizer = new AdamW(_parameters, new AdamWOptions { WeightDecay = options.WeightDecay });
+        _rng = new Xoshiro256(options.Seed ^ 0x9E3779B97F4A7C15UL);
+        _order = new DataOrder(train, options.BatchTokens, options.Seed);
+        TotalSteps = options.Steps ?? StepsForEpochs();
+        _schedule = new LrSchedule(options.LearningRate, options.WarmupSteps, TotalSteps, options.Schedule);
+    }
+
+    public PeftOptions Peft { get; }
+    public TrainerOptions Options { get; }
+    public string OutputDirectory { get; }
+    public string? BaseModelName { get; }
+    public int TotalSteps { get; }
+    public long Step => _step;
+    public IReadOnlyList<double> Losses => _losses;
+
+    /// <summary>Progress lines (stderr in the CLI); null for none.</summary>
+    public TextWriter? Progress { get; set; }
+
+    /// <summary>Called after every optimizer step (tests use it to interrupt a run at a given step).</summary>
+    public event Action<StepMetrics>? StepCompleted;
+
+    private int StepsForEpochs()
+    {
+        long batches = 0;
+        for (int e = 0; e < Options.Epochs; e++) batches += _order.BatchesInEpoch(e);
+        return (int)Math.Max(1, (batches + Options.GradAccum - 1) / Options.GradAccum);
+    }
+
+    private bool DataExhausted => Options.Steps is null && _position.Epoch >= Options.Epochs;
+
+    public TrainResult Run(CancellationToken cancel = default)
+    {
+        Directory.CreateDirectory(OutputDirectory);
+        var clock = Stopwatch.StartNew();
+        long startStep = _step, tokensSeen = 0;
+        string? checkpoint = null;
+        while (_step < TotalSteps && !DataExhausted)
+        {
+            if (cancel.IsCancellationRequested)
+            {
+                checkpoint = SaveCheckpoint();
+                Progress?.WriteLine($"interrupted at step {_step}; checkpoint written to {checkpoint}");
+                return new TrainResult((int)_step, true, _losses, null, checkpoint);
+            }
+            var (loss, gradNorm, tokens, lr) = TrainStep();
+            tokensSeen += tokens;
+            double elapsed = clock.Elapsed.TotalSeconds;
+            double perStep = elapsed / (_step - startStep);
+            var metrics = new StepMetrics((int)_step, TotalSteps, _position.Epoch, loss, lr, gradNorm, tokens,
+                tokensSeen / Math.Max(elapsed, 1e-9), elapsed, perStep * (TotalSteps - _step));
+            AppendMetrics(metrics);
+            Progress?.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"step {_step}/{TotalSteps}  epoch {_position.Epoch}  loss {loss:F4}  lr {lr:G3}  grad {gradNorm:F3}  {metrics.TokensPerSecond:F0} tok/s  ETA {TimeSpan.FromSeconds(Math.Round(metrics.EtaSeconds)):c}"));
+            if (Options.EvalEvery > 0 && _step % Options.EvalEvery == 0 && _validation is not null && _step < TotalSteps) LogEval();
+            if (Options.CheckpointEvery > 0 && _step % Options.CheckpointEvery == 0 && _step < TotalSteps) checkpoint = SaveCheckpoint();
+            StepCompleted?.Invoke(metrics);
+        }
+        var finalEval = _validation is not null ? LogEval() : null;
+        AdapterExport.Save(OutputDirectory, _model, Peft, BaseModelName);
+        return new TrainResult((int)_step, false, _losses, finalEval, checkpoint);
+    }
+
+    private (double Loss, double GradNorm, int Tokens, float Lr) TrainStep()
+    {
+        var batches = new List<TrainingBatch>();
+        for (int i = 0; i < Options.GradAccum && !DataExhausted; i++)
+        {
+            (var batch, _position) = _order.Next(_position);
+            batches.Add(batch);
+        }
+        long targets = batches.Sum(b => (long)b.TargetCount);
+        _optimizer.ZeroGrad();
+        double lossSum = 0;
+        foreach (var batch in batches)
+        {
+            int n = batch.TargetCount;
+            if (n == 0) continue;
+            var tape = new Tape(_rng) { Training = true };
+            var logits = _model.Forward(tape, batch.Ids, batch.Positions, batch.SequenceIds);
+            var loss = tape.CrossEntropy(logits, batch.Targets);
+            lossSum += (double)loss.Data[0] * n;
+            // Seed n/N: the accumulated gradient is that of the token-mean loss over the whole step.
+            tape.Backward(loss, (float)((double)n / targets));
+        }
+        foreach (var p in _parameters) p.EnsureGrad(); // a step without targets still steps every moment consistently
+        double gradNorm = Options.Clip > 0 ? GradientClipping.ClipGlobalNorm(_parameters, Options.Clip) : GradientClipping.GlobalNorm(_parameters);
+        float lr = _schedule.At(_step);
+        _optimizer.Step(lr);
+        _step++;
+        double stepLoss = targets == 0 ? double.NaN : lossSum / targets;
+        _losses.Add(stepLoss);
+        return (stepLoss, gradNorm, batches.Sum(b => b.Tokens), lr);
+    }
+
+    public EvalResult? Evaluate() => _validation is null ? null : Evaluator.Evaluate(_model, _validation, Options.BatchTokens);
+
+    private EvalResult LogEval()
+    {
+        var r = Evaluator.Evaluate(_model, _validation!, Options.BatchTokens);
+        Progress?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"eval at step {_step}: loss {r.Loss:F4}  perplexity {r.Perplexity:F3}  ({r.Tokens} tokens)"));
+        AppendLine(JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["step"] = _step, ["eval_loss"] = Round(r.Loss), ["eval_perplexity"] = Round(r.Perplexity), ["eval_tokens"] = r.Tokens,
+        }));
+        return r;
+    }
+
+    private static double Round(double v) => double.IsFinite(v) ? Math.Round(v, 6) : v;
+
+    private void AppendMetrics(StepMetrics m) => AppendLine(JsonSerializer.Serialize(new Dictionary<string, object>
+    {
+        ["step"] = m.Step, ["epoch"] = m.Epoch, ["loss"] = Round(m.Loss), ["lr"] = m.LearningRate, ["grad_norm"] = Round(m.GradNorm),
+        ["tokens"] = m.Tokens, ["tokens_per_s"] = Math.Round(m.TokensPerSecond, 1), ["elapsed_s"] = Math.Round(m.ElapsedSeconds, 3),
+    }));
+
+    // The metrics log is append-only (a log, not state); resume trims it back to the checkpoint's step.
+    private void AppendLine(string line) => File.AppendAllText(Path.Combine(OutputDirectory, MetricsFile), line + "\n");
+
+    /// <summary>
+    /// Writes checkpoint-STEP/ (trainer state, its JSON description, and the adapter as PEFT files) into a temporary
+    /// folder renamed into place, then removes older checkpoints: a crash leaves the previous checkpoint intact.
+    /// </summary>
+    public string SaveCheckpoint()
+    {
+        Directory.CreateDirectory(OutputDirectory);
+        string final = Path.Combine(OutputDirectory, $"{CheckpointPrefix}{_step}");
+        string temp = Path.Combine(OutputDirectory, $".{CheckpointPrefix}{_step}.{Guid.NewGuid():N}.tmp");
+        Directory.CreateDirectory(temp);
+        try
+        {
+            AtomicFile.Write(Path.Combine(temp, StateFile), s => TrainerState.Write(s, _step, _position, _rng, _parameters, _optimizer));
+            byte[] json = Encoding.UTF8.GetBytes(Fingerprint(includeProgress: true));
+            AtomicFile.Write(Path.Combine(temp, StateJsonFile), s => s.Write(json));
+            AdapterExport.Save(temp, _model, Peft, BaseModelName);
+            if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
+            Directory.Move(temp, final);
+        }
+        catch
+        {
+            try { Directory.Delete(temp, recursive: true); } catch (IOException) { }
+            throw;
+        }
+        foreach (var old in Directory.GetDirectories(OutputDirectory, CheckpointPrefix + "*"))
+            if (old != final && CheckpointStep(old) is { } s && s < _step) Directory.Delete(old, recursive: true);
+        return final;
+    }
+
+    /// <summary>Restores a checkpoint written by a run with the same options and data (checked); <paramref name="path"/> is a checkpoint folder or an output folder holding checkpoint-N folders (the latest is used).</summary>
+    public void Resume(string path)
+    {
+        string dir = FindCheckpoint(path);
+        string json = File.ReadAllText(Path.Combine(dir, StateJsonFile));
+        CheckFingerprint(json, dir);
+        string state = Path.Combine(dir, StateFile);
+        using (var s = File.OpenRead(state))
+            (_step, _position) = TrainerState.Read(s, state, _rng, _parameters, _optimizer);
+        _losses.Clear();
+        TrimMetrics();
+        Progress?.WriteLine($"resumed from {dir} at step {_step} (epoch {_position.Epoch}, example {_position.Cursor})");
+    }
+
+    public static string FindCheckpoint(string path)
+    {
+        if (File.Exists(Path.Combine(path, StateFile))) return path;
+        if (!Directory.Exists(path)) throw new DirectoryNotFoundException($"Checkpoint folder '{path}' does not exist.");
+        var latest = Directory.GetDirectories(path, CheckpointPrefix + "*")
+            .Where(d => File.Exists(Path.Combine(d, StateFile)) && CheckpointStep(d) is not null)
+            .OrderByDescending(d => CheckpointStep(d)).FirstOrDefault();
+        return latest ?? throw new InvalidDataException($"{path}: no {StateFile} and no {CheckpointPrefix}N folder holding one.");
+    }
+
+    private static long? CheckpointStep(string dir) =>
+        long.TryParse(Path.GetFileName(dir).AsSpan(CheckpointPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out long s) ? s : null;
+
+    private void TrimMetrics()
+    {
+        string path = Path.Combine(OutputDirectory, MetricsFile);
+        if (!File.Exists(path)) return;
+        var kept = File.ReadAllLines(path).Where(l =>
+        {
+            try
+            {
+                using var doc = JsonDocument.Parse(l);
+                return doc.RootElement.GetProperty("step").GetInt64() <= _step;
+            }
+            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException)
+            {
+                return false;
+            }
+        }).ToArray();
+        byte[] bytes = Encoding.UTF8.GetBytes(string.Concat(kept.Select(l => l + "\n")));
+        AtomicFile.Write(path, s => s.Write(bytes));
+    }
+
+    /// <summary>The options and data a resume must match, as JSON (plus progress for humans when asked).</summary>
+    private string Fingerprint(bool includeProgress)
+    {
+        var d = new Dictionary<string, object?>
+        {
+            ["method"] = Peft.Method.ToString().ToLowerInvariant(), ["rank"] = Peft.Rank, ["alpha"] = Peft.Alpha, ["dropout"] = Peft.Dropout,
+            ["rslora"] = Peft.UseRslora, ["targets"] = Peft.Targets is null ? "all-linear" : string.Join(",", Peft.Targets),
+            ["layers"] = Peft.Layers is null ? null : string.Join(",", Peft.Layers),
+            ["seed"] = Options.Seed.ToString(CultureInfo.InvariantCulture), ["lr"] = Options.LearningRate, ["batch_tokens"] = Options.BatchTokens,
+            ["grad_accum"] = Options.GradAccum, ["warmup"] = Options.WarmupSteps, ["schedule"] = Options.Schedule.ToString().ToLowerInvariant(),
+            ["weight_decay"] = Options.WeightDecay, ["clip"] = Options.Clip, ["total_steps"] = TotalSteps,
+            ["train_examples"] = _train.Count, ["train_tokens"] = _train.Sum(e => (long)e.Length), ["data_hash"] = DataHash(),
+        };
+        if (includeProgress)
+        {
+            d["step"] = _step;
+            d["epoch"] = _position.Epoch;
+            d["cursor"] = _position.Cursor;
+        }
+        return JsonSerializer.Serialize(d, new JsonSerializerOptions { WriteIndented = true });
+    }
+
+    private void CheckFingerprint(string json, string dir)
+    {
+        using var saved = JsonDocument.Parse(json);
+        using var mine = JsonDocument.Parse(Fingerprint(includeProgress: false));
+        foreach (var p in mine.RootElement.EnumerateObject())
+        {
+            string now = p.Value.GetRawText();
+            string then = saved.RootElement.TryGetProperty(p.Name, out var v) ? v.GetRawText() : "(missing)";
+            if (now != then)
+                throw new InvalidDataException($"{dir}: cannot resume: '{p.Name}' was {then} in the checkpoint but is {now} now; resume with the same options and data.");
+        }
+    }
+
+    private string DataHash()
+    {
+        ulong h = 0xCBF29CE484222325UL; // FNV-1a over every token and target
+        foreach (var e in _train)
+        {
+            foreach (int t in e.Tokens) h = (h ^ (uint)t) * 0x100000001B3UL;
+            foreach (int t in e.Targets) h = (h ^ (uint)t) * 0x100000001B3UL;
+        }
+        return h.ToString("x16", CultureInfo.InvariantCulture);
+    }
+}

@@ -144,10 +144,29 @@ public static unsafe class MatMul
             }
             float* four = stackalloc float[4];
             float* eight = stackalloc float[8];
+            float* sixteen = stackalloc float[16];
             for (int t0 = 0; t0 < Tokens; t0 += TokenTile)
             {
                 int t1 = Math.Min(Tokens, t0 + TokenTile);
                 int r = r0;
+                if (type == GgmlType.F32 && Level == KernelLevel.Avx512)
+                {
+                    // Float weights: 4 rows x 4 tokens per step, 8 loads per 16 FMAs (see F32x4x4).
+                    for (; r + 4 <= r1; r += 4)
+                    {
+                        float* w0 = (float*)(rows + r * rowBytes);
+                        int t = t0;
+                        for (; t + 4 <= t1; t += 4)
+                        {
+                            SimdVecDot.F32x4x4(w0, rowBytes / sizeof(float), (float*)(Activations + t * ActivationStride), ActivationStride / sizeof(float), Cols, sixteen);
+                            for (int q = 0; q < 4; q++)
+                                for (int k = 0; k < 4; k++) Y[(long)(t + k) * Rows + r + q] = sixteen[4 * q + k];
+                        }
+                        for (; t < t1; t++)
+                            for (int q = 0; q < 4; q++)
+                                Y[(long)t * Rows + r + q] = VecDot.Dot(type, rows + (r + q) * rowBytes, Activations + t * ActivationStride, Cols, Level);
+                    }
+                }
                 if (type == GgmlType.F32 && Level != KernelLevel.Scalar)
                 {
                     // Float weights: 2 rows x 4 tokens per step keeps the FMA units, not the loads, busy.
@@ -168,6 +187,32 @@ public static unsafe class MatMul
                         {
                             Y[(long)t * Rows + r] = VecDot.Dot(type, (byte*)w0, Activations + t * ActivationStride, Cols, Level);
                             Y[(long)t * Rows + r + 1] = VecDot.Dot(type, (byte*)w1, Activations + t * ActivationStride, Cols, Level);
+                        }
+                    }
+                }
+                if (Level == KernelLevel.Avx512 && (type == GgmlType.Q4_0 || (type == GgmlType.Q8_0 && KernelSelection.UsesVnni(Level))))
+                {
+                    // Q4_0/Q8_0: 2 rows x 4 tokens share the unpacked weights, activation lane sums and scales.
+                    for (; r + 2 <= r1; r += 2)
+                    {
+                        byte* w0 = rows + r * rowBytes;
+                        int t = t0;
+                        for (; t + 4 <= t1; t += 4)
+                        {
+                            if (KernelSelection.UsesVnni(Level))
+                                SimdVecDot.QuantBlock32x2x4<VnniDot>(type, w0, w0 + rowBytes, Activations + t * ActivationStride, ActivationStride, Cols, eight);
+                            else
+                                SimdVecDot.QuantBlock32x2x4<MaddubsDot>(type, w0, w0 + rowBytes, Activations + t * ActivationStride, ActivationStride, Cols, eight);
+                            for (int k = 0; k < 4; k++)
+                            {
+                                Y[(long)(t + k) * Rows + r] = eight[k];
+                                Y[(long)(t + k) * Rows + r + 1] = eight[4 + k];
+                            }
+                        }
+                        for (; t < t1; t++)
+                        {
+                            Y[(long)t * Rows + r] = VecDot.Dot(type, w0, Activations + t * ActivationStride, Cols, Level);
+                            Y[(long)t * Rows + r + 1] = VecDot.Dot(type, w0 + rowBytes, Activations + t * ActivationStride, Cols, Level);
                         }
                     }
                 }

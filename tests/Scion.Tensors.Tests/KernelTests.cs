@@ -222,6 +222,41 @@ public class KernelTests
         }
     }
 
+    /// <summary>The 2-row x 4-token Q4_0/Q8_0 prefill kernel (unsigned weights, offset folded out through activation
+    /// lane sums) keeps the bits of the single-row dots, with VNNI and (Q4_0) with maddubs.</summary>
+    [Theory]
+    [InlineData(GgmlType.Q4_0)]
+    [InlineData(GgmlType.Q8_0)]
+    public unsafe void TwoRowFourTokenQuantTileMatchesSingleDotsBitwise(GgmlType type)
+    {
+        if (!KernelSelection.IsAvailable(KernelLevel.Avx512)) return;
+        const int cols = 32 * 45;
+        long rowBytes = GgmlTypeInfo.RowBytes(type, cols);
+        var w = new byte[rowBytes * 2];
+        for (int r = 0; r < 2; r++) TestData.Quantized(type, TestData.Floats(cols, 50 + r)).CopyTo(w, r * rowBytes);
+        long stride = GgmlTypeInfo.RowBytes(GgmlType.Q8_0, cols) + 7;
+        var act = new byte[stride * 4];
+        for (int t = 0; t < 4; t++)
+            fixed (float* px = TestData.Floats(cols, 55 + t, 2f)) fixed (byte* pa = act)
+                ActivationQuant.Row(GgmlType.Q8_0, px, pa + t * stride, cols, KernelLevel.Scalar);
+        var got = new float[8];
+        fixed (byte* pw = w) fixed (byte* pa = act) fixed (float* pr = got)
+        {
+            if (AvxVnniAvailable)
+            {
+                SimdVecDot.QuantBlock32x2x4<VnniDot>(type, pw, pw + rowBytes, pa, stride, cols, pr);
+                for (int r = 0; r < 2; r++)
+                    for (int t = 0; t < 4; t++) Assert.Equal(VecDot.DotSimd<VnniDot>(type, pw + r * rowBytes, pa + t * stride, cols, KernelLevel.Avx512), got[4 * r + t]);
+            }
+            if (type == GgmlType.Q4_0)
+            {
+                SimdVecDot.QuantBlock32x2x4<MaddubsDot>(type, pw, pw + rowBytes, pa, stride, cols, pr);
+                for (int r = 0; r < 2; r++)
+                    for (int t = 0; t < 4; t++) Assert.Equal(VecDot.DotSimd<MaddubsDot>(type, pw + r * rowBytes, pa + t * stride, cols, KernelLevel.Avx512), got[4 * r + t]);
+            }
+        }
+    }
+
     private static bool AvxVnniAvailable => System.Runtime.Intrinsics.X86.AvxVnni.IsSupported;
 
     /// <summary>Σ|w·x| in double over the dequantized rows: the scale float rounding errors are relative to.</summary>

@@ -67,13 +67,14 @@ public class MatMulTests
     [MemberData(nameof(Types))]
     public unsafe void PrefillEqualsTokenByTokenDecodeBitwise(GgmlType type)
     {
-        const int rows = 23, tokens = 11;
+        const int rows = 39, tokens = 11;   // with one thread, items of 10 rows: 4x4, 2x4 and single-row paths
         int cols = type is GgmlType.Q4_K or GgmlType.Q6_K ? 512 : type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 ? 141 : 128;   // odd float tails
         using var weights = WeightBuffer.FromFloats(TestData.Floats(rows * cols, 41), rows, cols, type);
         var x = TestData.Floats(tokens * cols, 42);
-        using var pool = new WorkerPool(2);
+        foreach (int threads in new[] { 1, 2 })
         foreach (var level in TestData.AllLevels())
         {
+            using var pool = new WorkerPool(threads);
             var batched = new float[tokens * rows];
             fixed (float* px = x) fixed (float* py = batched) MatMul.Multiply(weights.Matrix, px, py, tokens, pool, level);
             for (int t = 0; t < tokens; t++)

@@ -99,6 +99,105 @@ internal static unsafe partial class SimdVecDot
         }
     }
 
+    /// <summary>Four fp32 weight rows (<paramref name="rowStrideFloats"/> apart) against four activation rows: 8 loads
+    /// feed 16 FMAs, so a tile streaming from L2 (about one line per cycle) keeps both FMA pipes busy, where the 2x4
+    /// kernel (6 loads per 8 FMAs) waits on loads. Avx512 only: 16 accumulators + 5 operands need the 32 zmm
+    /// registers. Each output sums exactly as every float dot does (one accumulator, lanes, then tail).
+    /// result[4·row + token].</summary>
+    public static void F32x4x4(float* w, long rowStrideFloats, float* x, long strideFloats, int n, float* result)
+    {
+        float* w0 = w, w1 = w + rowStrideFloats, w2 = w + 2 * rowStrideFloats, w3 = w + 3 * rowStrideFloats;
+        float* x0 = x, x1 = x + strideFloats, x2 = x + 2 * strideFloats, x3 = x + 3 * strideFloats;
+        Vector512<float> a00 = default, a01 = default, a02 = default, a03 = default;
+        Vector512<float> a10 = default, a11 = default, a12 = default, a13 = default;
+        Vector512<float> a20 = default, a21 = default, a22 = default, a23 = default;
+        Vector512<float> a30 = default, a31 = default, a32 = default, a33 = default;
+        int i = 0;
+        for (; i + 16 <= n; i += 16)
+        {
+            Vector512<float> u0 = Vector512.Load(w0 + i), u1 = Vector512.Load(w1 + i), u2 = Vector512.Load(w2 + i), u3 = Vector512.Load(w3 + i);
+            Vector512<float> y = Vector512.Load(x0 + i);
+            a00 = Vector512.FusedMultiplyAdd(u0, y, a00); a10 = Vector512.FusedMultiplyAdd(u1, y, a10);
+            a20 = Vector512.FusedMultiplyAdd(u2, y, a20); a30 = Vector512.FusedMultiplyAdd(u3, y, a30);
+            y = Vector512.Load(x1 + i);
+            a01 = Vector512.FusedMultiplyAdd(u0, y, a01); a11 = Vector512.FusedMultiplyAdd(u1, y, a11);
+            a21 = Vector512.FusedMultiplyAdd(u2, y, a21); a31 = Vector512.FusedMultiplyAdd(u3, y, a31);
+            y = Vector512.Load(x2 + i);
+            a02 = Vector512.FusedMultiplyAdd(u0, y, a02); a12 = Vector512.FusedMultiplyAdd(u1, y, a12);
+            a22 = Vector512.FusedMultiplyAdd(u2, y, a22); a32 = Vector512.FusedMultiplyAdd(u3, y, a32);
+            y = Vector512.Load(x3 + i);
+            a03 = Vector512.FusedMultiplyAdd(u0, y, a03); a13 = Vector512.FusedMultiplyAdd(u1, y, a13);
+            a23 = Vector512.FusedMultiplyAdd(u2, y, a23); a33 = Vector512.FusedMultiplyAdd(u3, y, a33);
+        }
+        result[0] = Vector512.Sum(a00); result[1] = Vector512.Sum(a01); result[2] = Vector512.Sum(a02); result[3] = Vector512.Sum(a03);
+        result[4] = Vector512.Sum(a10); result[5] = Vector512.Sum(a11); result[6] = Vector512.Sum(a12); result[7] = Vector512.Sum(a13);
+        result[8] = Vector512.Sum(a20); result[9] = Vector512.Sum(a21); result[10] = Vector512.Sum(a22); result[11] = Vector512.Sum(a23);
+        result[12] = Vector512.Sum(a30); result[13] = Vector512.Sum(a31); result[14] = Vector512.Sum(a32); result[15] = Vector512.Sum(a33);
+        for (; i < n; i++)
+        {
+            for (int r = 0; r < 4; r++)
+            {
+                float wv = w[r * rowStrideFloats + i];
+                result[4 * r] += wv * x0[i]; result[4 * r + 1] += wv * x1[i]; result[4 * r + 2] += wv * x2[i]; result[4 * r + 3] += wv * x3[i];
+            }
+        }
+    }
+
+    /// <summary>
+    /// Two Q8_0 or Q4_0 weight rows against four Q8_0 activation rows (prefill). The weights enter the u8×s8
+    /// instruction unsigned — Q4_0 nibbles as they are, Q8_0 bytes offset by 128 (VNNI only: vpmaddubsw would
+    /// saturate) — and the offset times the activation lane sums, computed once per token and block, is subtracted:
+    /// the integer lanes equal the signed-weight lanes exactly. Block scales are broadcast once per row and per token
+    /// and multiplied as vectors (same product as the scalar one). So each (row, token) costs five instructions per
+    /// block and the results keep the bits of the single-row dots.
+    /// </summary>
+    public static void QuantBlock32x2x4<TDot>(GgmlType type, byte* w0, byte* w1, byte* a, long stride, int n, float* result)
+        where TDot : struct, IInt8DotProduct
+    {
+        bool q4 = type == GgmlType.Q4_0;
+        int wBytes = q4 ? BlockLayout.Q4_0Bytes : BlockLayout.Q8_0Bytes;
+        Vector256<byte> offset = Vector256.Create(q4 ? (byte)8 : (byte)128);
+        Vector256<float> c00 = default, c01 = default, c02 = default, c03 = default, c10 = default, c11 = default, c12 = default, c13 = default;
+        for (int b = 0; b < n / 32; b++, w0 += wBytes, w1 += wBytes)
+        {
+            byte* blk = a + b * BlockLayout.Q8_0Bytes;
+            Vector256<sbyte> y0 = Vector256.Load((sbyte*)(blk + 2)), y1 = Vector256.Load((sbyte*)(blk + stride + 2));
+            Vector256<sbyte> y2 = Vector256.Load((sbyte*)(blk + 2 * stride + 2)), y3 = Vector256.Load((sbyte*)(blk + 3 * stride + 2));
+            Vector256<int> k0 = TDot.Dot4(Vector256<int>.Zero, offset, y0), k1 = TDot.Dot4(Vector256<int>.Zero, offset, y1);
+            Vector256<int> k2 = TDot.Dot4(Vector256<int>.Zero, offset, y2), k3 = TDot.Dot4(Vector256<int>.Zero, offset, y3);
+            Vector256<float> d0 = Vector256.Create(HalfConvert.HalfToFloatLookup(*(ushort*)blk));
+            Vector256<float> d1 = Vector256.Create(HalfConvert.HalfToFloatLookup(*(ushort*)(blk + stride)));
+            Vector256<float> d2 = Vector256.Create(HalfConvert.HalfToFloatLookup(*(ushort*)(blk + 2 * stride)));
+            Vector256<float> d3 = Vector256.Create(HalfConvert.HalfToFloatLookup(*(ushort*)(blk + 3 * stride)));
+            Vector256<byte> u0 = UnsignedWeights(w0, q4), u1 = UnsignedWeights(w1, q4);
+            Vector256<float> e0 = Vector256.Create(HalfConvert.HalfToFloatLookup(*(ushort*)w0));
+            Vector256<float> e1 = Vector256.Create(HalfConvert.HalfToFloatLookup(*(ushort*)w1));
+            c00 = Step<TDot>(c00, u0, y0, k0, e0 * d0); c01 = Step<TDot>(c01, u0, y1, k1, e0 * d1);
+            c02 = Step<TDot>(c02, u0, y2, k2, e0 * d2); c03 = Step<TDot>(c03, u0, y3, k3, e0 * d3);
+            c10 = Step<TDot>(c10, u1, y0, k0, e1 * d0); c11 = Step<TDot>(c11, u1, y1, k1, e1 * d1);
+            c12 = Step<TDot>(c12, u1, y2, k2, e1 * d2); c13 = Step<TDot>(c13, u1, y3, k3, e1 * d3);
+        }
+        result[0] = Vector256.Sum(c00); result[1] = Vector256.Sum(c01); result[2] = Vector256.Sum(c02); result[3] = Vector256.Sum(c03);
+        result[4] = Vector256.Sum(c10); result[5] = Vector256.Sum(c11); result[6] = Vector256.Sum(c12); result[7] = Vector256.Sum(c13);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static Vector256<float> Step<T>(Vector256<float> acc, Vector256<byte> u, Vector256<sbyte> y, Vector256<int> offsetTimesSums, Vector256<float> scale)
+            where T : struct, IInt8DotProduct =>
+            Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(T.Dot4(Vector256<int>.Zero, u, y) - offsetTimesSums), scale, acc);
+    }
+
+    // Q4_0: the 32 nibbles in value order (0..15); Q8_0: the bytes + 128 (0..255).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<byte> UnsignedWeights(byte* block, bool q4)
+    {
+        if (q4)
+        {
+            Vector128<byte> raw = Vector128.Load(block + 2);
+            return Vector256.Create(raw, (raw.AsUInt16() >> 4).AsByte()) & Vector256.Create((byte)0x0F);
+        }
+        return Vector256.Load(block + 2) ^ Vector256.Create((byte)0x80);
+    }
+
     public static void Q8_0x4<TDot>(byte* w, byte* a, long stride, int n, float* result) where TDot : struct, IInt8DotProduct
     {
         Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;

@@ -37,19 +37,7 @@ public sealed unsafe class GgufFile : IDisposable
             if (!_byName.TryAdd(t.Name, t)) throw new ModelFormatException($"{Path}: tensor '{t.Name}' appears twice.");
     }
 
-    public static GgufFile Open(string path)
-    {
-        var file = new MappedFile(path);
-        try
-        {
-            return Parse(file);
-        }
-        catch
-        {
-            file.Dispose();
-            throw;
-        }
-    }
+    public static GgufFile Open(string path) => MappedFile.OpenAndParse(path, Parse);
 
     public GgufTensorInfo? FindTensor(string name) => _byName.GetValueOrDefault(name);
 

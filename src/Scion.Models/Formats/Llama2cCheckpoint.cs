@@ -44,25 +44,16 @@ public sealed unsafe class Llama2cCheckpoint : IDisposable
         _byName = tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
     }
 
-    public static Llama2cCheckpoint Open(string path)
+    public static Llama2cCheckpoint Open(string path) => MappedFile.OpenAndParse(path, file =>
     {
-        var file = new MappedFile(path);
-        try
-        {
-            var config = ReadConfig(file);
-            var tensors = Layout(config);
-            long expected = tensors[^1].Offset + tensors[^1].ByteSize;
-            if (file.Length != expected)
-                throw new ModelFormatException(
-                    $"{path}: llama2.c checkpoint should be {expected} bytes for {Describe(config)}, but is {file.Length} bytes.");
-            return new Llama2cCheckpoint(file, config, tensors);
-        }
-        catch
-        {
-            file.Dispose();
-            throw;
-        }
-    }
+        var config = ReadConfig(file);
+        var tensors = Layout(config);
+        long expected = tensors[^1].Offset + tensors[^1].ByteSize;
+        if (file.Length != expected)
+            throw new ModelFormatException(
+                $"{path}: llama2.c checkpoint should be {expected} bytes for {Describe(config)}, but is {file.Length} bytes.");
+        return new Llama2cCheckpoint(file, config, tensors);
+    });
 
     public Llama2cTensorInfo? FindTensor(string name) => _byName.GetValueOrDefault(name);
 

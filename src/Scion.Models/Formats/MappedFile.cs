@@ -26,6 +26,21 @@ public sealed unsafe class MappedFile : IDisposable
         _pointer = p + _view.PointerOffset;
     }
 
+    /// <summary>Maps a file and parses it; the mapping is released if parsing throws, so a bad file leaks nothing.</summary>
+    public static T OpenAndParse<T>(string path, Func<MappedFile, T> parse)
+    {
+        var file = new MappedFile(path);
+        try
+        {
+            return parse(file);
+        }
+        catch
+        {
+            file.Dispose();
+            throw;
+        }
+    }
+
     public ReadOnlySpan<byte> Span(long offset, long length)
     {
         if (offset < 0 || length < 0 || offset + length > Length)

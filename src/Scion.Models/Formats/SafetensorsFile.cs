@@ -35,19 +35,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
         _byName = tensors.ToDictionary(t => t.Name, StringComparer.Ordinal);
     }
 
-    public static SafetensorsFile Open(string path)
-    {
-        var file = new MappedFile(path);
-        try
-        {
-            return Parse(file);
-        }
-        catch
-        {
-            file.Dispose();
-            throw;
-        }
-    }
+    public static SafetensorsFile Open(string path) => MappedFile.OpenAndParse(path, Parse);
 
     public SafetensorsTensorInfo? FindTensor(string name) => _byName.GetValueOrDefault(name);
 

@@ -23,47 +23,28 @@ public sealed partial class LlamaModel : IDisposable
         Rope = new RotaryEmbedding(config, Weights.RopeFreqFactors);
     }
 
-    public static LlamaModel LoadGguf(string path)
-    {
-        var file = GgufFile.Open(path);
-        try
-        {
-            return new LlamaModel(GgufConfigReader.Read(file), new GgufTensorSource(file), file.Metadata);
-        }
-        catch
-        {
-            file.Dispose();
-            throw;
-        }
-    }
+    public static LlamaModel LoadGguf(string path) =>
+        DisposeOnFailure(GgufFile.Open(path), f => new LlamaModel(GgufConfigReader.Read(f), new GgufTensorSource(f), f.Metadata));
 
     /// <summary>A Hugging Face folder: config.json plus one or several safetensors files.</summary>
-    public static LlamaModel LoadHuggingFace(string folder)
-    {
-        var hf = HfModelFolder.Open(folder);
-        try
-        {
-            var config = ConfigMapping.FromHf(hf.Config, System.IO.Path.Combine(folder, HfModelFolder.ConfigFileName));
-            return new LlamaModel(config, new HfTensorSource(hf));
-        }
-        catch
-        {
-            hf.Dispose();
-            throw;
-        }
-    }
+    public static LlamaModel LoadHuggingFace(string folder) =>
+        DisposeOnFailure(HfModelFolder.Open(folder), hf => new LlamaModel(
+            ConfigMapping.FromHf(hf.Config, System.IO.Path.Combine(folder, HfModelFolder.ConfigFileName)), new HfTensorSource(hf)));
 
     /// <summary>A llama2.c checkpoint (.bin).</summary>
-    public static LlamaModel LoadLlama2c(string path)
+    public static LlamaModel LoadLlama2c(string path) =>
+        DisposeOnFailure(Llama2cCheckpoint.Open(path), c => new LlamaModel(ConfigMapping.FromLlama2c(c.Config, path), new Llama2cTensorSource(c)));
+
+    /// <summary>Builds a model over an opened file, closing the file if the model is refused.</summary>
+    private static LlamaModel DisposeOnFailure<T>(T resource, Func<T, LlamaModel> build) where T : IDisposable
     {
-        var ckpt = Llama2cCheckpoint.Open(path);
         try
         {
-            return new LlamaModel(ConfigMapping.FromLlama2c(ckpt.Config, path), new Llama2cTensorSource(ckpt));
+            return build(resource);
         }
         catch
         {
-            ckpt.Dispose();
+            resource.Dispose();
             throw;
         }
     }

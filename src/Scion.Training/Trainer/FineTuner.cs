@@ -129,9 +129,8 @@ public sealed class FineTuner
         {
             int n = batch.TargetCount;
             if (n == 0) continue;
-            var tape = new Tape(_rng) { Training = true };
-            var logits = _model.Forward(tape, batch.Ids, batch.Positions, batch.SequenceIds);
-            var loss = tape.CrossEntropy(logits, batch.Targets);
+            var tape = new Tape(_rng) { Training = true, Pool = _model.Pool };
+            var loss = _model.Loss(tape, batch.Ids, batch.Positions, batch.SequenceIds, batch.Targets);
             lossSum += (double)loss.Data[0] * n;
             // Seed n/N: the accumulated gradient is that of the token-mean loss over the whole step.
             tape.Backward(loss, (float)((double)n / targets));

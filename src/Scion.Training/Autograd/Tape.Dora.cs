@@ -18,8 +18,7 @@ public sealed partial class Tape
             throw new ArgumentException($"DoraLinear: magnitude must be [{outF}], found {magnitude}.");
         int tokens = x.Rows;
 
-        var norms = new float[outF]; // [out]
-        DoraWeightNorms(w, a.Data, b.Data, rank, scale, norms);
+        var norms = CachedDoraNorms(w, a.Data, b.Data, rank, scale); // [out], shared: read only
         var s = new float[outF];     // [out] = m / ‖W + scale·BA‖
         for (int o = 0; o < outF; o++) s[o] = magnitude.Data[o] / norms[o];
 

@@ -47,3 +47,31 @@ public class LinearCrossEntropyTests
         Assert.Null(h.Grad);
     }
 }
+
+public class DoraNormCacheTests
+{
+    [Fact]
+    public void CachedNormsFollowChangesOfAAndB()
+    {
+        const int tokens = 3, inF = 8, outF = 5, rank = 2;
+        var rng = new Xoshiro256(6);
+        float[] R(int n) { var v = new float[n]; for (int i = 0; i < n; i++) v[i] = rng.NextUniform(-1, 1); return v; }
+        var wv = R(outF * inF);
+        var w = new DenseFrozenWeight(wv, outF, inF);
+        var x = new Tensor(R(tokens * inF), tokens, inF);
+        var a = Tensor.Parameter(R(rank * inF), rank, inF);
+        var b = Tensor.Parameter(R(outF * rank), outF, rank);
+        var m = Tensor.Parameter(R(outF), outF);
+        var tape = new Tape();
+        using var _ = tape.NoGrad();
+        var y1 = tape.DoraLinear(x, w, a, b, m, 0.7f).Data;
+        Assert.Equal(y1, tape.DoraLinear(x, w, a, b, m, 0.7f).Data); // reused
+        b.Data[3] += 0.25f;
+        a.Data[1] -= 0.5f;
+        var y2 = tape.DoraLinear(x, w, a, b, m, 0.7f).Data;
+        // A fresh weight object has no cached norms: the reference for the changed A and B.
+        var fresh = tape.DoraLinear(x, new DenseFrozenWeight(wv, outF, inF), a, b, m, 0.7f).Data;
+        Assert.Equal(fresh, y2);
+        Assert.NotEqual(y1, y2);
+    }
+}

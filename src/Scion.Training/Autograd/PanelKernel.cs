@@ -39,6 +39,9 @@ internal static unsafe class PanelKernel
             }
             for (; j + 16 <= n; j += 16)
                 for (int i = 0; i < m; i++) Tile1x16(a + (long)i * lda, b + j, ldb, c + (long)i * ldc + j, k);
+            // Narrow leftovers (head size 8, a rank of 8) still get 8-wide FMAs: same bits as the scalar twin.
+            for (; j + 8 <= n; j += 8)
+                for (int i = 0; i < m; i++) Tile1x8Avx2(a + (long)i * lda, b + j, ldb, c + (long)i * ldc + j, k, 1);
         }
         else
         {

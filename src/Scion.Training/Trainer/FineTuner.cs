@@ -52,7 +52,7 @@ public sealed class FineTuner
         model.Checkpointing = options.GradientCheckpointing;
         AdapterFactory.Initialize(model, peft, options.Seed);
         _parameters = model.Parameters();
-        _optimizer = new AdamW(_parameters, new AdamWOptions { WeightDecay = options.WeightDecay });
+        _optimizer = new AdamW(_parameters, new AdamWOptions { WeightDecay = options.WeightDecay }) { Pool = model.Pool };
         _rng = new Xoshiro256(options.Seed ^ 0x9E3779B97F4A7C15UL);
         _order = new DataOrder(train, options.BatchTokens, options.Seed);
         TotalSteps = options.Steps ?? StepsForEpochs();

@@ -16,7 +16,7 @@ internal static unsafe class PanelKernel
     /// <summary>True when this machine runs the vector tiles (the results are the same either way).</summary>
     public static bool Vectorized => (Avx512F.IsSupported || Fma.IsSupported) && KernelOverride != 1;
 
-    /// <summary>Tests set 1 to force the scalar path, 0 for automatic.</summary>
+    /// <summary>Tests set 1 to force the scalar path, 2 for the AVX2 tiles, 0 for automatic (all give the same bits).</summary>
     internal static int KernelOverride;
 
     /// <summary>c[m, n] += a[m, k] · b[k, n]; rows of a, b, c are lda, ldb, ldc floats apart.</summary>
@@ -29,7 +29,7 @@ internal static unsafe class PanelKernel
             return;
         }
         int j = 0;
-        if (Avx512F.IsSupported)
+        if (Avx512F.IsSupported && KernelOverride != 2)
         {
             for (; j + 64 <= n; j += 64)
             {
@@ -38,10 +38,18 @@ internal static unsafe class PanelKernel
                 for (; i < m; i++) Tile1x64(a + (long)i * lda, b + j, ldb, c + (long)i * ldc + j, k);
             }
             for (; j + 16 <= n; j += 16)
-                for (int i = 0; i < m; i++) Tile1x16(a + (long)i * lda, b + j, ldb, c + (long)i * ldc + j, k);
+            {
+                int i = 0;
+                for (; i + 4 <= m; i += 4) Tile4x16(a + (long)i * lda, lda, b + j, ldb, c + (long)i * ldc + j, ldc, k);
+                for (; i < m; i++) Tile1x16(a + (long)i * lda, b + j, ldb, c + (long)i * ldc + j, k);
+            }
             // Narrow leftovers (head size 8, a rank of 8) still get 8-wide FMAs: same bits as the scalar twin.
             for (; j + 8 <= n; j += 8)
-                for (int i = 0; i < m; i++) Tile1x8Avx2(a + (long)i * lda, b + j, ldb, c + (long)i * ldc + j, k, 1);
+            {
+                int i = 0;
+                for (; i + 4 <= m; i += 4) Tile4x8(a + (long)i * lda, lda, b + j, ldb, c + (long)i * ldc + j, ldc, k);
+                for (; i < m; i++) Tile1x8Avx2(a + (long)i * lda, b + j, ldb, c + (long)i * ldc + j, k, 1);
+            }
         }
         else
         {
@@ -52,7 +60,11 @@ internal static unsafe class PanelKernel
                 for (; i < m; i++) Tile1x8Avx2(a + (long)i * lda, b + j, ldb, c + (long)i * ldc + j, k, 2);
             }
             for (; j + 8 <= n; j += 8)
-                for (int i = 0; i < m; i++) Tile1x8Avx2(a + (long)i * lda, b + j, ldb, c + (long)i * ldc + j, k, 1);
+            {
+                int i = 0;
+                for (; i + 4 <= m; i += 4) Tile4x8(a + (long)i * lda, lda, b + j, ldb, c + (long)i * ldc + j, ldc, k);
+                for (; i < m; i++) Tile1x8Avx2(a + (long)i * lda, b + j, ldb, c + (long)i * ldc + j, k, 1);
+            }
         }
         if (j < n) Reference(a, lda, b + j, ldb, c + j, ldc, m, n - j, k);
     }
@@ -117,6 +129,43 @@ internal static unsafe class PanelKernel
             c3 = Avx512F.FusedMultiplyAdd(x, Vector512.Load(br + 48), c3);
         }
         AddRow(c, c0, c1, c2, c3);
+    }
+
+    // Four rows at once: four independent FMA chains hide the FMA latency that one narrow row would wait on.
+    private static void Tile4x16(float* a, int lda, float* b, int ldb, float* c, int ldc, int k)
+    {
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        float* a0 = a, a1 = a + lda, a2 = a + 2L * lda, a3 = a + 3L * lda;
+        for (int p = 0; p < k; p++)
+        {
+            var bv = Vector512.Load(b + (long)p * ldb);
+            c0 = Avx512F.FusedMultiplyAdd(Vector512.Create(a0[p]), bv, c0);
+            c1 = Avx512F.FusedMultiplyAdd(Vector512.Create(a1[p]), bv, c1);
+            c2 = Avx512F.FusedMultiplyAdd(Vector512.Create(a2[p]), bv, c2);
+            c3 = Avx512F.FusedMultiplyAdd(Vector512.Create(a3[p]), bv, c3);
+        }
+        (Vector512.Load(c) + c0).Store(c);
+        c += ldc; (Vector512.Load(c) + c1).Store(c);
+        c += ldc; (Vector512.Load(c) + c2).Store(c);
+        c += ldc; (Vector512.Load(c) + c3).Store(c);
+    }
+
+    private static void Tile4x8(float* a, int lda, float* b, int ldb, float* c, int ldc, int k)
+    {
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default;
+        float* a0 = a, a1 = a + lda, a2 = a + 2L * lda, a3 = a + 3L * lda;
+        for (int p = 0; p < k; p++)
+        {
+            var bv = Vector256.Load(b + (long)p * ldb);
+            c0 = Fma.MultiplyAdd(Vector256.Create(a0[p]), bv, c0);
+            c1 = Fma.MultiplyAdd(Vector256.Create(a1[p]), bv, c1);
+            c2 = Fma.MultiplyAdd(Vector256.Create(a2[p]), bv, c2);
+            c3 = Fma.MultiplyAdd(Vector256.Create(a3[p]), bv, c3);
+        }
+        (Vector256.Load(c) + c0).Store(c);
+        c += ldc; (Vector256.Load(c) + c1).Store(c);
+        c += ldc; (Vector256.Load(c) + c2).Store(c);
+        c += ldc; (Vector256.Load(c) + c3).Store(c);
     }
 
     private static void Tile1x16(float* a, float* b, int ldb, float* c, int k)

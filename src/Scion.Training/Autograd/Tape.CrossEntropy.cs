@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using Scion.Tensors.Cpu;
 
 namespace Scion.Training.Autograd;
@@ -119,6 +120,11 @@ public sealed partial class Tape
         public readonly void Execute(int t)
         {
             if (Targets[t] == IgnoreIndex) return;
+            if (ToProbabilities)
+            {
+                SoftmaxRow(t);
+                return;
+            }
             var row = Logits.AsSpan(t * Vocab, Vocab);
             float max = float.NegativeInfinity;
             foreach (var z in row) if (z > max) max = z;
@@ -128,8 +134,51 @@ public sealed partial class Tape
             float rowLse = (float)l;
             Lse[t] = rowLse;
             RowLoss[t] = l - row[Targets[t]];
-            if (ToProbabilities)
-                for (int i = 0; i < row.Length; i++) row[i] = MathF.Exp(row[i] - rowLse);
+        }
+
+        // Logits row → probabilities in place with one exponential per value (vectorized), the sum in double.
+        private readonly unsafe void SoftmaxRow(int t)
+        {
+            fixed (float* r = &Logits[t * Vocab])
+            {
+                int n = Vocab, i = 0;
+                float target = r[Targets[t]];
+                float max = float.NegativeInfinity;
+                if (Vector512.IsHardwareAccelerated && n >= 16)
+                {
+                    var vm = Vector512.Create(float.NegativeInfinity);
+                    for (; i + 16 <= n; i += 16) vm = Vector512.Max(vm, Vector512.Load(r + i));
+                    for (int lane = 0; lane < 16; lane++) max = MathF.Max(max, vm.GetElement(lane));
+                }
+                for (; i < n; i++) max = MathF.Max(max, r[i]);
+                double sum = 0;
+                i = 0;
+                if (Vector512.IsHardwareAccelerated && n >= 16)
+                {
+                    var vmax = Vector512.Create(max);
+                    Vector512<double> s0 = Vector512<double>.Zero, s1 = Vector512<double>.Zero;
+                    for (; i + 16 <= n; i += 16)
+                    {
+                        var e = Vector512.Exp(Vector512.Load(r + i) - vmax);
+                        e.Store(r + i);
+                        var (lo, hi) = Vector512.Widen(e);
+                        s0 += lo;
+                        s1 += hi;
+                    }
+                    sum = Vector512.Sum(s0 + s1);
+                }
+                for (; i < n; i++)
+                {
+                    float e = MathF.Exp(r[i] - max);
+                    r[i] = e;
+                    sum += e;
+                }
+                double l = max + Math.Log(sum);
+                Lse[t] = (float)l;
+                RowLoss[t] = l - target;
+                float inv = (float)(1 / sum);
+                Scion.Tensors.Ops.Scale(new Span<float>(r, n), inv);
+            }
         }
     }
 

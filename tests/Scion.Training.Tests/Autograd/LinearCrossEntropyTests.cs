@@ -9,7 +9,7 @@ public class LinearCrossEntropyTests
     [InlineData(true)]
     public void FusedHeadAndLossEqualTheTwoOps(bool ignoreSome)
     {
-        const int tokens = 9, dim = 24, vocab = 70;
+        const int tokens = 9, dim = 24, vocab = 75; // not a whole number of vectors
         var rng = new Xoshiro256(4);
         var w = new float[vocab * dim];
         for (int i = 0; i < w.Length; i++) w[i] = rng.NextUniform(-1, 1);
@@ -30,8 +30,10 @@ public class LinearCrossEntropyTests
         var loss2 = tape2.LinearCrossEntropy(h2, frozen, targets);
         tape2.Backward(loss2, 0.5f);
 
-        Assert.Equal(loss1.Data[0], loss2.Data[0]);
-        Assert.Equal(h1.Grad!, h2.Grad!);
+        // The fused op takes one (vectorized) exponential per logit; the two-op path two scalar ones: equal to rounding.
+        Assert.True(Math.Abs(loss1.Data[0] - loss2.Data[0]) <= 1e-6 * Math.Abs(loss1.Data[0]), $"loss {loss2.Data[0]} vs {loss1.Data[0]}");
+        for (int i = 0; i < h1.Grad!.Length; i++)
+            Assert.True(Math.Abs(h1.Grad[i] - h2.Grad![i]) <= 1e-6f, $"dh[{i}] {h2.Grad[i]} vs {h1.Grad[i]}");
         if (ignoreSome) Assert.All(h2.Grad!.AsSpan(0, dim).ToArray(), g => Assert.Equal(0f, g));
     }
 

@@ -1,3 +1,5 @@
+using Scion.Tensors.Cpu;
+
 namespace Scion.Training.Autograd;
 
 /// <summary>An fp32 <see cref="IFrozenWeight"/> over a row-major array; the reference implementation for tests.</summary>
@@ -16,6 +18,7 @@ public sealed class DenseFrozenWeight : IFrozenWeight
     }
 
     public int Rows { get; }
+    public WorkerPool Pool { get; set; } = WorkerPool.Shared;
     public int Cols { get; }
 
     public unsafe void Forward(ReadOnlySpan<float> x, Span<float> y, int tokens)
@@ -23,7 +26,7 @@ public sealed class DenseFrozenWeight : IFrozenWeight
         Check(x.Length, tokens * Cols, "x");
         Check(y.Length, tokens * Rows, "y");
         fixed (float* px = x, pw = _weight, py = y)
-            Gemm.XWt(px, pw, py, tokens, Rows, Cols, accumulate: false);
+            Gemm.XWt(Pool, px, pw, py, tokens, Rows, Cols, accumulate: false);
     }
 
     public unsafe void BackwardInput(ReadOnlySpan<float> dy, Span<float> dx, int tokens)
@@ -31,7 +34,7 @@ public sealed class DenseFrozenWeight : IFrozenWeight
         Check(dy.Length, tokens * Rows, "dy");
         Check(dx.Length, tokens * Cols, "dx");
         fixed (float* pdy = dy, pw = _weight, pdx = dx)
-            Gemm.AccXW(pdy, pw, pdx, tokens, Rows, Cols);
+            Gemm.AccXW(Pool, pdy, pw, pdx, tokens, Rows, Cols);
     }
 
     public void DequantizeRow(int row, Span<float> dst)

@@ -1,84 +1,136 @@
 using System.Numerics;
+using Scion.Tensors.Cpu;
 
 namespace Scion.Training.Autograd;
 
 /// <summary>
-/// fp32 matrix products for the tape, split over output tiles with <see cref="Parallel.For(int, int, Action{int})"/>.
-/// Every output element is produced by one task in a fixed summation order, so results are
-/// bitwise reproducible whatever the thread count (gradient checkpointing relies on that).
-/// Placeholder until the kernels' worker pool and tiled GEMMs are plugged in.
+/// fp32 matrix products for the tape, run on a <see cref="WorkerPool"/> as struct jobs (no closures). Work items own
+/// disjoint output tiles and every output element is summed in one fixed order (<see cref="PanelKernel"/>; k is cut
+/// into fixed chunks), so results are bitwise the same for any thread count: gradient checkpointing and
+/// bit-identical resume rely on that.
 /// </summary>
 internal static unsafe partial class Gemm
 {
-    // Below this many multiply-adds a task costs more than it saves.
-    private const long SerialWork = 1 << 15;
-    private const int ColumnTile = 256;
+    // Below this many multiply-adds a parallel run costs more than it saves.
+    private const long SerialWork = 1 << 16;
+    // Output tiles of AccumulateAB: TileRows × PanelCols, the k sum cut into KChunk-long pieces that stay in L1/L2.
+    private const int TileRows = 64;
+    private const int PanelCols = 256;
+    internal const int KChunk = 256;
+    // Below this inner length, y = x wᵀ runs as x · (wᵀ) through the panel kernel instead of dot products.
+    private const int ShortK = 32;
+
+    /// <summary>c[m, n] += a[m, k] b[k, n]; rows lda, ldb, ldc floats apart.</summary>
+    public static void AccumulateAB(WorkerPool pool, float* a, int lda, float* b, int ldb, float* c, int ldc, int m, int n, int k)
+    {
+        if (m <= 0 || n <= 0 || k <= 0) return;
+        var job = new AccumulateJob { A = a, Lda = lda, B = b, Ldb = ldb, C = c, Ldc = ldc, M = m, N = n, K = k, Panels = (n + PanelCols - 1) / PanelCols };
+        int items = (m + TileRows - 1) / TileRows * job.Panels;
+        RunJob(pool, items, (long)m * n * k, ref job);
+    }
 
     /// <summary>y[m, n] (+)= Σ_k x[m, k] w[n, k]. x [M, K], w [N, K], y [M, N].</summary>
-    public static void XWt(float* x, float* w, float* y, int m, int n, int k, bool accumulate)
+    public static void XWt(WorkerPool pool, float* x, float* w, float* y, int m, int n, int k, bool accumulate)
     {
-        int tilesN = (n + 63) / 64;
-        nint px = (nint)x, pw = (nint)w, py = (nint)y;
-        void Tile(int index)
+        if (!accumulate) new Span<float>(y, checked(m * n)).Clear();
+        if (k <= ShortK)
         {
-            int row = index / tilesN, n0 = index % tilesN * 64, n1 = Math.Min(n, n0 + 64);
-            float* xr = (float*)px + (long)row * k;
-            float* yr = (float*)py + (long)row * n;
-            for (int j = n0; j < n1; j++)
-            {
-                float dot = Dot(xr, (float*)pw + (long)j * k, k);
-                yr[j] = accumulate ? yr[j] + dot : dot;
-            }
+            // Short dot products waste the vector units: multiply by wᵀ [K, N] with the panel kernel instead.
+            var wt = Transpose(w, n, k); // [K, N]
+            fixed (float* pwt = wt) AccumulateAB(pool, x, k, pwt, n, y, n, m, n, k);
+            return;
         }
-        Run(m * tilesN, (long)m * n * k, Tile);
+        var job = new DotJob { X = x, W = w, Y = y, M = m, N = n, K = k, TilesN = (n + 63) / 64 };
+        RunJob(pool, m * job.TilesN, (long)m * n * k, ref job);
     }
 
     /// <summary>dx[m, :] += Σ_n dy[m, n] w[n, :]. dy [M, N], w [N, K], dx [M, K].</summary>
-    public static void AccXW(float* dy, float* w, float* dx, int m, int n, int k)
+    public static void AccXW(WorkerPool pool, float* dy, float* w, float* dx, int m, int n, int k)
     {
-        int tilesK = (k + ColumnTile - 1) / ColumnTile;
-        nint pdy = (nint)dy, pw = (nint)w, pdx = (nint)dx;
-        void Tile(int index)
+        if (k < 16 && n > ShortK)
         {
-            int row = index / tilesK, k0 = index % tilesK * ColumnTile, len = Math.Min(k, k0 + ColumnTile) - k0;
-            float* dyr = (float*)pdy + (long)row * n;
-            float* dxr = (float*)pdx + (long)row * k + k0;
-            for (int j = 0; j < n; j++)
-            {
-                float a = dyr[j];
-                if (a != 0f) Axpy(a, (float*)pw + (long)j * k + k0, dxr, len);
-            }
+            // Narrow outputs (a LoRA rank) leave the panel kernel's vectors idle: long dot products with wᵀ [K, N] instead.
+            var wt = Transpose(w, n, k);
+            fixed (float* pwt = wt) XWt(pool, dy, pwt, dx, m, k, n, accumulate: true);
+            return;
         }
-        Run(m * tilesK, (long)m * n * k, Tile);
+        AccumulateAB(pool, dy, n, w, k, dx, k, m, k, n);
     }
 
     /// <summary>dw[n, :] += Σ_m dy[m, n] x[m, :]. dy [M, N], x [M, K], dw [N, K].</summary>
-    public static void AccDyTX(float* dy, float* x, float* dw, int m, int n, int k)
+    public static void AccDyTX(WorkerPool pool, float* dy, float* x, float* dw, int m, int n, int k)
     {
-        int tilesK = (k + ColumnTile - 1) / ColumnTile;
-        nint pdy = (nint)dy, px = (nint)x, pdw = (nint)dw;
-        void Tile(int index)
+        if (k < 16 && n >= 16)
         {
-            int col = index / tilesK, k0 = index % tilesK * ColumnTile, len = Math.Min(k, k0 + ColumnTile) - k0;
-            float* dwr = (float*)pdw + (long)col * k + k0;
-            for (int i = 0; i < m; i++)
+            // Narrow dw (a LoRA B [out, r]): form dwᵀ [K, N] = xᵀ dy with wide panels, then add it transposed.
+            var xt = Transpose(x, m, k);           // [K, M]
+            var dwt = new float[checked(k * n)];   // [K, N]
+            fixed (float* pxt = xt, pdwt = dwt)
             {
-                float a = ((float*)pdy)[(long)i * n + col];
-                if (a != 0f) Axpy(a, (float*)px + (long)i * k + k0, dwr, len);
+                AccumulateAB(pool, pxt, m, dy, n, pdwt, n, k, n, m);
+                for (int r = 0; r < n; r++)
+                    for (int c = 0; c < k; c++) dw[(long)r * k + c] += pdwt[(long)c * n + r];
             }
+            return;
         }
-        Run(n * tilesK, (long)m * n * k, Tile);
+        var dyt = Transpose(dy, m, n); // [N, M]
+        fixed (float* pdyt = dyt) AccumulateAB(pool, pdyt, m, x, k, dw, k, n, k, m);
     }
 
-    private static void Run(int tasks, long work, Action<int> body)
+    /// <summary>src [rows, cols] → [cols, rows].</summary>
+    public static float[] Transpose(float* src, int rows, int cols)
     {
-        if (work < SerialWork || tasks == 1)
+        var dst = GC.AllocateUninitializedArray<float>(checked(rows * cols));
+        const int B = 32;
+        fixed (float* d = dst)
+            for (int r0 = 0; r0 < rows; r0 += B)
+                for (int c0 = 0; c0 < cols; c0 += B)
+                {
+                    int r1 = Math.Min(rows, r0 + B), c1 = Math.Min(cols, c0 + B);
+                    for (int r = r0; r < r1; r++)
+                        for (int c = c0; c < c1; c++) d[(long)c * rows + r] = src[(long)r * cols + c];
+                }
+        return dst;
+    }
+
+    private static void RunJob<T>(WorkerPool pool, int items, long work, ref T job) where T : struct, IParallelJob
+    {
+        if (work < SerialWork || items == 1)
         {
-            for (int i = 0; i < tasks; i++) body(i);
+            for (int i = 0; i < items; i++) job.Execute(i);
         }
         else
         {
-            Parallel.For(0, tasks, body);
+            pool.Run(items, ref job);
+        }
+    }
+
+    private struct AccumulateJob : IParallelJob
+    {
+        public float* A, B, C;
+        public int Lda, Ldb, Ldc, M, N, K, Panels;
+
+        public readonly void Execute(int item)
+        {
+            int i0 = item / Panels * TileRows, j0 = item % Panels * PanelCols;
+            int rows = Math.Min(M - i0, TileRows), cols = Math.Min(N - j0, PanelCols);
+            for (int p0 = 0; p0 < K; p0 += KChunk)
+                PanelKernel.Accumulate(A + (long)i0 * Lda + p0, Lda, B + (long)p0 * Ldb + j0, Ldb, C + (long)i0 * Ldc + j0, Ldc,
+                    rows, cols, Math.Min(KChunk, K - p0));
+        }
+    }
+
+    private struct DotJob : IParallelJob
+    {
+        public float* X, W, Y;
+        public int M, N, K, TilesN;
+
+        public readonly void Execute(int index)
+        {
+            int row = index / TilesN, n0 = index % TilesN * 64, n1 = Math.Min(N, n0 + 64);
+            float* xr = X + (long)row * K;
+            float* yr = Y + (long)row * N;
+            for (int j = n0; j < n1; j++) yr[j] += Dot(xr, W + (long)j * K, K);
         }
     }
 

@@ -26,15 +26,16 @@ public sealed partial class Tape
         var layout = new AttentionLayout(tokens, nHeads, nKvHeads, headDim, 1f / MathF.Sqrt(headDim), starts);
         var y = NewTensor(tokens, nHeads * headDim);
         var lse = new float[tokens * nHeads]; // [T, H]
-        float[] qd = q.Data, kd = k.Data, vd = v.Data, yd = y.Data;
-        Parallel.For(0, tokens * nHeads, () => new float[tokens], (row, _, scores) =>
-        {
-            AttentionForwardRow(layout, qd, kd, vd, yd, lse, row / nHeads, row % nHeads, scores);
-            return scores;
-        }, _ => { });
+        AttentionKernels.Forward(Pool, layout, q.Data, k.Data, v.Data, y.Data, lse);
 
         if (ShouldRecord(q, k, v))
-            Record(y, lse.Length, () => AttentionBackward(layout, q, k, v, y, lse));
+            Record(y, lse.Length, () =>
+            {
+                float[] dq = q.RequiresGrad ? q.EnsureGrad() : new float[q.Length];
+                float[] dk = k.RequiresGrad ? k.EnsureGrad() : new float[k.Length];
+                float[] dv = v.RequiresGrad ? v.EnsureGrad() : new float[v.Length];
+                AttentionKernels.Backward(Pool, layout, q.Data, k.Data, v.Data, y.Data, y.Grad!, lse, dq, dk, dv);
+            });
         return y;
     }
 
@@ -68,87 +69,24 @@ public sealed partial class Tape
         return starts;
     }
 
-    private sealed record AttentionLayout(int Tokens, int Heads, int KvHeads, int HeadDim, float Scale, int[] Starts)
+    internal sealed record AttentionLayout(int Tokens, int Heads, int KvHeads, int HeadDim, float Scale, int[] Starts)
     {
         public int GroupSize => Heads / KvHeads;
         public int QWidth => Heads * HeadDim;
         public int KvWidth => KvHeads * HeadDim;
-    }
 
-    private static unsafe void AttentionForwardRow(AttentionLayout l, float[] q, float[] k, float[] v, float[] y, float[] lse, int t, int h, float[] scores)
-    {
-        int d = l.HeadDim, g = h / l.GroupSize, start = l.Starts[t], count = t - start + 1;
-        fixed (float* pq = q, pk = k, pv = v, py = y)
+        /// <summary>[start, end) of every packed sequence, in order.</summary>
+        public (int Start, int End)[] Sequences()
         {
-            float* qr = pq + (long)t * l.QWidth + h * d;
-            float max = float.NegativeInfinity;
-            for (int s = 0; s < count; s++)
-            {
-                float sc = Gemm.Dot(qr, pk + (long)(start + s) * l.KvWidth + g * d, d) * l.Scale;
-                scores[s] = sc;
-                if (sc > max) max = sc;
-            }
-            float sum = 0f;
-            for (int s = 0; s < count; s++)
-            {
-                float e = MathF.Exp(scores[s] - max);
-                scores[s] = e;
-                sum += e;
-            }
-            float* yr = py + (long)t * l.QWidth + h * d;
-            new Span<float>(yr, d).Clear();
-            float invSum = 1f / sum;
-            for (int s = 0; s < count; s++)
-                Gemm.Axpy(scores[s] * invSum, pv + (long)(start + s) * l.KvWidth + g * d, yr, d);
-            lse[t * l.Heads + h] = max + MathF.Log(sum);
-        }
-    }
-
-    private static void AttentionBackward(AttentionLayout l, Tensor q, Tensor k, Tensor v, Tensor y, float[] lse)
-    {
-        // Work items are (KV head, sequence): dK and dV of a KV head within a sequence are written
-        // by one task only, so the sums need no locks and keep a fixed order.
-        var sequences = new List<(int Start, int End)>();
-        for (int t = 0; t < l.Tokens; t++)
-            if (l.Starts[t] == t) sequences.Add((t, t));
-        for (int i = 0; i < sequences.Count; i++)
-            sequences[i] = (sequences[i].Start, i + 1 < sequences.Count ? sequences[i + 1].Start : l.Tokens);
-        float[] dq = q.RequiresGrad ? q.EnsureGrad() : new float[q.Length];
-        float[] dk = k.RequiresGrad ? k.EnsureGrad() : new float[k.Length];
-        float[] dv = v.RequiresGrad ? v.EnsureGrad() : new float[v.Length];
-        var dy = y.Grad!;
-        Parallel.For(0, l.KvHeads * sequences.Count, item =>
-        {
-            var (start, end) = sequences[item % sequences.Count];
-            AttentionBackwardBlock(l, q.Data, k.Data, v.Data, y.Data, dy, lse, dq, dk, dv, item / sequences.Count, start, end);
-        });
-    }
-
-    private static unsafe void AttentionBackwardBlock(AttentionLayout l, float[] q, float[] k, float[] v, float[] y, float[] dy, float[] lse,
-        float[] dq, float[] dk, float[] dv, int g, int start, int end)
-    {
-        int d = l.HeadDim;
-        fixed (float* pq = q, pk = k, pv = v, py = y, pdy = dy, pdq = dq, pdk = dk, pdv = dv)
-        {
-            for (int h = g * l.GroupSize; h < (g + 1) * l.GroupSize; h++)
-                for (int t = start; t < end; t++)
+            var list = new List<(int, int)>();
+            for (int t = 0; t < Tokens; t++)
+                if (Starts[t] == t)
                 {
-                    long qOff = (long)t * l.QWidth + h * d;
-                    float* qr = pq + qOff, dyr = pdy + qOff, dqr = pdq + qOff;
-                    float rowLse = lse[t * l.Heads + h];
-                    // D = Σ_s p_s (dy·v_s) = dy·y
-                    float dDot = Gemm.Dot(dyr, py + qOff, d);
-                    for (int s = start; s <= t; s++)
-                    {
-                        long kvOff = (long)s * l.KvWidth + g * d;
-                        float ps = MathF.Exp(Gemm.Dot(qr, pk + kvOff, d) * l.Scale - rowLse);
-                        float dp = Gemm.Dot(dyr, pv + kvOff, d);
-                        float ds = ps * (dp - dDot) * l.Scale;
-                        Gemm.Axpy(ds, pk + kvOff, dqr, d);
-                        Gemm.Axpy(ds, qr, pdk + kvOff, d);
-                        Gemm.Axpy(ps, dyr, pdv + kvOff, d);
-                    }
+                    int e = t + 1;
+                    while (e < Tokens && Starts[e] == t) e++;
+                    list.Add((t, e));
                 }
+            return [.. list];
         }
     }
 }

@@ -18,15 +18,14 @@ public sealed partial class Tape
             throw new ArgumentException($"DoraLinear: magnitude must be [{outF}], found {magnitude}.");
         int tokens = x.Rows;
 
-        var norms = new float[outF]; // [out]
-        DoraWeightNorms(w, a.Data, b.Data, rank, scale, norms);
+        var norms = CachedDoraNorms(w, a.Data, b.Data, rank, scale); // [out], shared: read only
         var s = new float[outF];     // [out] = m / ‖W + scale·BA‖
         for (int o = 0; o < outF; o++) s[o] = magnitude.Data[o] / norms[o];
 
         var dropped = DropoutCopy(x.Data, dropout, out var keep); // [T, in] or null
         float[] xd = dropped ?? x.Data;
         var hs = new float[tokens * rank]; // [T, r] = scale · xd Aᵀ
-        Gemm.XWt(xd, a.Data, hs, tokens, rank, inF, accumulate: false);
+        Gemm.XWt(Pool, xd, a.Data, hs, tokens, rank, inF, accumulate: false);
         for (int i = 0; i < hs.Length; i++) hs[i] *= scale;
 
         var y = NewTensor(tokens, outF);
@@ -35,7 +34,7 @@ public sealed partial class Tape
         if (dropped is null)
         {
             y.Data.AsSpan().CopyTo(u);
-            Gemm.XWt(hs, b.Data, u, tokens, outF, rank, accumulate: true);
+            Gemm.XWt(Pool, hs, b.Data, u, tokens, outF, rank, accumulate: true);
             for (int i = 0; i < u.Length; i++) y.Data[i] = s[i % outF] * u[i];
         }
         else
@@ -43,7 +42,7 @@ public sealed partial class Tape
             var baseDropped = new float[tokens * outF];     // [T, out] = xd Wᵀ
             var lora = new float[tokens * outF];            // [T, out] = scale · xd Aᵀ Bᵀ
             w.Forward(xd, baseDropped, tokens);
-            Gemm.XWt(hs, b.Data, lora, tokens, outF, rank, accumulate: false);
+            Gemm.XWt(Pool, hs, b.Data, lora, tokens, outF, rank, accumulate: false);
             for (int i = 0; i < u.Length; i++)
             {
                 float si = s[i % outF];
@@ -70,18 +69,18 @@ public sealed partial class Tape
                 var dys = new float[dy.Length]; // [T, out] = dy ⊙ s, the gradient of the adapter branch and of u
                 for (int t = 0; t < tokens; t++)
                     for (int o = 0; o < outF; o++) dys[t * outF + o] = dy[t * outF + o] * s[o];
-                if (b.RequiresGrad) Gemm.AccDyTX(dys, hs, b.EnsureGrad(), tokens, outF, rank);
+                if (b.RequiresGrad) Gemm.AccDyTX(Pool, dys, hs, b.EnsureGrad(), tokens, outF, rank);
                 if (!a.RequiresGrad && !x.RequiresGrad) return;
                 var dh = new float[tokens * rank];
-                Gemm.AccXW(dys, b.Data, dh, tokens, outF, rank);
+                Gemm.AccXW(Pool, dys, b.Data, dh, tokens, outF, rank);
                 for (int i = 0; i < dh.Length; i++) dh[i] *= scale;
-                if (a.RequiresGrad) Gemm.AccDyTX(dh, xd, a.EnsureGrad(), tokens, rank, inF);
+                if (a.RequiresGrad) Gemm.AccDyTX(Pool, dh, xd, a.EnsureGrad(), tokens, rank, inF);
                 if (!x.RequiresGrad) return;
                 var dx = x.EnsureGrad();
                 if (dropped is null)
                 {
                     w.BackwardInput(dys, dx, tokens);
-                    Gemm.AccXW(dh, a.Data, dx, tokens, rank, inF);
+                    Gemm.AccXW(Pool, dh, a.Data, dx, tokens, rank, inF);
                 }
                 else
                 {
@@ -89,7 +88,7 @@ public sealed partial class Tape
                     var dxd = new float[dropped.Length];
                     for (int i = 0; i < dys.Length; i++) dys[i] -= dy[i];
                     w.BackwardInput(dys, dxd, tokens);
-                    Gemm.AccXW(dh, a.Data, dxd, tokens, rank, inF);
+                    Gemm.AccXW(Pool, dh, a.Data, dxd, tokens, rank, inF);
                     DropoutBackward(dxd, keep!, dropout, dx);
                     w.BackwardInput(dy, dx, tokens);
                 }

@@ -65,24 +65,56 @@ public sealed partial class Tape
     {
         SameShape(gate, up, nameof(SwiGlu));
         var y = new Tensor(new float[gate.Length], gate.Shape);
-        float[] gd = gate.Data, ud = up.Data, yd = y.Data;
-        for (int i = 0; i < yd.Length; i++) yd[i] = Silu(gd[i]) * ud[i];
+        var forward = new SwiGluJob { Gate = gate.Data, Up = up.Data, Y = y.Data };
+        RunChunks(ref forward, y.Length);
         if (ShouldRecord(gate, up))
             Record(y, 0, () =>
             {
-                var g = y.Grad!;
-                float[]? gGate = gate.RequiresGrad ? gate.EnsureGrad() : null;
-                float[]? gUp = up.RequiresGrad ? up.EnsureGrad() : null;
-                for (int i = 0; i < g.Length; i++)
+                var backward = new SwiGluJob
                 {
-                    float x = gd[i];
-                    float sig = Sigmoid(x);
-                    if (gUp is not null) gUp[i] += g[i] * x * sig;
-                    // d silu/dx = σ + x·σ·(1 − σ)
-                    if (gGate is not null) gGate[i] += g[i] * ud[i] * (sig + x * sig * (1f - sig));
-                }
+                    Gate = gate.Data, Up = up.Data, Dy = y.Grad!,
+                    DGate = gate.RequiresGrad ? gate.EnsureGrad() : null, DUp = up.RequiresGrad ? up.EnsureGrad() : null,
+                };
+                RunChunks(ref backward, y.Length);
             });
         return y;
+    }
+
+    // Element-wise jobs run in chunks of this many values: each element is computed alone, so any split gives the same bits.
+    private const int ElementChunk = 1 << 14;
+
+    private void RunChunks<T>(ref T job, int length) where T : struct, IChunkJob
+    {
+        int chunks = (length + ElementChunk - 1) / ElementChunk;
+        if (chunks <= 1) job.Execute(0);
+        else Pool.Run(chunks, ref job);
+    }
+
+    private interface IChunkJob : Scion.Tensors.Cpu.IParallelJob;
+
+    private struct SwiGluJob : IChunkJob
+    {
+        public float[] Gate, Up;           // [n]
+        public float[]? Y, Dy, DGate, DUp; // forward: Y; backward: Dy in, DGate / DUp accumulated
+
+        public readonly void Execute(int chunk)
+        {
+            int i0 = chunk * ElementChunk, i1 = Math.Min(Gate.Length, i0 + ElementChunk);
+            if (Y is not null)
+            {
+                for (int i = i0; i < i1; i++) Y[i] = Silu(Gate[i]) * Up[i];
+                return;
+            }
+            var g = Dy!;
+            for (int i = i0; i < i1; i++)
+            {
+                float x = Gate[i];
+                float sig = Sigmoid(x);
+                if (DUp is not null) DUp[i] += g[i] * x * sig;
+                // d silu/dx = σ + x·σ·(1 − σ)
+                if (DGate is not null) DGate[i] += g[i] * Up[i] * (sig + x * sig * (1f - sig));
+            }
+        }
     }
 
     internal static float Sigmoid(float x) => 1f / (1f + MathF.Exp(-x));

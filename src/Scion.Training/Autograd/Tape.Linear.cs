@@ -22,13 +22,13 @@ public sealed partial class Tape
         Expect2D(x, inF, nameof(Linear), "x");
         int tokens = x.Rows;
         var y = NewTensor(tokens, outF);
-        Gemm.XWt(x.Data, w.Data, y.Data, tokens, outF, inF, accumulate: false);
+        Gemm.XWt(Pool, x.Data, w.Data, y.Data, tokens, outF, inF, accumulate: false);
         if (ShouldRecord(x, w))
             Record(y, 0, () =>
             {
                 var dy = y.Grad!;
-                if (x.RequiresGrad) Gemm.AccXW(dy, w.Data, x.EnsureGrad(), tokens, outF, inF);
-                if (w.RequiresGrad) Gemm.AccDyTX(dy, x.Data, w.EnsureGrad(), tokens, outF, inF);
+                if (x.RequiresGrad) Gemm.AccXW(Pool, dy, w.Data, x.EnsureGrad(), tokens, outF, inF);
+                if (w.RequiresGrad) Gemm.AccDyTX(Pool, dy, x.Data, w.EnsureGrad(), tokens, outF, inF);
             });
         return y;
     }
@@ -41,13 +41,13 @@ public sealed partial class Tape
         int m = a.Shape[0], k = a.Shape[1], n = b.Shape[1];
         var y = NewTensor(m, n);
         // y = a b is "dy w" with dy := a, w := b in the accumulate-into kernel.
-        Gemm.AccXW(a.Data, b.Data, y.Data, m, k, n);
+        Gemm.AccXW(Pool, a.Data, b.Data, y.Data, m, k, n);
         if (ShouldRecord(a, b))
             Record(y, 0, () =>
             {
                 var dy = y.Grad!;
-                if (a.RequiresGrad) Gemm.XWt(dy, b.Data, a.EnsureGrad(), m, k, n, accumulate: true);   // da += dy bᵀ
-                if (b.RequiresGrad) Gemm.AccDyTX(a.Data, dy, b.EnsureGrad(), m, k, n);                // db += aᵀ dy
+                if (a.RequiresGrad) Gemm.XWt(Pool, dy, b.Data, a.EnsureGrad(), m, k, n, accumulate: true);   // da += dy bᵀ
+                if (b.RequiresGrad) Gemm.AccDyTX(Pool, a.Data, dy, b.EnsureGrad(), m, k, n);                // db += aᵀ dy
             });
         return y;
     }

@@ -24,34 +24,34 @@ public sealed partial class Tape
         var dropped = DropoutCopy(x.Data, dropout, out var keep); // [T, in] or null
         float[] xd = dropped ?? x.Data;
         var hs = new float[tokens * rank]; // [T, r] = scale · xd Aᵀ
-        Gemm.XWt(xd, a.Data, hs, tokens, rank, inF, accumulate: false);
+        Gemm.XWt(Pool, xd, a.Data, hs, tokens, rank, inF, accumulate: false);
         for (int i = 0; i < hs.Length; i++) hs[i] *= scale;
 
         var y = NewTensor(tokens, outF);
         w?.Forward(x.Data, y.Data, tokens);
-        Gemm.XWt(hs, b.Data, y.Data, tokens, outF, rank, accumulate: true);
+        Gemm.XWt(Pool, hs, b.Data, y.Data, tokens, outF, rank, accumulate: true);
 
         if (ShouldRecord(x, a, b))
             Record(y, hs.Length + (dropped is null ? 0 : dropped.Length + dropped.Length / 4), () =>
             {
                 var dy = y.Grad!;
-                if (b.RequiresGrad) Gemm.AccDyTX(dy, hs, b.EnsureGrad(), tokens, outF, rank);    // dB += dyᵀ hs
+                if (b.RequiresGrad) Gemm.AccDyTX(Pool, dy, hs, b.EnsureGrad(), tokens, outF, rank);    // dB += dyᵀ hs
                 if (!a.RequiresGrad && !x.RequiresGrad) return;
                 var dh = new float[tokens * rank];                                                // [T, r]
-                Gemm.AccXW(dy, b.Data, dh, tokens, outF, rank);
+                Gemm.AccXW(Pool, dy, b.Data, dh, tokens, outF, rank);
                 for (int i = 0; i < dh.Length; i++) dh[i] *= scale;
-                if (a.RequiresGrad) Gemm.AccDyTX(dh, xd, a.EnsureGrad(), tokens, rank, inF);     // dA += dhᵀ xd
+                if (a.RequiresGrad) Gemm.AccDyTX(Pool, dh, xd, a.EnsureGrad(), tokens, rank, inF);     // dA += dhᵀ xd
                 if (!x.RequiresGrad) return;
                 var dx = x.EnsureGrad();
                 if (w is not null) w.BackwardInput(dy, dx, tokens);
                 if (dropped is null)
                 {
-                    Gemm.AccXW(dh, a.Data, dx, tokens, rank, inF);
+                    Gemm.AccXW(Pool, dh, a.Data, dx, tokens, rank, inF);
                 }
                 else
                 {
                     var dxd = new float[dropped.Length];
-                    Gemm.AccXW(dh, a.Data, dxd, tokens, rank, inF);
+                    Gemm.AccXW(Pool, dh, a.Data, dxd, tokens, rank, inF);
                     DropoutBackward(dxd, keep!, dropout, dx);
                 }
             });

@@ -1,3 +1,5 @@
+using Scion.Tensors.Cpu;
+
 namespace Scion.Training.Autograd;
 
 /// <summary>
@@ -17,6 +19,9 @@ public sealed partial class Tape
 
     /// <summary>Source of dropout masks. Checkpointed blocks replay it, so recomputed masks match.</summary>
     public Xoshiro256 Rng { get; }
+
+    /// <summary>Threads for the tape's own products, attention and reductions (results do not depend on their number).</summary>
+    public WorkerPool Pool { get; set; } = WorkerPool.Shared;
 
     /// <summary>Dropout is active only while training.</summary>
     public bool Training { get; set; } = true;

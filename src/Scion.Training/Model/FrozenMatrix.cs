@@ -15,14 +15,18 @@ public enum FrozenForward
 /// <summary>
 /// A frozen base weight over a <see cref="WeightMatrix"/> of any stored type (F32, F16, BF16, Q8_0, Q4_0, Q4_K,
 /// Q6_K), usually a view into the memory-mapped model file. No fp32 copy of the matrix is ever made: forward runs
-/// the inference kernels, and backward dequantizes blocks of rows into a small per-thread buffer.
+/// the inference kernels, and backward dequantizes panels of rows into a small per-thread buffer.
 /// </summary>
 public sealed unsafe class FrozenMatrix : IFrozenWeight
 {
-    // Rows dequantized together in backward: [RowBlock, cols] floats stay in L2 while a tile of tokens reads them.
+    // Rows dequantized together by the exact forward.
     private const int RowBlock = 16;
-    // Tokens per backward work item; the item's dx rows stay in cache across the row sweep.
-    private const int TokenTile = 32;
+    // Backward work items are BackwardTokens × BackwardPanel tiles of dx; the panel width is a whole number of blocks
+    // of every stored type (K-quants: 256). Rows are taken ChunkRows at a time: [ChunkRows, panel] floats (128 KiB)
+    // stay in L2 while the tile's tokens stream over them, 64 columns (32 KiB) at a time from L1.
+    private const int BackwardTokens = 128;
+    private const int BackwardPanel = 256;
+    private const int ChunkRows = 128;
 
     [ThreadStatic] private static float[]? t_rows;
 
@@ -76,9 +80,10 @@ public sealed unsafe class FrozenMatrix : IFrozenWeight
         Check(dx.Length, (long)tokens * Cols, "dx");
         fixed (float* pdy = dy, pdx = dx)
         {
-            // Items own disjoint token tiles and sweep rows in one fixed order: bitwise reproducible for any thread count.
-            var job = new BackwardJob { W = _w, Dy = pdy, Dx = pdx, Tokens = tokens };
-            Pool.Run((tokens + TokenTile - 1) / TokenTile, ref job);
+            // Items own disjoint output tiles and sweep rows in one fixed order: bitwise reproducible for any thread count.
+            int panels = (Cols + BackwardPanel - 1) / BackwardPanel;
+            var job = new BackwardJob { W = _w, Dy = pdy, Dx = pdx, Tokens = tokens, Panels = panels };
+            Pool.Run((tokens + BackwardTokens - 1) / BackwardTokens * panels, ref job);
         }
     }
 
@@ -130,29 +135,47 @@ public sealed unsafe class FrozenMatrix : IFrozenWeight
     {
         public WeightMatrix W;
         public float* Dy, Dx; // [T, rows], [T, cols]
-        public int Tokens;
+        public int Tokens, Panels;
 
+        // Item = (token tile, column panel): dx[tile, panel] += dy[tile, :] · W[:, panel], rows swept in chunks of
+        // ChunkRows (dequantized once per item into a per-thread buffer; fp32 weights are read in place).
         public readonly void Execute(int item)
         {
-            int t0 = item * TokenTile, t1 = Math.Min(Tokens, t0 + TokenTile), cols = W.Cols;
-            var rows = RowBuffer(RowBlock * cols);
-            fixed (float* pw = rows)
-                for (int r0 = 0; r0 < W.Rows; r0 += RowBlock)
+            int t0 = item / Panels * BackwardTokens, c0 = item % Panels * BackwardPanel;
+            int m = Math.Min(Tokens - t0, BackwardTokens), width = Math.Min(W.Cols - c0, BackwardPanel);
+            int rowsTotal = W.Rows, cols = W.Cols;
+            bool inPlace = W.Type == GgmlType.F32;
+            long byteOffset = GgmlTypeInfo.RowBytes(W.Type, c0), panelBytes = GgmlTypeInfo.RowBytes(W.Type, width);
+            var buffer = inPlace ? null : RowBuffer(ChunkRows * width);
+            fixed (float* pb = buffer)
+                for (int r0 = 0; r0 < rowsTotal; r0 += ChunkRows)
                 {
-                    int r1 = Math.Min(W.Rows, r0 + RowBlock);
-                    bool any = false;
-                    for (int t = t0; t < t1 && !any; t++)
-                        for (int r = r0; r < r1; r++)
-                            if (Dy[(long)t * W.Rows + r] != 0f) { any = true; break; }
-                    if (!any) continue; // ignored tokens / rows give exact zeros: skip the dequantization
-                    for (int r = r0; r < r1; r++) Dequantize.Row(W.Type, W.RowSpan(r), rows.AsSpan((r - r0) * cols, cols));
-                    for (int t = t0; t < t1; t++)
+                    int kc = Math.Min(ChunkRows, rowsTotal - r0);
+                    float* dyTile = Dy + (long)t0 * rowsTotal + r0;
+                    if (AllZero(dyTile, rowsTotal, m, kc)) continue; // ignored tokens give exact zeros: skip the chunk
+                    float* b;
+                    int ldb;
+                    if (inPlace)
                     {
-                        float* dyr = Dy + (long)t * W.Rows, dxr = Dx + (long)t * cols;
-                        for (int r = r0; r < r1; r++)
-                            if (dyr[r] != 0f) Ops.Axpy(dyr[r], new ReadOnlySpan<float>(pw + (long)(r - r0) * cols, cols), new Span<float>(dxr, cols));
+                        b = (float*)W.RowPointer(r0) + c0;
+                        ldb = cols;
                     }
+                    else
+                    {
+                        for (int r = 0; r < kc; r++)
+                            Dequantize.Row(W.Type, new ReadOnlySpan<byte>(W.RowPointer(r0 + r) + byteOffset, (int)panelBytes), new Span<float>(pb + (long)r * width, width));
+                        b = pb;
+                        ldb = width;
+                    }
+                    PanelKernel.Accumulate(dyTile, rowsTotal, b, ldb, Dx + (long)t0 * cols + c0, cols, m, width, kc);
                 }
+        }
+
+        private static bool AllZero(float* dy, int stride, int m, int n)
+        {
+            for (int t = 0; t < m; t++)
+                if (new ReadOnlySpan<float>(dy + (long)t * stride, n).ContainsAnyExcept(0f)) return false;
+            return true;
         }
     }
 

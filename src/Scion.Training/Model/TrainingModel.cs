@@ -20,12 +20,13 @@ public sealed class TrainingModel
     private readonly Tensor[] _attnNorms, _ffnNorms; // [D] each, frozen
     private readonly Tensor _outputNorm;
     private readonly double[] _invFreq;
+    private WorkerPool _pool;
 
     public TrainingModel(LlamaModel model, FrozenForward mode = FrozenForward.Kernels)
     {
         Base = model;
         var c = Config = model.Config;
-        var pool = model.Pool;
+        var pool = _pool = model.Pool;
         var w = model.Weights;
         Embedding = new FrozenMatrix(w.TokenEmbedding, pool, mode);
         Output = new FrozenMatrix(w.Output, pool, mode);
@@ -52,10 +53,13 @@ public sealed class TrainingModel
     /// <summary>Recompute each transformer block in backward instead of keeping its activations.</summary>
     public bool Checkpointing { get; set; }
 
+    /// <summary>Threads for everything a step does: the frozen products and the tape's own ops (<see cref="Tape.Pool"/>).</summary>
     public WorkerPool Pool
     {
+        get => _pool;
         set
         {
+            _pool = value;
             Embedding.Pool = value;
             Output.Pool = value;
             foreach (var w in _linears) if (w is FrozenMatrix f) f.Pool = value;
@@ -91,14 +95,18 @@ public sealed class TrainingModel
     {
         Array.Clear(_adapters);
         var w = Base.Weights;
-        var pool = Base.Pool;
+        var pool = _pool;
         for (int l = 0; l < Config.Layers; l++)
             foreach (var slot in Enum.GetValues<LinearSlot>())
                 _linears[l, (int)slot] = new FrozenMatrix(w.Layers[l].Linear(slot), pool, Embedding.Mode);
     }
 
     /// <summary>Logits for every token. ids, positions, seqIds [T] → [T, V].</summary>
-    public Tensor Forward(Tape tape, int[] ids, int[] positions, int[] seqIds)
+    public Tensor Forward(Tape tape, int[] ids, int[] positions, int[] seqIds) =>
+        tape.LinearFrozen(Hidden(tape, ids, positions, seqIds), Output); // [T, V]
+
+    /// <summary>The final-norm hidden states, the output head's input. ids, positions, seqIds [T] → [T, D].</summary>
+    public Tensor Hidden(Tape tape, int[] ids, int[] positions, int[] seqIds)
     {
         var c = Config;
         if (positions.Length != ids.Length || seqIds.Length != ids.Length)
@@ -116,8 +124,18 @@ public sealed class TrainingModel
             int layer = l;
             x = Checkpointing ? tape.Checkpoint(input => Block(tape, layer, input, positions, seqIds), x) : Block(tape, l, x, positions, seqIds);
         }
-        var h = tape.RmsNorm(x, _outputNorm, c.RmsEps);
-        return tape.LinearFrozen(h, Output); // [T, V]
+        return tape.RmsNorm(x, _outputNorm, c.RmsEps);
+    }
+
+    /// <summary>
+    /// Mean cross-entropy of the next-token targets (<see cref="Tape.IgnoreIndex"/> rows skipped) without forming
+    /// [T, V] logits for ignored rows or a separate [T, V] gradient: the output head and the loss are one op
+    /// (<see cref="Tape.LinearCrossEntropy"/>). ids, positions, seqIds, targets [T] → [1].
+    /// </summary>
+    public Tensor Loss(Tape tape, int[] ids, int[] positions, int[] seqIds, int[] targets)
+    {
+        var h = Hidden(tape, ids, positions, seqIds);
+        return tape.LinearCrossEntropy(h, Output, targets);
     }
 
     private Tensor Block(Tape tape, int l, Tensor x, int[] positions, int[] seqIds)

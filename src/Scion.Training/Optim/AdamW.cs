@@ -28,6 +28,9 @@ public sealed class AdamW
 
     public AdamWOptions Options { get; }
 
+    /// <summary>Threads for the update (element-wise, so the result does not depend on their number).</summary>
+    public Scion.Tensors.Cpu.WorkerPool Pool { get; set; } = Scion.Tensors.Cpu.WorkerPool.Shared;
+
     public IReadOnlyList<Tensor> Parameters => _parameters;
 
     /// <summary>Optimizer steps taken so far (t in the bias corrections).</summary>
@@ -48,11 +51,25 @@ public sealed class AdamW
         float stepSize = (float)(lr / bc1);
         float bc2Sqrt = (float)Math.Sqrt(bc2);
         float decay = 1f - lr * Options.WeightDecay;
-        Parallel.For(0, _parameters.Length, i =>
+        var job = new UpdateJob
         {
-            var g = _parameters[i].Grad;
+            Parameters = _parameters, M = _m, V = _v, B1 = b1, B2 = b2, Eps = eps, StepSize = stepSize, Bc2Sqrt = bc2Sqrt, Decay = decay,
+        };
+        Pool.Run(_parameters.Length, ref job);
+    }
+
+    private struct UpdateJob : Scion.Tensors.Cpu.IParallelJob
+    {
+        public Tensor[] Parameters;
+        public float[][] M, V;
+        public float B1, B2, Eps, StepSize, Bc2Sqrt, Decay;
+
+        public readonly void Execute(int i)
+        {
+            var g = Parameters[i].Grad;
             if (g is null) return;
-            float[] p = _parameters[i].Data, m = _m[i], v = _v[i];
+            float[] p = Parameters[i].Data, m = M[i], v = V[i];
+            float b1 = B1, b2 = B2, eps = Eps, stepSize = StepSize, bc2Sqrt = Bc2Sqrt, decay = Decay;
             for (int j = 0; j < p.Length; j++)
             {
                 if (decay != 1f) p[j] *= decay;
@@ -60,7 +77,7 @@ public sealed class AdamW
                 v[j] = b2 * v[j] + (1f - b2) * g[j] * g[j];
                 p[j] -= stepSize * m[j] / (MathF.Sqrt(v[j]) / bc2Sqrt + eps);
             }
-        });
+        }
     }
 
     /// <summary>Clears every parameter's gradient (keeps the buffers).</summary>

@@ -18,10 +18,9 @@ public static class Evaluator
             (var batch, position) = order.Next(position);
             int n = batch.TargetCount;
             if (n == 0) continue;
-            var tape = new Tape { Training = false };
+            var tape = new Tape { Training = false, Pool = model.Pool };
             using var _ = tape.NoGrad();
-            var logits = model.Forward(tape, batch.Ids, batch.Positions, batch.SequenceIds);
-            sum += (double)tape.CrossEntropy(logits, batch.Targets).Data[0] * n;
+            sum += (double)model.Loss(tape, batch.Ids, batch.Positions, batch.SequenceIds, batch.Targets).Data[0] * n;
             count += n;
         }
         return new EvalResult(count == 0 ? double.NaN : sum / count, count);

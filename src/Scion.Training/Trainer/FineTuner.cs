@@ -52,7 +52,7 @@ public sealed class FineTuner
         model.Checkpointing = options.GradientCheckpointing;
         AdapterFactory.Initialize(model, peft, options.Seed);
         _parameters = model.Parameters();
-        _optimizer = new AdamW(_parameters, new AdamWOptions { WeightDecay = options.WeightDecay });
+        _optimizer = new AdamW(_parameters, new AdamWOptions { WeightDecay = options.WeightDecay }) { Pool = model.Pool };
         _rng = new Xoshiro256(options.Seed ^ 0x9E3779B97F4A7C15UL);
         _order = new DataOrder(train, options.BatchTokens, options.Seed);
         TotalSteps = options.Steps ?? StepsForEpochs();
@@ -129,9 +129,8 @@ public sealed class FineTuner
         {
             int n = batch.TargetCount;
             if (n == 0) continue;
-            var tape = new Tape(_rng) { Training = true };
-            var logits = _model.Forward(tape, batch.Ids, batch.Positions, batch.SequenceIds);
-            var loss = tape.CrossEntropy(logits, batch.Targets);
+            var tape = new Tape(_rng) { Training = true, Pool = _model.Pool };
+            var loss = _model.Loss(tape, batch.Ids, batch.Positions, batch.SequenceIds, batch.Targets);
             lossSum += (double)loss.Data[0] * n;
             // Seed n/N: the accumulated gradient is that of the token-mean loss over the whole step.
             tape.Backward(loss, (float)((double)n / targets));

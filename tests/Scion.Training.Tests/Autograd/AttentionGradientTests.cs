@@ -45,3 +45,45 @@ public class AttentionGradientTests
         Assert.Throws<ArgumentException>(() => new Tape().CausalAttention(x, x, x, [0, 1, 0], 1, 1));
     }
 }
+
+public class BlockedAttentionTests
+{
+    private static readonly Xoshiro256 Rng = new(77);
+
+    [Fact]
+    public void SequencesLongerThanAQueryBlock()
+    {
+        // 70 + 100 tokens: several query blocks per sequence, a partial last block, GQA 4 over 2.
+        int[] seqIds = Tape.SequenceIdsFromLengths([70, 100]);
+        int t = seqIds.Length;
+        Check([new("q", Random(Rng, t * 16, 2f), [t, 16]), new("k", Random(Rng, t * 8, 2f), [t, 8]), new("v", Random(Rng, t * 8), [t, 8])],
+            (tape, x) => tape.CausalAttention(x[0], x[1], x[2], seqIds, 4, 2),
+            d => RefOps.Attention(d[0], d[1], d[2], seqIds, 4, 2), maxCheckedPerInput: 40);
+    }
+
+    [Fact]
+    public void ResultsDoNotDependOnTheThreadCount()
+    {
+        int[] seqIds = Tape.SequenceIdsFromLengths([130, 5, 90]);
+        int t = seqIds.Length;
+        float[] q = Random(Rng, t * 32), k = Random(Rng, t * 16), v = Random(Rng, t * 16), g = Random(Rng, t * 32);
+        (float[] Y, float[] Dq, float[] Dk, float[] Dv) Run(int threads)
+        {
+            using var pool = new Scion.Tensors.Cpu.WorkerPool(threads);
+            var tape = new Tape { Pool = pool };
+            var tq = Tensor.Parameter((float[])q.Clone(), t, 32);
+            var tk = Tensor.Parameter((float[])k.Clone(), t, 16);
+            var tv = Tensor.Parameter((float[])v.Clone(), t, 16);
+            var y = tape.CausalAttention(tq, tk, tv, seqIds, 4, 2);
+            var yv = (float[])y.Data.Clone();
+            tape.Backward(y, g);
+            return (yv, tq.Grad!, tk.Grad!, tv.Grad!);
+        }
+        var one = Run(1);
+        var three = Run(3);
+        Assert.Equal(one.Y, three.Y);
+        Assert.Equal(one.Dq, three.Dq);
+        Assert.Equal(one.Dk, three.Dk);
+        Assert.Equal(one.Dv, three.Dv);
+    }
+}

@@ -1,4 +1,4 @@
-using Scion.Tensors.Cpu;
+using Scion.Tensors;
 using Layout = Scion.Training.Autograd.Tape.AttentionLayout;
 
 namespace Scion.Training.Autograd;

@@ -1,4 +1,4 @@
-using Scion.Tensors.Cpu;
+using Scion.Tensors;
 
 namespace Scion.Training.Autograd;
 

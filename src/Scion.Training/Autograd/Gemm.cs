@@ -1,5 +1,5 @@
 using System.Numerics;
-using Scion.Tensors.Cpu;
+using Scion.Tensors;
 
 namespace Scion.Training.Autograd;
 

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using Scion.Tensors.Cpu;
+using Scion.Tensors;
 
 namespace Scion.Training.Autograd;
 

@@ -90,7 +90,7 @@ public sealed partial class Tape
         else Pool.Run(chunks, ref job);
     }
 
-    private interface IChunkJob : Scion.Tensors.Cpu.IParallelJob;
+    private interface IChunkJob : Scion.Tensors.IParallelJob;
 
     private struct SwiGluJob : IChunkJob
     {

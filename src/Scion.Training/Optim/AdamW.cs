@@ -29,7 +29,7 @@ public sealed class AdamW
     public AdamWOptions Options { get; }
 
     /// <summary>Threads for the update (element-wise, so the result does not depend on their number).</summary>
-    public Scion.Tensors.Cpu.WorkerPool Pool { get; set; } = Scion.Tensors.Cpu.WorkerPool.Shared;
+    public Scion.Tensors.WorkerPool Pool { get; set; } = Scion.Tensors.WorkerPool.Shared;
 
     public IReadOnlyList<Tensor> Parameters => _parameters;
 
@@ -58,7 +58,7 @@ public sealed class AdamW
         Pool.Run(_parameters.Length, ref job);
     }
 
-    private struct UpdateJob : Scion.Tensors.Cpu.IParallelJob
+    private struct UpdateJob : Scion.Tensors.IParallelJob
     {
         public Tensor[] Parameters;
         public float[][] M, V;

@@ -69,7 +69,7 @@ public class BlockedAttentionTests
         float[] q = Random(Rng, t * 32), k = Random(Rng, t * 16), v = Random(Rng, t * 16), g = Random(Rng, t * 32);
         (float[] Y, float[] Dq, float[] Dk, float[] Dv) Run(int threads)
         {
-            using var pool = new Scion.Tensors.Cpu.WorkerPool(threads);
+            using var pool = new Scion.Tensors.WorkerPool(threads);
             var tape = new Tape { Pool = pool };
             var tq = Tensor.Parameter((float[])q.Clone(), t, 32);
             var tk = Tensor.Parameter((float[])k.Clone(), t, 16);

@@ -1,5 +1,4 @@
 using Scion.Tensors;
-using Scion.Tensors.Cpu;
 using Scion.Training.Autograd;
 using Scion.Training.Model;
 

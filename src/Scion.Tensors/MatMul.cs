@@ -32,13 +32,28 @@ public static unsafe class MatMul
     {
         GgmlType partner = ActivationQuant.PartnerType(w.Type);
         byte* act = (byte*)x;
+        int* negLaneSums = null;   // [tokens, blocks, 8]: Q4_0/Q8_0 prefill sides, see SimdVecDot.ActivationSides
+        float* scales = null;      // [tokens, blocks]
         long actStride = (long)w.Cols * sizeof(float);
         if (partner != GgmlType.F32)
         {
             // Quantize every activation row once; all weight rows reuse it.
             actStride = GgmlTypeInfo.RowBytes(partner, w.Cols);
-            act = ThreadScratch.Activations(actStride * tokens);
-            var quantize = new QuantizeJob { X = x, Dst = act, Cols = w.Cols, Stride = actStride, Partner = partner, Level = level };
+            long actBytes = (actStride * tokens + 63) & ~63L;
+            bool sides = tokens >= SimdVecDot.QuantTileTokens && UsesQuantTiles(w.Type, level);
+            int blocks = w.Cols / 32;
+            long sideBytes = sides ? (long)tokens * blocks * (8 * sizeof(int) + sizeof(float)) : 0;
+            act = ThreadScratch.Activations(actBytes + sideBytes);
+            if (sides)
+            {
+                negLaneSums = (int*)(act + actBytes);
+                scales = (float*)(negLaneSums + (long)tokens * blocks * 8);
+            }
+            var quantize = new QuantizeJob
+            {
+                X = x, Dst = act, Cols = w.Cols, Stride = actStride, Partner = partner, Level = level,
+                NegLaneSums = negLaneSums, Scales = scales, Offset = w.Type == GgmlType.Q4_0 ? 8 : 128,
+            };
             if (tokens == 1) quantize.Execute(0);
             else pool.Run(tokens, ref quantize);
         }
@@ -69,9 +84,14 @@ public static unsafe class MatMul
         {
             Weights = w.Data, Type = w.Type, Rows = w.Rows, Cols = w.Cols, RowBytes = w.RowBytes,
             Activations = act, ActivationStride = actStride, Y = y, Tokens = tokens, RowsPerItem = rowsPerItem, Level = level,
+            NegLaneSums = negLaneSums, Scales = scales,
         };
         pool.Run((w.Rows + rowsPerItem - 1) / rowsPerItem, ref job);
     }
+
+    // Q4_0 / Q8_0 weights enter the 2-row prefill tiles unsigned; Q8_0 bytes + 128 need VNNI (vpmaddubsw would saturate).
+    private static bool UsesQuantTiles(GgmlType type, KernelLevel level) =>
+        level == KernelLevel.Avx512 && (type == GgmlType.Q4_0 || (type == GgmlType.Q8_0 && KernelSelection.UsesVnni(level)));
 
     private struct QuantizeJob : IParallelJob
     {
@@ -81,11 +101,19 @@ public static unsafe class MatMul
         public long Stride;
         public GgmlType Partner;
         public KernelLevel Level;
+        public int* NegLaneSums;    // [tokens, Cols/32, 8] or null
+        public float* Scales;       // [tokens, Cols/32]
+        public int Offset;
 
         public readonly void Execute(int t)
         {
             if (Partner is GgmlType.F16 or GgmlType.BF16) ActivationQuant.RoundThrough(Partner, X + (long)t * Cols, (float*)(Dst + t * Stride), Cols, Level);
             else ActivationQuant.Row(Partner, X + (long)t * Cols, Dst + t * Stride, Cols, Level);
+            if (NegLaneSums != null)
+            {
+                int blocks = Cols / 32;
+                SimdVecDot.ActivationSides(Dst + t * Stride, blocks, Offset, NegLaneSums + (long)t * blocks * 8, Scales + (long)t * blocks);
+            }
         }
     }
 
@@ -101,6 +129,8 @@ public static unsafe class MatMul
         public int Tokens;
         public int RowsPerItem;
         public KernelLevel Level;
+        public int* NegLaneSums;    // [tokens, Cols/32, 8] or null
+        public float* Scales;       // [tokens, Cols/32]
 
         public readonly void Execute(int item)
         {
@@ -190,13 +220,31 @@ public static unsafe class MatMul
                         }
                     }
                 }
-                if (Level == KernelLevel.Avx512 && (type == GgmlType.Q4_0 || (type == GgmlType.Q8_0 && KernelSelection.UsesVnni(Level))))
+                if (UsesQuantTiles(type, Level))
                 {
-                    // Q4_0/Q8_0: 2 rows x 4 tokens share the unpacked weights, activation lane sums and scales.
+                    // Q4_0/Q8_0: 2 rows x 8 tokens (or 4) share the unpacked weights, activation lane sums and scales.
+                    int blocks = Cols / 32;
                     for (; r + 2 <= r1; r += 2)
                     {
                         byte* w0 = rows + r * rowBytes;
                         int t = t0;
+                        if (NegLaneSums != null)
+                        {
+                            for (; t + 8 <= t1; t += 8)
+                            {
+                                int* k = NegLaneSums + (long)t * blocks * 8;
+                                float* d = Scales + (long)t * blocks;
+                                if (KernelSelection.UsesVnni(Level))
+                                    SimdVecDot.QuantBlock32x2x8<VnniDot>(type, w0, w0 + rowBytes, Activations + t * ActivationStride, ActivationStride, k, d, blocks, sixteen);
+                                else
+                                    SimdVecDot.QuantBlock32x2x8<MaddubsDot>(type, w0, w0 + rowBytes, Activations + t * ActivationStride, ActivationStride, k, d, blocks, sixteen);
+                                for (int j = 0; j < 8; j++)
+                                {
+                                    Y[(long)(t + j) * Rows + r] = sixteen[j];
+                                    Y[(long)(t + j) * Rows + r + 1] = sixteen[8 + j];
+                                }
+                            }
+                        }
                         for (; t + 4 <= t1; t += 4)
                         {
                             if (KernelSelection.UsesVnni(Level))

@@ -32,27 +32,22 @@ public static unsafe class MatMul
     {
         GgmlType partner = ActivationQuant.PartnerType(w.Type);
         byte* act = (byte*)x;
-        int* negLaneSums = null;   // [tokens, blocks, 8]: Q4_0/Q8_0 prefill sides, see SimdVecDot.ActivationSides
-        float* scales = null;      // [tokens, blocks]
+        byte* sides = null;   // Q4_0/Q8_0 prefill: per group of 8 tokens, see SideArrays
         long actStride = (long)w.Cols * sizeof(float);
         if (partner != GgmlType.F32)
         {
             // Quantize every activation row once; all weight rows reuse it.
             actStride = GgmlTypeInfo.RowBytes(partner, w.Cols);
             long actBytes = (actStride * tokens + 63) & ~63L;
-            bool sides = tokens >= SimdVecDot.QuantTileTokens && UsesQuantTiles(w.Type, level);
-            int blocks = w.Cols / 32;
-            long sideBytes = sides ? (long)tokens * blocks * (8 * sizeof(int) + sizeof(float)) : 0;
+            // Sides only for whole groups of eight tokens: the rest go through the 2x4 and single-row kernels.
+            int grouped = UsesQuantTiles(w.Type, level) ? tokens / SimdVecDot.QuantTileTokens * SimdVecDot.QuantTileTokens : 0;
+            long sideBytes = (long)grouped * (w.Cols / 32) * SimdVecDot.SideBytesPerBlock;
             act = ThreadScratch.Activations(actBytes + sideBytes);
-            if (sides)
-            {
-                negLaneSums = (int*)(act + actBytes);
-                scales = (float*)(negLaneSums + (long)tokens * blocks * 8);
-            }
+            if (grouped > 0) sides = act + actBytes;
             var quantize = new QuantizeJob
             {
                 X = x, Dst = act, Cols = w.Cols, Stride = actStride, Partner = partner, Level = level,
-                NegLaneSums = negLaneSums, Scales = scales, Offset = w.Type == GgmlType.Q4_0 ? 8 : 128,
+                Sides = sides, Grouped = grouped, Offset = w.Type == GgmlType.Q4_0 ? 8 : 128,
             };
             if (tokens == 1) quantize.Execute(0);
             else pool.Run(tokens, ref quantize);
@@ -84,7 +79,7 @@ public static unsafe class MatMul
         {
             Weights = w.Data, Type = w.Type, Rows = w.Rows, Cols = w.Cols, RowBytes = w.RowBytes,
             Activations = act, ActivationStride = actStride, Y = y, Tokens = tokens, RowsPerItem = rowsPerItem, Level = level,
-            NegLaneSums = negLaneSums, Scales = scales,
+            Sides = sides,
         };
         pool.Run((w.Rows + rowsPerItem - 1) / rowsPerItem, ref job);
     }
@@ -92,6 +87,16 @@ public static unsafe class MatMul
     // Q4_0 / Q8_0 weights enter the 2-row prefill tiles unsigned; Q8_0 bytes + 128 need VNNI (vpmaddubsw would saturate).
     private static bool UsesQuantTiles(GgmlType type, KernelLevel level) =>
         level == KernelLevel.Avx512 && (type == GgmlType.Q4_0 || (type == GgmlType.Q8_0 && KernelSelection.UsesVnni(level)));
+
+    // Group g of 8 tokens owns SideBytesPerBlock * 8 * blocks bytes: quants [blocks, 8, 32], negated lane sums
+    // [blocks, 8, 8] ints, scales [blocks, 8] floats.
+    private static void SideArrays(byte* sides, int blocks, int group, out sbyte* qs, out int* negLaneSums, out float* scales)
+    {
+        byte* g = sides + (long)group * blocks * 8 * SimdVecDot.SideBytesPerBlock;
+        qs = (sbyte*)g;
+        negLaneSums = (int*)(g + (long)blocks * 8 * 32);
+        scales = (float*)(negLaneSums + (long)blocks * 64);
+    }
 
     private struct QuantizeJob : IParallelJob
     {
@@ -101,18 +106,19 @@ public static unsafe class MatMul
         public long Stride;
         public GgmlType Partner;
         public KernelLevel Level;
-        public int* NegLaneSums;    // [tokens, Cols/32, 8] or null
-        public float* Scales;       // [tokens, Cols/32]
+        public byte* Sides;         // groups of 8 tokens, see SideArrays; null when unused
+        public int Grouped;         // tokens with sides: whole groups of 8
         public int Offset;
 
         public readonly void Execute(int t)
         {
             if (Partner is GgmlType.F16 or GgmlType.BF16) ActivationQuant.RoundThrough(Partner, X + (long)t * Cols, (float*)(Dst + t * Stride), Cols, Level);
             else ActivationQuant.Row(Partner, X + (long)t * Cols, Dst + t * Stride, Cols, Level);
-            if (NegLaneSums != null)
+            if (t < Grouped)
             {
                 int blocks = Cols / 32;
-                SimdVecDot.ActivationSides(Dst + t * Stride, blocks, Offset, NegLaneSums + (long)t * blocks * 8, Scales + (long)t * blocks);
+                SideArrays(Sides, blocks, t / SimdVecDot.QuantTileTokens, out sbyte* qs, out int* negLaneSums, out float* scales);
+                SimdVecDot.ActivationSides(Dst + t * Stride, blocks, Offset, t % SimdVecDot.QuantTileTokens, qs, negLaneSums, scales);
             }
         }
     }
@@ -129,8 +135,7 @@ public static unsafe class MatMul
         public int Tokens;
         public int RowsPerItem;
         public KernelLevel Level;
-        public int* NegLaneSums;    // [tokens, Cols/32, 8] or null
-        public float* Scales;       // [tokens, Cols/32]
+        public byte* Sides;         // Q4_0/Q8_0 groups of 8 tokens (see SideArrays) or null
 
         public readonly void Execute(int item)
         {
@@ -228,16 +233,16 @@ public static unsafe class MatMul
                     {
                         byte* w0 = rows + r * rowBytes;
                         int t = t0;
-                        if (NegLaneSums != null)
+                        if (Sides != null)
                         {
+                            // t0 is a multiple of TokenTile, so t stays a multiple of 8 and covers whole groups.
                             for (; t + 8 <= t1; t += 8)
                             {
-                                int* k = NegLaneSums + (long)t * blocks * 8;
-                                float* d = Scales + (long)t * blocks;
+                                SideArrays(Sides, blocks, t / SimdVecDot.QuantTileTokens, out sbyte* qs, out int* k, out float* d);
                                 if (KernelSelection.UsesVnni(Level))
-                                    SimdVecDot.QuantBlock32x2x8<VnniDot>(type, w0, w0 + rowBytes, Activations + t * ActivationStride, ActivationStride, k, d, blocks, sixteen);
+                                    SimdVecDot.QuantBlock32x2x8<VnniDot>(type, w0, w0 + rowBytes, qs, k, d, blocks, sixteen);
                                 else
-                                    SimdVecDot.QuantBlock32x2x8<MaddubsDot>(type, w0, w0 + rowBytes, Activations + t * ActivationStride, ActivationStride, k, d, blocks, sixteen);
+                                    SimdVecDot.QuantBlock32x2x8<MaddubsDot>(type, w0, w0 + rowBytes, qs, k, d, blocks, sixteen);
                                 for (int j = 0; j < 8; j++)
                                 {
                                     Y[(long)(t + j) * Rows + r] = sixteen[j];

@@ -180,6 +180,7 @@ public static unsafe class MatMul
             float* four = stackalloc float[4];
             float* eight = stackalloc float[8];
             float* sixteen = stackalloc float[16];
+            float* thirtyTwo = stackalloc float[32];
             for (int t0 = 0; t0 < Tokens; t0 += TokenTile)
             {
                 int t1 = Math.Min(Tokens, t0 + TokenTile);
@@ -229,6 +230,28 @@ public static unsafe class MatMul
                 {
                     // Q4_0/Q8_0: 2 rows x 8 tokens (or 4) share the unpacked weights, activation lane sums and scales.
                     int blocks = Cols / 32;
+                    if (Sides != null)
+                    {
+                        for (; r + 4 <= r1; r += 4)
+                        {
+                            byte* w0 = rows + r * rowBytes;
+                            for (int t = t0; t + 8 <= t1; t += 8)
+                            {
+                                SideArrays(Sides, blocks, t / SimdVecDot.QuantTileTokens, out sbyte* qs, out int* k, out float* d);
+                                if (KernelSelection.UsesVnni(Level))
+                                    SimdVecDot.QuantBlock32x4x8<VnniDot>(type, w0, rowBytes, qs, k, d, blocks, thirtyTwo);
+                                else
+                                    SimdVecDot.QuantBlock32x4x8<MaddubsDot>(type, w0, rowBytes, qs, k, d, blocks, thirtyTwo);
+                                for (int q = 0; q < 4; q++)
+                                    for (int j = 0; j < 8; j++) Y[(long)(t + j) * Rows + r + q] = thirtyTwo[8 * q + j];
+                            }
+                            // Tokens past the last whole group: the 4 rows as two pairs below would redo the groups.
+                            int tail = t0 + (t1 - t0) / 8 * 8;
+                            for (int t = tail; t < t1; t++)
+                                for (int q = 0; q < 4; q++)
+                                    Y[(long)t * Rows + r + q] = VecDot.Dot(type, w0 + q * rowBytes, Activations + t * ActivationStride, Cols, Level);
+                        }
+                    }
                     for (; r + 2 <= r1; r += 2)
                     {
                         byte* w0 = rows + r * rowBytes;

@@ -120,6 +120,113 @@ internal static unsafe partial class SimdVecDot
         result[7] = Vector256.Sum(c7.GetLower()); result[15] = Vector256.Sum(c7.GetUpper());
     }
 
+    /// <summary>Four weight rows, <paramref name="rowBytes"/> apart, against a group of eight prepared activation rows:
+    /// as <see cref="QuantBlock32x2x8{TDot}"/> with rows 0-1 and 2-3 paired in zmm, so each activation load and scale
+    /// broadcast serves four rows. result[8·row + token].</summary>
+    public static void QuantBlock32x4x8<TDot>(GgmlType type, byte* w, long rowBytes, sbyte* qs, int* negLaneSums, float* scales, int blocks, float* result)
+        where TDot : struct, IInt8DotProduct
+    {
+        if (type == GgmlType.Q4_0) Kernel4<TDot, Q4_0Unpack>(w, rowBytes, qs, negLaneSums, scales, blocks, result);
+        else Kernel4<TDot, Q8_0Unpack>(w, rowBytes, qs, negLaneSums, scales, blocks, result);
+    }
+
+    private static void Kernel4<TDot, TUnpack>(byte* w, long rowBytes, sbyte* qs, int* negLaneSums, float* scales, int blocks, float* result)
+        where TDot : struct, IInt8DotProduct where TUnpack : struct, IUnsignedWeights
+    {
+        byte* w0 = w, w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
+        Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+        Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        for (int b = 0; b < blocks; b++, w0 += TUnpack.BlockBytes, w1 += TUnpack.BlockBytes, w2 += TUnpack.BlockBytes, w3 += TUnpack.BlockBytes,
+            qs += 256, negLaneSums += 64, scales += 8)
+        {
+            Vector256<byte> u0 = TUnpack.Load(w0), u1 = TUnpack.Load(w1), u2 = TUnpack.Load(w2), u3 = TUnpack.Load(w3);
+            Vector512<float> e01 = Avx512F.InsertVector256(Vector256.Create(HalfConvert.HalfToFloatLookup(*(ushort*)w0)).ToVector512Unsafe(),
+                Vector256.Create(HalfConvert.HalfToFloatLookup(*(ushort*)w1)), 1);
+            Vector512<float> e23 = Avx512F.InsertVector256(Vector256.Create(HalfConvert.HalfToFloatLookup(*(ushort*)w2)).ToVector512Unsafe(),
+                Vector256.Create(HalfConvert.HalfToFloatLookup(*(ushort*)w3)), 1);
+            {
+                Vector256<sbyte> y = Vector256.Load(qs + 0);
+                Vector256<int> k = Vector256.Load(negLaneSums + 0);
+                Vector512<float> d = Vector512.Create(scales[0]);
+                Vector512<int> lanes = Avx512F.InsertVector256(TDot.Dot4(k, u0, y).ToVector512Unsafe(), TDot.Dot4(k, u1, y), 1);
+                a0 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(lanes), e01 * d, a0);
+                lanes = Avx512F.InsertVector256(TDot.Dot4(k, u2, y).ToVector512Unsafe(), TDot.Dot4(k, u3, y), 1);
+                c0 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(lanes), e23 * d, c0);
+            }
+            {
+                Vector256<sbyte> y = Vector256.Load(qs + 32);
+                Vector256<int> k = Vector256.Load(negLaneSums + 8);
+                Vector512<float> d = Vector512.Create(scales[1]);
+                Vector512<int> lanes = Avx512F.InsertVector256(TDot.Dot4(k, u0, y).ToVector512Unsafe(), TDot.Dot4(k, u1, y), 1);
+                a1 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(lanes), e01 * d, a1);
+                lanes = Avx512F.InsertVector256(TDot.Dot4(k, u2, y).ToVector512Unsafe(), TDot.Dot4(k, u3, y), 1);
+                c1 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(lanes), e23 * d, c1);
+            }
+            {
+                Vector256<sbyte> y = Vector256.Load(qs + 64);
+                Vector256<int> k = Vector256.Load(negLaneSums + 16);
+                Vector512<float> d = Vector512.Create(scales[2]);
+                Vector512<int> lanes = Avx512F.InsertVector256(TDot.Dot4(k, u0, y).ToVector512Unsafe(), TDot.Dot4(k, u1, y), 1);
+                a2 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(lanes), e01 * d, a2);
+                lanes = Avx512F.InsertVector256(TDot.Dot4(k, u2, y).ToVector512Unsafe(), TDot.Dot4(k, u3, y), 1);
+                c2 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(lanes), e23 * d, c2);
+            }
+            {
+                Vector256<sbyte> y = Vector256.Load(qs + 96);
+                Vector256<int> k = Vector256.Load(negLaneSums + 24);
+                Vector512<float> d = Vector512.Create(scales[3]);
+                Vector512<int> lanes = Avx512F.InsertVector256(TDot.Dot4(k, u0, y).ToVector512Unsafe(), TDot.Dot4(k, u1, y), 1);
+                a3 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(lanes), e01 * d, a3);
+                lanes = Avx512F.InsertVector256(TDot.Dot4(k, u2, y).ToVector512Unsafe(), TDot.Dot4(k, u3, y), 1);
+                c3 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(lanes), e23 * d, c3);
+            }
+            {
+                Vector256<sbyte> y = Vector256.Load(qs + 128);
+                Vector256<int> k = Vector256.Load(negLaneSums + 32);
+                Vector512<float> d = Vector512.Create(scales[4]);
+                Vector512<int> lanes = Avx512F.InsertVector256(TDot.Dot4(k, u0, y).ToVector512Unsafe(), TDot.Dot4(k, u1, y), 1);
+                a4 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(lanes), e01 * d, a4);
+                lanes = Avx512F.InsertVector256(TDot.Dot4(k, u2, y).ToVector512Unsafe(), TDot.Dot4(k, u3, y), 1);
+                c4 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(lanes), e23 * d, c4);
+            }
+            {
+                Vector256<sbyte> y = Vector256.Load(qs + 160);
+                Vector256<int> k = Vector256.Load(negLaneSums + 40);
+                Vector512<float> d = Vector512.Create(scales[5]);
+                Vector512<int> lanes = Avx512F.InsertVector256(TDot.Dot4(k, u0, y).ToVector512Unsafe(), TDot.Dot4(k, u1, y), 1);
+                a5 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(lanes), e01 * d, a5);
+                lanes = Avx512F.InsertVector256(TDot.Dot4(k, u2, y).ToVector512Unsafe(), TDot.Dot4(k, u3, y), 1);
+                c5 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(lanes), e23 * d, c5);
+            }
+            {
+                Vector256<sbyte> y = Vector256.Load(qs + 192);
+                Vector256<int> k = Vector256.Load(negLaneSums + 48);
+                Vector512<float> d = Vector512.Create(scales[6]);
+                Vector512<int> lanes = Avx512F.InsertVector256(TDot.Dot4(k, u0, y).ToVector512Unsafe(), TDot.Dot4(k, u1, y), 1);
+                a6 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(lanes), e01 * d, a6);
+                lanes = Avx512F.InsertVector256(TDot.Dot4(k, u2, y).ToVector512Unsafe(), TDot.Dot4(k, u3, y), 1);
+                c6 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(lanes), e23 * d, c6);
+            }
+            {
+                Vector256<sbyte> y = Vector256.Load(qs + 224);
+                Vector256<int> k = Vector256.Load(negLaneSums + 56);
+                Vector512<float> d = Vector512.Create(scales[7]);
+                Vector512<int> lanes = Avx512F.InsertVector256(TDot.Dot4(k, u0, y).ToVector512Unsafe(), TDot.Dot4(k, u1, y), 1);
+                a7 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(lanes), e01 * d, a7);
+                lanes = Avx512F.InsertVector256(TDot.Dot4(k, u2, y).ToVector512Unsafe(), TDot.Dot4(k, u3, y), 1);
+                c7 = Vector512.FusedMultiplyAdd(Vector512.ConvertToSingle(lanes), e23 * d, c7);
+            }
+        }
+        result[0] = Vector256.Sum(a0.GetLower()); result[8] = Vector256.Sum(a0.GetUpper()); result[16] = Vector256.Sum(c0.GetLower()); result[24] = Vector256.Sum(c0.GetUpper());
+        result[1] = Vector256.Sum(a1.GetLower()); result[9] = Vector256.Sum(a1.GetUpper()); result[17] = Vector256.Sum(c1.GetLower()); result[25] = Vector256.Sum(c1.GetUpper());
+        result[2] = Vector256.Sum(a2.GetLower()); result[10] = Vector256.Sum(a2.GetUpper()); result[18] = Vector256.Sum(c2.GetLower()); result[26] = Vector256.Sum(c2.GetUpper());
+        result[3] = Vector256.Sum(a3.GetLower()); result[11] = Vector256.Sum(a3.GetUpper()); result[19] = Vector256.Sum(c3.GetLower()); result[27] = Vector256.Sum(c3.GetUpper());
+        result[4] = Vector256.Sum(a4.GetLower()); result[12] = Vector256.Sum(a4.GetUpper()); result[20] = Vector256.Sum(c4.GetLower()); result[28] = Vector256.Sum(c4.GetUpper());
+        result[5] = Vector256.Sum(a5.GetLower()); result[13] = Vector256.Sum(a5.GetUpper()); result[21] = Vector256.Sum(c5.GetLower()); result[29] = Vector256.Sum(c5.GetUpper());
+        result[6] = Vector256.Sum(a6.GetLower()); result[14] = Vector256.Sum(a6.GetUpper()); result[22] = Vector256.Sum(c6.GetLower()); result[30] = Vector256.Sum(c6.GetUpper());
+        result[7] = Vector256.Sum(a7.GetLower()); result[15] = Vector256.Sum(a7.GetUpper()); result[23] = Vector256.Sum(c7.GetLower()); result[31] = Vector256.Sum(c7.GetUpper());
+    }
+
     private interface IUnsignedWeights
     {
         static abstract int BlockBytes { get; }

@@ -296,6 +296,15 @@ public static unsafe class MatMul
                 {
                     byte* wr = rows + r * rowBytes;
                     int t = t0;
+                    if (type == GgmlType.Q4_K && Level == KernelLevel.Avx512)
+                    {
+                        // Q4_K: one row x 8 tokens, nibbles unpacked once, float steps for the 8 tokens in one vector.
+                        for (; t + 8 <= t1; t += 8)
+                        {
+                            SimdVecDot.Q4_K512x8(wr, Activations + t * ActivationStride, ActivationStride, Cols, eight);
+                            for (int k = 0; k < 8; k++) Y[(long)(t + k) * Rows + r] = eight[k];
+                        }
+                    }
                     for (; t + 4 <= t1; t += 4)
                     {
                         VecDot.Dot4(type, wr, Activations + t * ActivationStride, ActivationStride, Cols, Level, four);

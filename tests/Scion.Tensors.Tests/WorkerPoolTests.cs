@@ -106,13 +106,14 @@ public class WorkerPoolTests
     public void BackToBackRunsNeverMixTheirItems()
     {
         // Runs return once their items are complete, not once every worker has looked in, so workers waking late
-        // meet the next run's fields: thousands of short runs give them every chance to misuse a stale one.
+        // meet the next run's fields: many short runs of changing sizes give them every chance to misuse a stale one
+        // (a stale ticket checked against the next run's count once ran an item twice, about once in 150k runs).
         using var pool = new WorkerPool(3);
         var rng = new Random(7);
-        for (int run = 1; run <= 3000; run++)
+        for (int run = 1; run <= 40000; run++)
         {
             int count = rng.Next(2, 12);
-            var job = new TaggedJob { Sums = new long[count], Id = run, ThrowAt = run % 11 == 0 ? rng.Next(count) : -1, Nested = run % 5 == 0 ? pool : null };
+            var job = new TaggedJob { Sums = new long[count], Id = run, ThrowAt = run % 11 == 0 ? rng.Next(count) : -1, Nested = run % 50 == 0 ? pool : null };
             if (job.ThrowAt >= 0)
             {
                 Assert.Throws<InvalidOperationException>(() => pool.Run(count, ref job));

@@ -38,7 +38,10 @@ public sealed unsafe class WorkerPool : IDisposable
     // (generation << 32) | next item index. Claiming an item is a compare-exchange on this whole word, so a worker
     // still holding an old generation's ticket can never claim an item of a later run; and a claimed item is by
     // definition incomplete, so the caller is still waiting and _invoke/_state are those of the ticket's run.
-    private long _ticket;
+    // Between runs the index is Closed: the fields are rewritten only then, so a worker that read the old ticket
+    // and then the new _count cannot pass the range check with a ticket the exchange would still accept.
+    private long _ticket = Closed;
+    private const long Closed = int.MaxValue;
     private int _completed;
     private Exception? _error;
 
@@ -103,6 +106,7 @@ public sealed unsafe class WorkerPool : IDisposable
                 // the next run changes the generation in the ticket).
                 SpinWait spin = default;
                 while (Volatile.Read(ref _completed) != count) spin.SpinOnce(sleep1Threshold: -1);
+                Interlocked.Exchange(ref _ticket, ((long)generation << 32) | Closed);
                 _state = null;
             }
             finally { t_depth--; }
@@ -120,7 +124,7 @@ public sealed unsafe class WorkerPool : IDisposable
         {
             long ticket = Volatile.Read(ref _ticket);
             int i = (int)ticket;
-            // _count may already belong to a later run; then the ticket has changed too and the exchange fails.
+            // _count may already belong to a later run; then the ticket was closed since, and the exchange fails.
             if (i >= Volatile.Read(ref _count)) return;
             if (Interlocked.CompareExchange(ref _ticket, ticket + 1, ticket) != ticket) continue;
             // Item i of the ticket's run is ours and incomplete, so that run's caller is still waiting.

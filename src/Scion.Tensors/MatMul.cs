@@ -305,6 +305,17 @@ public static unsafe class MatMul
                             for (int k = 0; k < 8; k++) Y[(long)(t + k) * Rows + r] = eight[k];
                         }
                     }
+                    else if (type == GgmlType.Q6_K && Level != KernelLevel.Scalar)
+                    {
+                        for (; t + 8 <= t1; t += 8)
+                        {
+                            if (KernelSelection.UsesVnni(Level))
+                                SimdVecDot.Q6_Kx8<VnniDot>(wr, Activations + t * ActivationStride, ActivationStride, Cols, eight);
+                            else
+                                SimdVecDot.Q6_Kx8<MaddubsDot>(wr, Activations + t * ActivationStride, ActivationStride, Cols, eight);
+                            for (int k = 0; k < 8; k++) Y[(long)(t + k) * Rows + r] = eight[k];
+                        }
+                    }
                     for (; t + 4 <= t1; t += 4)
                     {
                         VecDot.Dot4(type, wr, Activations + t * ActivationStride, ActivationStride, Cols, Level, four);

@@ -85,4 +85,57 @@ internal static unsafe partial class SimdVecDot
         Vector256<int> q1 = Avx2.HorizontalAdd(Avx2.HorizontalAdd(v4, v5), Avx2.HorizontalAdd(v6, v7));
         return Avx2.Permute2x128(q0, q1, 0x20) + Avx2.Permute2x128(q0, q1, 0x31);
     }
+
+    /// <summary>Q6_K prefill: one weight row against eight Q8_K activation rows (<c>a + t·stride</c>). The 6-bit levels
+    /// are unpacked once per half super-block for eight tokens; the integer totals (exact) are reduced together and
+    /// <see cref="KQuantAccumulate.Q6_K"/>'s float step runs on eight tokens per vector, the same operations in the same
+    /// order per lane, so each token keeps the bits of its single-row dot. result[t] for t in 0..7.</summary>
+    public static void Q6_Kx8<TDot>(byte* w, byte* a, long stride, int n, float* result) where TDot : struct, IInt8DotProduct
+    {
+        Vector256<float> sum = Vector256<float>.Zero;
+        Vector256<byte> m4 = Vector256.Create((byte)0x0F);
+        Vector256<byte> m2 = Vector256.Create((byte)0x03);
+        for (int b = 0; b < n / 256; b++, w += BlockLayout.Q6_KBytes)
+        {
+            Vector256<short> scales = Avx2.ConvertToVector256Int16(Vector128.Load((sbyte*)(w + BlockLayout.Q6_KScales)));
+            byte* blk = a + (long)b * BlockLayout.Q8_KBytes;
+            Vector256<int> s0 = Q6Bias(scales, blk + 0 * stride);
+            Vector256<int> s1 = Q6Bias(scales, blk + 1 * stride);
+            Vector256<int> s2 = Q6Bias(scales, blk + 2 * stride);
+            Vector256<int> s3 = Q6Bias(scales, blk + 3 * stride);
+            Vector256<int> s4 = Q6Bias(scales, blk + 4 * stride);
+            Vector256<int> s5 = Q6Bias(scales, blk + 5 * stride);
+            Vector256<int> s6 = Q6Bias(scales, blk + 6 * stride);
+            Vector256<int> s7 = Q6Bias(scales, blk + 7 * stride);
+            for (int half = 0; half < 2; half++)
+            {
+                byte* ql = w + 64 * half;
+                byte* qh = w + BlockLayout.Q6_KQh + 32 * half;
+                Vector256<byte> l0 = Vector256.Load(ql), l1 = Vector256.Load(ql + 32), h = Vector256.Load(qh);
+                Vector256<ushort> h16 = h.AsUInt16();
+                Vector256<byte> q1 = (l0 & m4) | ((h & m2).AsUInt16() << 4).AsByte();
+                Vector256<byte> q2 = (l1 & m4) | (((h16 >> 2).AsByte() & m2).AsUInt16() << 4).AsByte();
+                Vector256<byte> q3 = ((l0.AsUInt16() >> 4).AsByte() & m4) | (((h16 >> 4).AsByte() & m2).AsUInt16() << 4).AsByte();
+                Vector256<byte> q4 = ((l1.AsUInt16() >> 4).AsByte() & m4) | (((h16 >> 6).AsByte() & m2).AsUInt16() << 4).AsByte();
+                Vector256<short> p1 = PairOfScales(scales, 4 * half), p2 = PairOfScales(scales, 4 * half + 1);
+                Vector256<short> p3 = PairOfScales(scales, 4 * half + 2), p4 = PairOfScales(scales, 4 * half + 3);
+                int off = BlockLayout.Q8_KQs + 128 * half;
+                    s0 = Q6Step<TDot>(s0, q1, q2, q3, q4, p1, p2, p3, p4, (sbyte*)(blk + 0 * stride + off));
+                    s1 = Q6Step<TDot>(s1, q1, q2, q3, q4, p1, p2, p3, p4, (sbyte*)(blk + 1 * stride + off));
+                    s2 = Q6Step<TDot>(s2, q1, q2, q3, q4, p1, p2, p3, p4, (sbyte*)(blk + 2 * stride + off));
+                    s3 = Q6Step<TDot>(s3, q1, q2, q3, q4, p1, p2, p3, p4, (sbyte*)(blk + 3 * stride + off));
+                    s4 = Q6Step<TDot>(s4, q1, q2, q3, q4, p1, p2, p3, p4, (sbyte*)(blk + 4 * stride + off));
+                    s5 = Q6Step<TDot>(s5, q1, q2, q3, q4, p1, p2, p3, p4, (sbyte*)(blk + 5 * stride + off));
+                    s6 = Q6Step<TDot>(s6, q1, q2, q3, q4, p1, p2, p3, p4, (sbyte*)(blk + 6 * stride + off));
+                    s7 = Q6Step<TDot>(s7, q1, q2, q3, q4, p1, p2, p3, p4, (sbyte*)(blk + 7 * stride + off));
+            }
+            Vector256<int> isum = HorizontalSums(s0, s1, s2, s3, s4, s5, s6, s7);
+            Vector256<float> dx = Vector256.Create(*(float*)blk, *(float*)(blk + stride), *(float*)(blk + 2 * stride), *(float*)(blk + 3 * stride),
+                *(float*)(blk + 4 * stride), *(float*)(blk + 5 * stride), *(float*)(blk + 6 * stride), *(float*)(blk + 7 * stride));
+            Vector256<float> d = Vector256.Create(HalfConvert.HalfToFloatLookup(*(ushort*)(w + BlockLayout.Q6_KD)));
+            // KQuantAccumulate.Q6_K lane by lane: sum + (d·dx)·isum.
+            sum += d * dx * Vector256.ConvertToSingle(isum);
+        }
+        sum.Store(result);
+    }
 }

@@ -32,13 +32,23 @@ public static unsafe class MatMul
     {
         GgmlType partner = ActivationQuant.PartnerType(w.Type);
         byte* act = (byte*)x;
+        byte* sides = null;   // Q4_0/Q8_0 prefill: per group of 8 tokens, see SideArrays
         long actStride = (long)w.Cols * sizeof(float);
         if (partner != GgmlType.F32)
         {
             // Quantize every activation row once; all weight rows reuse it.
             actStride = GgmlTypeInfo.RowBytes(partner, w.Cols);
-            act = ThreadScratch.Activations(actStride * tokens);
-            var quantize = new QuantizeJob { X = x, Dst = act, Cols = w.Cols, Stride = actStride, Partner = partner, Level = level };
+            long actBytes = (actStride * tokens + 63) & ~63L;
+            // Sides only for whole groups of eight tokens: the rest go through the 2x4 and single-row kernels.
+            int grouped = UsesQuantTiles(w.Type, level) ? tokens / SimdVecDot.QuantTileTokens * SimdVecDot.QuantTileTokens : 0;
+            long sideBytes = (long)grouped * (w.Cols / 32) * SimdVecDot.SideBytesPerBlock;
+            act = ThreadScratch.Activations(actBytes + sideBytes);
+            if (grouped > 0) sides = act + actBytes;
+            var quantize = new QuantizeJob
+            {
+                X = x, Dst = act, Cols = w.Cols, Stride = actStride, Partner = partner, Level = level,
+                Sides = sides, Grouped = grouped, Offset = w.Type == GgmlType.Q4_0 ? 8 : 128,
+            };
             if (tokens == 1) quantize.Execute(0);
             else pool.Run(tokens, ref quantize);
         }
@@ -69,8 +79,23 @@ public static unsafe class MatMul
         {
             Weights = w.Data, Type = w.Type, Rows = w.Rows, Cols = w.Cols, RowBytes = w.RowBytes,
             Activations = act, ActivationStride = actStride, Y = y, Tokens = tokens, RowsPerItem = rowsPerItem, Level = level,
+            Sides = sides,
         };
         pool.Run((w.Rows + rowsPerItem - 1) / rowsPerItem, ref job);
+    }
+
+    // Q4_0 / Q8_0 weights enter the 2-row prefill tiles unsigned; Q8_0 bytes + 128 need VNNI (vpmaddubsw would saturate).
+    private static bool UsesQuantTiles(GgmlType type, KernelLevel level) =>
+        level == KernelLevel.Avx512 && (type == GgmlType.Q4_0 || (type == GgmlType.Q8_0 && KernelSelection.UsesVnni(level)));
+
+    // Group g of 8 tokens owns SideBytesPerBlock * 8 * blocks bytes: quants [blocks, 8, 32], negated lane sums
+    // [blocks, 8, 8] ints, scales [blocks, 8] floats.
+    private static void SideArrays(byte* sides, int blocks, int group, out sbyte* qs, out int* negLaneSums, out float* scales)
+    {
+        byte* g = sides + (long)group * blocks * 8 * SimdVecDot.SideBytesPerBlock;
+        qs = (sbyte*)g;
+        negLaneSums = (int*)(g + (long)blocks * 8 * 32);
+        scales = (float*)(negLaneSums + (long)blocks * 64);
     }
 
     private struct QuantizeJob : IParallelJob
@@ -81,11 +106,20 @@ public static unsafe class MatMul
         public long Stride;
         public GgmlType Partner;
         public KernelLevel Level;
+        public byte* Sides;         // groups of 8 tokens, see SideArrays; null when unused
+        public int Grouped;         // tokens with sides: whole groups of 8
+        public int Offset;
 
         public readonly void Execute(int t)
         {
             if (Partner is GgmlType.F16 or GgmlType.BF16) ActivationQuant.RoundThrough(Partner, X + (long)t * Cols, (float*)(Dst + t * Stride), Cols, Level);
             else ActivationQuant.Row(Partner, X + (long)t * Cols, Dst + t * Stride, Cols, Level);
+            if (t < Grouped)
+            {
+                int blocks = Cols / 32;
+                SideArrays(Sides, blocks, t / SimdVecDot.QuantTileTokens, out sbyte* qs, out int* negLaneSums, out float* scales);
+                SimdVecDot.ActivationSides(Dst + t * Stride, blocks, Offset, t % SimdVecDot.QuantTileTokens, qs, negLaneSums, scales);
+            }
         }
     }
 
@@ -101,6 +135,7 @@ public static unsafe class MatMul
         public int Tokens;
         public int RowsPerItem;
         public KernelLevel Level;
+        public byte* Sides;         // Q4_0/Q8_0 groups of 8 tokens (see SideArrays) or null
 
         public readonly void Execute(int item)
         {
@@ -145,6 +180,7 @@ public static unsafe class MatMul
             float* four = stackalloc float[4];
             float* eight = stackalloc float[8];
             float* sixteen = stackalloc float[16];
+            float* thirtyTwo = stackalloc float[32];
             for (int t0 = 0; t0 < Tokens; t0 += TokenTile)
             {
                 int t1 = Math.Min(Tokens, t0 + TokenTile);
@@ -190,13 +226,53 @@ public static unsafe class MatMul
                         }
                     }
                 }
-                if (Level == KernelLevel.Avx512 && (type == GgmlType.Q4_0 || (type == GgmlType.Q8_0 && KernelSelection.UsesVnni(Level))))
+                if (UsesQuantTiles(type, Level))
                 {
-                    // Q4_0/Q8_0: 2 rows x 4 tokens share the unpacked weights, activation lane sums and scales.
+                    // Q4_0/Q8_0: 2 rows x 8 tokens (or 4) share the unpacked weights, activation lane sums and scales.
+                    int blocks = Cols / 32;
+                    if (Sides != null)
+                    {
+                        for (; r + 4 <= r1; r += 4)
+                        {
+                            byte* w0 = rows + r * rowBytes;
+                            for (int t = t0; t + 8 <= t1; t += 8)
+                            {
+                                SideArrays(Sides, blocks, t / SimdVecDot.QuantTileTokens, out sbyte* qs, out int* k, out float* d);
+                                if (KernelSelection.UsesVnni(Level))
+                                    SimdVecDot.QuantBlock32x4x8<VnniDot>(type, w0, rowBytes, qs, k, d, blocks, thirtyTwo);
+                                else
+                                    SimdVecDot.QuantBlock32x4x8<MaddubsDot>(type, w0, rowBytes, qs, k, d, blocks, thirtyTwo);
+                                for (int q = 0; q < 4; q++)
+                                    for (int j = 0; j < 8; j++) Y[(long)(t + j) * Rows + r + q] = thirtyTwo[8 * q + j];
+                            }
+                            // Tokens past the last whole group: the 4 rows as two pairs below would redo the groups.
+                            int tail = t0 + (t1 - t0) / 8 * 8;
+                            for (int t = tail; t < t1; t++)
+                                for (int q = 0; q < 4; q++)
+                                    Y[(long)t * Rows + r + q] = VecDot.Dot(type, w0 + q * rowBytes, Activations + t * ActivationStride, Cols, Level);
+                        }
+                    }
                     for (; r + 2 <= r1; r += 2)
                     {
                         byte* w0 = rows + r * rowBytes;
                         int t = t0;
+                        if (Sides != null)
+                        {
+                            // t0 is a multiple of TokenTile, so t stays a multiple of 8 and covers whole groups.
+                            for (; t + 8 <= t1; t += 8)
+                            {
+                                SideArrays(Sides, blocks, t / SimdVecDot.QuantTileTokens, out sbyte* qs, out int* k, out float* d);
+                                if (KernelSelection.UsesVnni(Level))
+                                    SimdVecDot.QuantBlock32x2x8<VnniDot>(type, w0, w0 + rowBytes, qs, k, d, blocks, sixteen);
+                                else
+                                    SimdVecDot.QuantBlock32x2x8<MaddubsDot>(type, w0, w0 + rowBytes, qs, k, d, blocks, sixteen);
+                                for (int j = 0; j < 8; j++)
+                                {
+                                    Y[(long)(t + j) * Rows + r] = sixteen[j];
+                                    Y[(long)(t + j) * Rows + r + 1] = sixteen[8 + j];
+                                }
+                            }
+                        }
                         for (; t + 4 <= t1; t += 4)
                         {
                             if (KernelSelection.UsesVnni(Level))
@@ -220,6 +296,26 @@ public static unsafe class MatMul
                 {
                     byte* wr = rows + r * rowBytes;
                     int t = t0;
+                    if (type == GgmlType.Q4_K && Level == KernelLevel.Avx512)
+                    {
+                        // Q4_K: one row x 8 tokens, nibbles unpacked once, float steps for the 8 tokens in one vector.
+                        for (; t + 8 <= t1; t += 8)
+                        {
+                            SimdVecDot.Q4_K512x8(wr, Activations + t * ActivationStride, ActivationStride, Cols, eight);
+                            for (int k = 0; k < 8; k++) Y[(long)(t + k) * Rows + r] = eight[k];
+                        }
+                    }
+                    else if (type == GgmlType.Q6_K && Level != KernelLevel.Scalar)
+                    {
+                        for (; t + 8 <= t1; t += 8)
+                        {
+                            if (KernelSelection.UsesVnni(Level))
+                                SimdVecDot.Q6_Kx8<VnniDot>(wr, Activations + t * ActivationStride, ActivationStride, Cols, eight);
+                            else
+                                SimdVecDot.Q6_Kx8<MaddubsDot>(wr, Activations + t * ActivationStride, ActivationStride, Cols, eight);
+                            for (int k = 0; k < 8; k++) Y[(long)(t + k) * Rows + r] = eight[k];
+                        }
+                    }
                     for (; t + 4 <= t1; t += 4)
                     {
                         VecDot.Dot4(type, wr, Activations + t * ActivationStride, ActivationStride, Cols, Level, four);

@@ -11,9 +11,10 @@ public interface IParallelJob
 
 /// <summary>
 /// Persistent worker threads that run <c>count</c> indexed items of a job, the calling thread taking items too.
-/// Items are handed out through one atomic counter, so uneven items balance themselves. A run from inside a
-/// run (a job that calls back into any pool), or on a pool of one thread, executes inline: never deadlocks.
-/// Runs from different outside threads are serialized.
+/// Items are handed out through one atomic counter, so uneven items balance themselves. A run returns as soon as
+/// every item is complete: a worker that is descheduled, or wakes late, holds up no run it took no item of.
+/// A run from inside a run (a job that calls back into any pool), or on a pool of one thread, executes inline:
+/// never deadlocks. Runs from different outside threads are serialized.
 /// </summary>
 public sealed unsafe class WorkerPool : IDisposable
 {
@@ -34,8 +35,14 @@ public sealed unsafe class WorkerPool : IDisposable
     private delegate*<void*, int, void> _invoke;
     private void* _state;
     private int _count;
-    private int _next;
-    private int _pending;
+    // (generation << 32) | next item index. Claiming an item is a compare-exchange on this whole word, so a worker
+    // still holding an old generation's ticket can never claim an item of a later run; and a claimed item is by
+    // definition incomplete, so the caller is still waiting and _invoke/_state are those of the ticket's run.
+    // Between runs the index is Closed: the fields are rewritten only then, so a worker that read the old ticket
+    // and then the new _count cannot pass the range check with a ticket the exchange would still accept.
+    private long _ticket = Closed;
+    private const long Closed = int.MaxValue;
+    private int _completed;
     private Exception? _error;
 
     /// <summary>Creates a pool where <paramref name="threadCount"/> threads (the caller included) share each run.</summary>
@@ -83,18 +90,23 @@ public sealed unsafe class WorkerPool : IDisposable
                 _invoke = &Invoke<T>;
                 _state = Unsafe.AsPointer(ref local);
                 _count = count;
-                _next = 0;
+                _completed = 0;
                 _error = null;
-                _pending = _workers.Length;
+                int generation = _generation + 1;
+                // Publishing the ticket (a full fence) makes the fields above visible to whoever claims from it.
+                Interlocked.Exchange(ref _ticket, (long)generation << 32);
                 lock (_wake)
                 {
-                    _generation++;
+                    _generation = generation;
                     Monitor.PulseAll(_wake);
                 }
                 DrainItems();
-                // Every worker must be past this run before the stack copy dies and the next run rewrites the fields.
+                // Only workers holding an item can touch the stack copy or the fields; once every item is complete
+                // none does, and the others can no longer claim anything of this run (the index is exhausted and
+                // the next run changes the generation in the ticket).
                 SpinWait spin = default;
-                while (Volatile.Read(ref _pending) != 0) spin.SpinOnce(sleep1Threshold: -1);
+                while (Volatile.Read(ref _completed) != count) spin.SpinOnce(sleep1Threshold: -1);
+                Interlocked.Exchange(ref _ticket, ((long)generation << 32) | Closed);
                 _state = null;
             }
             finally { t_depth--; }
@@ -110,8 +122,12 @@ public sealed unsafe class WorkerPool : IDisposable
     {
         while (true)
         {
-            int i = Interlocked.Increment(ref _next) - 1;
-            if (i >= _count) return;
+            long ticket = Volatile.Read(ref _ticket);
+            int i = (int)ticket;
+            // _count may already belong to a later run; then the ticket was closed since, and the exchange fails.
+            if (i >= Volatile.Read(ref _count)) return;
+            if (Interlocked.CompareExchange(ref _ticket, ticket + 1, ticket) != ticket) continue;
+            // Item i of the ticket's run is ours and incomplete, so that run's caller is still waiting.
             try
             {
                 _invoke(_state, i);
@@ -120,6 +136,8 @@ public sealed unsafe class WorkerPool : IDisposable
             {
                 Interlocked.CompareExchange(ref _error, e, null);
             }
+            // After this the item is complete and the run may end: touch nothing of it any more.
+            Interlocked.Increment(ref _completed);
         }
     }
 
@@ -142,7 +160,6 @@ public sealed unsafe class WorkerPool : IDisposable
             if (_disposed) return;
             seen = _generation;
             DrainItems();
-            Interlocked.Decrement(ref _pending);
         }
     }
 

@@ -19,6 +19,8 @@ internal static unsafe partial class Gemm
     internal const int KChunk = 256;
     // Below this inner length, y = x wᵀ runs as x · (wᵀ) through the panel kernel instead of dot products.
     private const int ShortK = 32;
+    // Up to this many outputs per row, y = x wᵀ also goes through wᵀ and the panel kernel.
+    private const int NarrowN = 64;
 
     /// <summary>c[m, n] += a[m, k] b[k, n]; rows lda, ldb, ldc floats apart.</summary>
     public static void AccumulateAB(WorkerPool pool, float* a, int lda, float* b, int ldb, float* c, int ldc, int m, int n, int k)
@@ -33,9 +35,10 @@ internal static unsafe partial class Gemm
     public static void XWt(WorkerPool pool, float* x, float* w, float* y, int m, int n, int k, bool accumulate)
     {
         if (!accumulate) new Span<float>(y, checked(m * n)).Clear();
-        if (k <= ShortK)
+        if (k <= ShortK || n <= NarrowN)
         {
-            // Short dot products waste the vector units: multiply by wᵀ [K, N] with the panel kernel instead.
+            // Short dot products waste the vector units, and a narrow output (a LoRA rank) gives the panel kernel
+            // four independent rows per tile: multiply by wᵀ [K, N] (small when either side is) instead.
             var wt = Transpose(w, n, k); // [K, N]
             fixed (float* pwt = wt) AccumulateAB(pool, x, k, pwt, n, y, n, m, n, k);
             return;
@@ -47,22 +50,16 @@ internal static unsafe partial class Gemm
     /// <summary>dx[m, :] += Σ_n dy[m, n] w[n, :]. dy [M, N], w [N, K], dx [M, K].</summary>
     public static void AccXW(WorkerPool pool, float* dy, float* w, float* dx, int m, int n, int k)
     {
-        if (k < 16 && n > ShortK)
-        {
-            // Narrow outputs (a LoRA rank) leave the panel kernel's vectors idle: long dot products with wᵀ [K, N] instead.
-            var wt = Transpose(w, n, k);
-            fixed (float* pwt = wt) XWt(pool, dy, pwt, dx, m, k, n, accumulate: true);
-            return;
-        }
         AccumulateAB(pool, dy, n, w, k, dx, k, m, k, n);
     }
 
     /// <summary>dw[n, :] += Σ_m dy[m, n] x[m, :]. dy [M, N], x [M, K], dw [N, K].</summary>
     public static void AccDyTX(WorkerPool pool, float* dy, float* x, float* dw, int m, int n, int k)
     {
-        if (k < 16 && n >= 16)
+        if (k < n)
         {
-            // Narrow dw (a LoRA B [out, r]): form dwᵀ [K, N] = xᵀ dy with wide panels, then add it transposed.
+            // Transpose the smaller operand. Narrow dw (a LoRA B [out, r]): form dwᵀ [K, N] = xᵀ dy with wide
+            // panels from the small xᵀ, then add it transposed.
             var xt = Transpose(x, m, k);           // [K, M]
             var dwt = new float[checked(k * n)];   // [K, N]
             fixed (float* pxt = xt, pdwt = dwt)

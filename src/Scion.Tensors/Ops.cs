@@ -30,6 +30,22 @@ public static class Ops
     /// <summary>x *= factor.</summary>
     public static void Scale(Span<float> x, float factor) => Scale(x, factor, KernelSelection.Current);
 
+    /// <summary>Pointer form of <see cref="Dot(ReadOnlySpan{float}, ReadOnlySpan{float})"/> for inner loops that run it
+    /// millions of times per token (attention over a long cache): no length checks, the same arithmetic.</summary>
+    public static unsafe float Dot(float* a, float* b, int n)
+    {
+        var level = KernelSelection.Current;
+        return level == KernelLevel.Scalar ? ReferenceOps.Dot(new ReadOnlySpan<float>(a, n), new ReadOnlySpan<float>(b, n)) : SimdVecDot.F32Split(a, b, n, level);
+    }
+
+    /// <summary>Pointer form of <see cref="Axpy(float, ReadOnlySpan{float}, Span{float})"/>: y += alpha·x, the same arithmetic.</summary>
+    public static unsafe void Axpy(float alpha, float* x, float* y, int n)
+    {
+        var level = KernelSelection.Current;
+        if (level == KernelLevel.Scalar) ReferenceOps.Axpy(alpha, new ReadOnlySpan<float>(x, n), new Span<float>(y, n));
+        else Map(new ReadOnlySpan<float>(x, n), new ReadOnlySpan<float>(y, n), new Span<float>(y, n), level, new AxpyOp(alpha));
+    }
+
     private static void CheckSame(int a, int b, string what)
     {
         if (a != b) throw new ArgumentException($"{what}: lengths {a} and {b} differ.");

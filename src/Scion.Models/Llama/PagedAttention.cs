@@ -63,34 +63,46 @@ internal static unsafe class PagedAttention
 
             Span<float> max = stackalloc float[group];
             max.Fill(float.NegativeInfinity);
-            for (int p = 0; p < length; p++)
+            fixed (float* qs = queries, sc = scores)
             {
-                var key = new ReadOnlySpan<float>(Keys + KeyOffset(blocks, first + p) + g * HeadDim, HeadDim);
+                // Walk the block table block by block: positions inside a block are contiguous rows of KvDim.
+                for (int p = 0; p < length;)
+                {
+                    int pos = first + p;
+                    int inBlock = Math.Min(BlockSize - pos % BlockSize, length - p);
+                    float* key = Keys + KeyOffset(blocks, pos) + g * HeadDim;
+                    for (int k = 0; k < inBlock; k++, p++, key += KvDim)
+                    {
+                        for (int j = 0; j < group; j++)
+                        {
+                            float s = Ops.Dot(qs + j * HeadDim, key, HeadDim) * scale;
+                            sc[j * length + p] = s;
+                            if (s > max[j]) max[j] = s;
+                        }
+                    }
+                }
                 for (int j = 0; j < group; j++)
                 {
-                    float s = Ops.Dot(queries.Slice(j * HeadDim, HeadDim), key) * scale;
-                    scores[j * length + p] = s;
-                    if (s > max[j]) max[j] = s;
+                    float* row = sc + j * length;
+                    double sum = 0;
+                    for (int p = 0; p < length; p++)
+                    {
+                        row[p] = MathF.Exp(row[p] - max[j]);
+                        sum += row[p];
+                    }
+                    float inv = (float)(1.0 / sum);
+                    for (int p = 0; p < length; p++) row[p] = (float)(Half)(row[p] * inv);
+                    new Span<float>(Output + (long)t * qDim + (g * group + j) * HeadDim, HeadDim).Clear();
                 }
-            }
-            for (int j = 0; j < group; j++)
-            {
-                var row = scores.Slice(j * length, length);
-                double sum = 0;
-                for (int p = 0; p < length; p++)
+                for (int p = 0; p < length;)
                 {
-                    row[p] = MathF.Exp(row[p] - max[j]);
-                    sum += row[p];
+                    int pos = first + p;
+                    int inBlock = Math.Min(BlockSize - pos % BlockSize, length - p);
+                    float* value = Values + KeyOffset(blocks, pos) + g * HeadDim;
+                    for (int k = 0; k < inBlock; k++, p++, value += KvDim)
+                        for (int j = 0; j < group; j++)
+                            Ops.Axpy(sc[j * length + p], value, Output + (long)t * qDim + (g * group + j) * HeadDim, HeadDim);
                 }
-                float inv = (float)(1.0 / sum);
-                for (int p = 0; p < length; p++) row[p] = (float)(Half)(row[p] * inv);
-                new Span<float>(Output + (long)t * qDim + (g * group + j) * HeadDim, HeadDim).Clear();
-            }
-            for (int p = 0; p < length; p++)
-            {
-                var value = new ReadOnlySpan<float>(Values + KeyOffset(blocks, first + p) + g * HeadDim, HeadDim);
-                for (int j = 0; j < group; j++)
-                    Ops.Axpy(scores[j * length + p], value, new Span<float>(Output + (long)t * qDim + (g * group + j) * HeadDim, HeadDim));
             }
         }
 

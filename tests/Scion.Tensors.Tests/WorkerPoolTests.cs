@@ -137,3 +137,52 @@ public class WorkerPoolTests
         Assert.Throws<ArgumentException>(() => KernelSelection.Choose("sse", KernelLevel.Avx512));
     }
 }
+
+public class ThreadAffinityTests
+{
+    [Fact]
+    public void PinnedThreadRunsOnlyOnItsCpu()
+    {
+        var allowed = ThreadAffinity.AllowedCpus();
+        if (!OperatingSystem.IsLinux()) { Assert.Null(allowed); return; }
+        Assert.NotNull(allowed);
+        Assert.NotEmpty(allowed);
+        int target = allowed[^1];
+        int[]? seen = null;
+        bool pinned = false;
+        // A fresh thread, so the test runner's threads keep their affinity.
+        var thread = new Thread(() =>
+        {
+            pinned = ThreadAffinity.PinCurrentThread(target);
+            seen = ThreadAffinity.AllowedCpus();
+        });
+        thread.Start();
+        thread.Join();
+        Assert.True(pinned);
+        Assert.Equal([target], seen!);
+        Assert.Equal(allowed, ThreadAffinity.AllowedCpus()); // the calling thread is untouched
+    }
+
+    [Fact]
+    public void PinnedPoolRunsEveryItemAndReportsItsPins()
+    {
+        var allowed = ThreadAffinity.AllowedCpus();
+        int threads = Math.Max(2, Math.Min(4, allowed?.Length ?? 2));
+        using var pool = new WorkerPool(threads, pinWorkers: true);
+        var hits = new int[1000];
+        for (int round = 0; round < 20; round++)
+        {
+            var job = new CountingJob { Hits = hits };
+            pool.Run(hits.Length, ref job);
+        }
+        Assert.All(hits, h => Assert.Equal(20, h));
+        if (OperatingSystem.IsLinux() && allowed!.Length >= threads) Assert.Equal(threads - 1, pool.PinnedWorkers);
+        else Assert.Equal(0, pool.PinnedWorkers);
+    }
+
+    private struct CountingJob : IParallelJob
+    {
+        public int[] Hits;
+        public void Execute(int index) => Interlocked.Increment(ref Hits[index]);
+    }
+}

@@ -40,7 +40,7 @@ internal static class BenchCommand
         long rssAfterLoad = MachineInfo.ResidentBytes();
         io.Err.WriteLine($"loaded {loaded.Format} model {path} in {loadMs:F0} ms (RSS {rssAfterLoad / 1048576.0:F0} MiB)");
         var model = loaded.Model;
-        using var pool = new WorkerPool(threads);
+        using var pool = new WorkerPool(threads, WorkerPool.DefaultPinning);
         model.Pool = pool;
         LoraAdapter? adapter = null;
         if (a.String("adapter") is { } dir)
@@ -90,6 +90,7 @@ internal static class BenchCommand
                 ["parameters"] = parameters,
                 ["file_size_bytes"] = fileSize,
                 ["threads"] = threads,
+                ["pinned_workers"] = pool.PinnedWorkers,
                 ["prompt_tokens"] = p,
                 ["gen_tokens"] = g,
                 ["batch"] = b,
@@ -134,7 +135,7 @@ internal static class BenchCommand
 
         var o = io.Out;
         o.WriteLine($"model     {path} ({loaded.Format}, {mainType}{(fileType is null ? "" : $" / {fileType}")}, {parameters / 1e6:F1} M params, {fileSize / 1048576.0:F0} MiB)");
-        o.WriteLine($"machine   {MachineInfo.CpuModel()}, {Environment.ProcessorCount} cores, {threads} threads, {date}");
+        o.WriteLine($"machine   {MachineInfo.CpuModel()}, {Environment.ProcessorCount} cores, {threads} threads ({pool.PinnedWorkers} workers pinned), {date}");
         o.WriteLine($"load      {loadMs:F0} ms, RSS after load {rssAfterLoad / 1048576.0:F0} MiB, after bench {rssAfterBench / 1048576.0:F0} MiB (KV cache {kvBytes / 1048576.0:F0} MiB)");
         if (double.IsFinite(load1)) o.WriteLine($"load avg  {load1:F2} (1 min) when the tests ended");
         o.WriteLine();

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
+using Scion.Tensors.Cpu;
 
 namespace Scion.Tensors;
 
@@ -15,12 +16,15 @@ public interface IParallelJob
 /// every item is complete: a worker that is descheduled, or wakes late, holds up no run it took no item of.
 /// A run from inside a run (a job that calls back into any pool), or on a pool of one thread, executes inline:
 /// never deadlocks. Runs from different outside threads are serialized.
+/// Workers may be pinned one per CPU (Linux) so the scheduler does not migrate them between runs and their caches
+/// stay warm; the calling thread is the user's and is never pinned.
 /// </summary>
 public sealed unsafe class WorkerPool : IDisposable
 {
-    private static readonly Lazy<WorkerPool> SharedPool = new(() => new WorkerPool(DefaultThreadCount()));
+    private static readonly Lazy<WorkerPool> SharedPool = new(() => new WorkerPool(DefaultThreadCount(), DefaultPinning));
 
-    /// <summary>The process-wide pool: SCION_THREADS threads if set, else one per logical core.</summary>
+    /// <summary>The process-wide pool: SCION_THREADS threads if set, else one per logical core; workers pinned unless
+    /// SCION_PIN=0.</summary>
     public static WorkerPool Shared => SharedPool.Value;
 
     [ThreadStatic] private static int t_depth;
@@ -46,17 +50,32 @@ public sealed unsafe class WorkerPool : IDisposable
     private Exception? _error;
 
     /// <summary>Creates a pool where <paramref name="threadCount"/> threads (the caller included) share each run.</summary>
-    public WorkerPool(int threadCount)
+    /// <param name="pinWorkers">Pin worker k to the k-th allowed CPU (the caller keeps CPU 0's share). Only done when
+    /// the process may use at least <paramref name="threadCount"/> CPUs: oversubscribed pinned threads would queue
+    /// behind each other instead of being spread by the scheduler.</param>
+    public WorkerPool(int threadCount, bool pinWorkers = false)
     {
         if (threadCount < 1) throw new ArgumentOutOfRangeException(nameof(threadCount), threadCount, "A pool needs at least one thread.");
         ThreadCount = threadCount;
+        int[]? cpus = pinWorkers ? ThreadAffinity.AllowedCpus() : null;
+        if (cpus is not null && cpus.Length < threadCount) cpus = null;
         _workers = new Thread[threadCount - 1];
+        var started = new CountdownEvent(_workers.Length);
         for (int i = 0; i < _workers.Length; i++)
         {
-            _workers[i] = new Thread(WorkerLoop) { IsBackground = true, Name = $"scion-worker-{i + 1}" };
+            int cpu = cpus is null ? -1 : cpus[i + 1];
+            _workers[i] = new Thread(() => WorkerLoop(cpu, started)) { IsBackground = true, Name = $"scion-worker-{i + 1}" };
             _workers[i].Start();
         }
+        // Workers pin themselves first thing; waiting for that makes PinnedWorkers final once the pool exists.
+        started.Wait();
+        started.Dispose();
     }
+
+    private int _pinnedWorkers;
+
+    /// <summary>Workers whose pinning the OS accepted.</summary>
+    public int PinnedWorkers => Volatile.Read(ref _pinnedWorkers);
 
     /// <summary>Threads sharing each run, the caller included.</summary>
     public int ThreadCount { get; }
@@ -141,8 +160,10 @@ public sealed unsafe class WorkerPool : IDisposable
         }
     }
 
-    private void WorkerLoop()
+    private void WorkerLoop(int cpu, CountdownEvent started)
     {
+        if (cpu >= 0 && ThreadAffinity.PinCurrentThread(cpu)) Interlocked.Increment(ref _pinnedWorkers);
+        started.Signal();
         t_depth = 1;
         int seen = 0;
         while (true)
@@ -169,6 +190,9 @@ public sealed unsafe class WorkerPool : IDisposable
         if (int.TryParse(env, out int n) && n > 0) return n;
         return Environment.ProcessorCount;
     }
+
+    /// <summary>Whether pools pin their workers unless told otherwise: yes, except with SCION_PIN=0.</summary>
+    public static bool DefaultPinning => Environment.GetEnvironmentVariable("SCION_PIN") != "0";
 
     public void Dispose()
     {

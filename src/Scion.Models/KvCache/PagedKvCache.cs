@@ -5,11 +5,13 @@ namespace Scion.Models.KvCache;
 /// <summary>
 /// Keys and values of every layer in fixed-size blocks shared by all sequences, addressed through per-sequence
 /// block tables (vLLM's paged attention layout), so sequences grow, free and swap without moving data.
+/// Entries are stored as F16: the forward pass rounds keys and values to half before caching them anyway (llama.cpp's
+/// default F16 cache numerics), so half storage loses nothing and halves the cache's memory and attention's reads.
 /// </summary>
 public sealed class PagedKvCache
 {
-    private readonly float[][] _keys;   // per layer: [blocks, blockSize, Hkv*Dh]
-    private readonly float[][] _values; // per layer: [blocks, blockSize, Hkv*Dh]
+    private readonly Half[][] _keys;   // per layer: [blocks, blockSize, Hkv*Dh]
+    private readonly Half[][] _values; // per layer: [blocks, blockSize, Hkv*Dh]
     private readonly Stack<int> _free;
     private readonly Dictionary<int, KvBlockTable> _tables = [];
 
@@ -18,7 +20,7 @@ public sealed class PagedKvCache
     public int KvDim { get; }
     public int Layers { get; }
     public int FreeBlocks => _free.Count;
-    public long Bytes => 2L * Layers * BlockCount * BlockSize * KvDim * sizeof(float);
+    public long Bytes => 2L * Layers * BlockCount * BlockSize * KvDim * 2L; // two bytes per half
 
     public PagedKvCache(LlamaConfig config, int maxTokens, int blockSize = 16)
     {
@@ -30,13 +32,13 @@ public sealed class PagedKvCache
         Layers = config.Layers;
         long perLayer = (long)BlockCount * blockSize * KvDim;
         if (perLayer > Array.MaxLength)
-            throw new ArgumentOutOfRangeException(nameof(maxTokens), $"A KV cache of {maxTokens} tokens needs {perLayer} floats per layer, above the array limit.");
-        _keys = new float[Layers][];
-        _values = new float[Layers][];
+            throw new ArgumentOutOfRangeException(nameof(maxTokens), $"A KV cache of {maxTokens} tokens needs {perLayer} halves per layer, above the array limit.");
+        _keys = new Half[Layers][];
+        _values = new Half[Layers][];
         for (int l = 0; l < Layers; l++)
         {
-            _keys[l] = new float[perLayer];
-            _values[l] = new float[perLayer];
+            _keys[l] = new Half[perLayer];
+            _values[l] = new Half[perLayer];
         }
         _free = new Stack<int>(Enumerable.Range(0, BlockCount).Reverse());
     }
@@ -86,8 +88,10 @@ public sealed class PagedKvCache
     public int Offset(KvBlockTable table, int position) =>
         (table.Blocks[position / BlockSize] * BlockSize + position % BlockSize) * KvDim;
 
-    public float[] Keys(int layer) => _keys[layer];
-    public float[] Values(int layer) => _values[layer];
+    /// <summary>A layer's keys, [blocks, blockSize, Hkv*Dh] halves; index with <see cref="Offset"/>.</summary>
+    public Half[] Keys(int layer) => _keys[layer];
+    /// <summary>A layer's values, [blocks, blockSize, Hkv*Dh] halves; index with <see cref="Offset"/>.</summary>
+    public Half[] Values(int layer) => _values[layer];
 
     internal void SetLength(KvBlockTable table, int length) => table.Length = length;
 }

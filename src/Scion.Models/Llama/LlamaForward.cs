@@ -47,16 +47,13 @@ public sealed partial class LlamaModel
             Rope.Apply(q, c.Heads, positions);
             Rope.Apply(k, c.KvHeads, positions);
 
-            float[] keys = cache.Keys(l), values = cache.Values(l);
+            Half[] keys = cache.Keys(l), values = cache.Values(l);
             for (int t = 0; t < n; t++)
             {
                 int off = cache.Offset(tables[t], positions[t]);
-                // The cache holds half-precision values (llama.cpp's default F16 KV cache numerics).
-                for (int i = 0; i < c.KvDim; i++)
-                {
-                    keys[off + i] = (float)(Half)k[t * c.KvDim + i];
-                    values[off + i] = (float)(Half)v[t * c.KvDim + i];
-                }
+                // The cache holds half-precision values (llama.cpp's default F16 KV cache numerics), rounded to nearest even.
+                HalfConvert.FromFloat(k.Slice(t * c.KvDim, c.KvDim), keys.AsSpan(off, c.KvDim));
+                HalfConvert.FromFloat(v.Slice(t * c.KvDim, c.KvDim), values.AsSpan(off, c.KvDim));
             }
 
             var attn = s.Attn.AsSpan(0, n * c.QDim);

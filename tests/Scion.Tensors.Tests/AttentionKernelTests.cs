@@ -126,4 +126,33 @@ public unsafe class AttentionKernelTests
             for (int i = 0; i < x.Length; i++) Assert.Equal((float)(Half)x[i], got[i]);
         }
     }
+
+    [Fact]
+    public void ProbabilityRoundingEqualsTheHalfCast()
+    {
+        // Every half up to the largest finite one, the midpoints between neighbours (the ties) and their float
+        // neighbours, plus random probabilities.
+        var values = new List<float> { 0f, 1f, 65504f, 65519f, 6.103515625e-05f, 6.1035153e-05f, 2.9802322e-08f, 1e-30f };
+        for (int h = 0; h < 0x7bff; h++)
+        {
+            float a = HalfConvert.HalfToFloat((ushort)h), b = HalfConvert.HalfToFloat((ushort)(h + 1)), mid = (a + b) / 2;
+            values.AddRange([a, mid, MathF.BitDecrement(mid), MathF.BitIncrement(mid)]);
+        }
+        var rng = new Random(8);
+        for (int i = 0; i < 20_000; i++) values.Add((float)rng.NextDouble() * MathF.Pow(2, -rng.Next(30)));
+        while (values.Count % 16 != 0) values.Add(0.5f);
+        var x = values.ToArray();
+        for (int i = 0; i < x.Length; i += 16)
+        {
+            var wide = AttentionKernels.RoundProbabilityToHalf(System.Runtime.Intrinsics.Vector512.Create(x.AsSpan(i, 16)));
+            var lo = AttentionKernels.RoundProbabilityToHalf(System.Runtime.Intrinsics.Vector256.Create(x.AsSpan(i, 8)));
+            var hi = AttentionKernels.RoundProbabilityToHalf(System.Runtime.Intrinsics.Vector256.Create(x.AsSpan(i + 8, 8)));
+            for (int l = 0; l < 16; l++)
+            {
+                float want = (float)(Half)x[i + l];
+                Assert.True(want == wide[l], $"512-bit: {x[i + l]:R} → {wide[l]:R}, expected {want:R}");
+                Assert.True(want == (l < 8 ? lo[l] : hi[l - 8]), $"256-bit: {x[i + l]:R}, expected {want:R}");
+            }
+        }
+    }
 }

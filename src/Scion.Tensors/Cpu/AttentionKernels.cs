@@ -192,7 +192,7 @@ public static unsafe class AttentionKernels
         if (body > 0)
         {
             Vector512<float> m = Vector512.Create(float.NegativeInfinity);
-            for (; i < body; i += 16) m = Vector512.Max(m, Vector512.Load(row + i));
+            for (; i < body; i += 16) m = Vector512.MaxNative(m, Vector512.Load(row + i)); // NaN scores still end as NaN through the sum
             for (int l = 0; l < 16; l++) max = MathF.Max(max, m.GetElement(l));
         }
         for (; i < n; i++) max = MathF.Max(max, row[i]);
@@ -215,7 +215,7 @@ public static unsafe class AttentionKernels
             row[i] = SoftmaxExp.Exp(row[i] - max);
             sum += row[i];
         }
-        ScaleToHalf(row, n, (float)(1.0 / sum));
+        ScaleToHalf(row, n, (float)(1.0 / sum), true);
     }
 
     private static void SoftmaxToHalf8(float* row, int n)
@@ -225,7 +225,7 @@ public static unsafe class AttentionKernels
         if (body > 0)
         {
             Vector256<float> m = Vector256.Create(float.NegativeInfinity);
-            for (; i < body; i += 8) m = Vector256.Max(m, Vector256.Load(row + i));
+            for (; i < body; i += 8) m = Vector256.MaxNative(m, Vector256.Load(row + i));
             for (int l = 0; l < 8; l++) max = MathF.Max(max, m.GetElement(l));
         }
         for (; i < n; i++) max = MathF.Max(max, row[i]);
@@ -247,15 +247,43 @@ public static unsafe class AttentionKernels
             row[i] = SoftmaxExp.Exp(row[i] - max);
             sum += row[i];
         }
-        ScaleToHalf(row, n, (float)(1.0 / sum));
+        ScaleToHalf(row, n, (float)(1.0 / sum), false);
     }
 
-    private static void ScaleToHalf(float* row, int n, float inv)
+    private static void ScaleToHalf(float* row, int n, float inv, bool wide)
     {
         int i = 0;
-        Vector256<float> f = Vector256.Create(inv);
-        for (; i + 8 <= n; i += 8) Vector256.Store(HalfConvert.HalfToFloat8(HalfConvert.FloatToHalf8(Vector256.Load(row + i) * f)), row + i);
+        if (wide)
+        {
+            Vector512<float> f = Vector512.Create(inv);
+            for (; i + 16 <= n; i += 16) Vector512.Store(RoundProbabilityToHalf(Vector512.Load(row + i) * f), row + i);
+        }
+        Vector256<float> f8 = Vector256.Create(inv);
+        for (; i + 8 <= n; i += 8) Vector256.Store(RoundProbabilityToHalf(Vector256.Load(row + i) * f8), row + i);
         for (; i < n; i++) row[i] = (float)(Half)(row[i] * inv);
+    }
+
+    /// <summary>
+    /// (float)(Half)x for 0 ≤ x &lt; 65504 (a probability), without leaving fp32: from 2^-14 up, round the mantissa to
+    /// 10 bits to nearest even on the integer bits; below, where halves are evenly spaced 2^-24 apart, adding and
+    /// removing 0.5 (whose ulp is 2^-24) lets the FPU round to nearest even. Seven operations instead of twenty-five.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> RoundProbabilityToHalf(Vector512<float> x)
+    {
+        Vector512<uint> u = x.AsUInt32();
+        Vector512<float> normal = ((u + Vector512.Create(0xFFFu) + ((u >> 13) & Vector512<uint>.One)) & Vector512.Create(0xFFFFE000u)).AsSingle();
+        Vector512<float> tiny = (x + Vector512.Create(0.5f)) - Vector512.Create(0.5f);
+        return Vector512.ConditionalSelect(Vector512.LessThan(x, Vector512.Create(6.103515625e-05f)), tiny, normal);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> RoundProbabilityToHalf(Vector256<float> x)
+    {
+        Vector256<uint> u = x.AsUInt32();
+        Vector256<float> normal = ((u + Vector256.Create(0xFFFu) + ((u >> 13) & Vector256<uint>.One)) & Vector256.Create(0xFFFFE000u)).AsSingle();
+        Vector256<float> tiny = (x + Vector256.Create(0.5f)) - Vector256.Create(0.5f);
+        return Vector256.ConditionalSelect(Vector256.LessThan(x, Vector256.Create(6.103515625e-05f)), tiny, normal);
     }
 
     // --- values ---

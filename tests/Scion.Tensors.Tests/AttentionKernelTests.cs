@@ -30,13 +30,14 @@ public unsafe class AttentionKernelTests
         var keys = Halves(count * keyStride, 2);
         int stride = count + 3;
         foreach (var level in TestData.AllLevels())
+        foreach (bool finite in new[] { true, false })
         {
             var got = new float[group * stride];
             var want = new float[group * stride];
             fixed (float* qp = q, g = got, w = want)
             fixed (Half* k = keys)
             {
-                AttentionKernels.Scores(qp, group, headDim, k, keyStride, count, 0.125f, g, stride, level);
+                AttentionKernels.Scores(qp, group, headDim, k, keyStride, count, 0.125f, g, stride, finite, level);
                 ReferenceAttention.Scores(qp, group, headDim, k, keyStride, count, 0.125f, w, stride, AttentionKernels.Lanes(headDim, level));
             }
             Assert.Equal(want, got);
@@ -93,13 +94,14 @@ public unsafe class AttentionKernelTests
         var values = Halves(count * valueStride, 5);
         var start = TestData.Floats(group * outStride, 6);
         foreach (var level in TestData.AllLevels())
+        foreach (bool finite in new[] { true, false })
         {
             var got = (float[])start.Clone();
             var want = (float[])start.Clone();
             fixed (float* pp = p, g = got, w = want)
             fixed (Half* v = values)
             {
-                AttentionKernels.AccumulateValues(pp, group, probStride, v, valueStride, count, g, outStride, headDim, level);
+                AttentionKernels.AccumulateValues(pp, group, probStride, v, valueStride, count, g, outStride, headDim, finite, level);
                 ReferenceAttention.AccumulateValues(pp, group, probStride, v, valueStride, count, w, outStride, headDim);
             }
             Assert.Equal(want, got);
@@ -111,6 +113,36 @@ public unsafe class AttentionKernelTests
                         for (int k = 0; k < count; k++) exact += (double)p[j * probStride + k] * (double)values[k * valueStride + i];
                     TestData.Near(exact, got[j * outStride + i], 1e-4, $"{level} out ({j}, {i})");
                 }
+        }
+    }
+
+    [Fact]
+    public void InfiniteAndNaNHalvesFollowTheTwinWhenNotMarkedFinite()
+    {
+        const int group = 8, headDim = 64, count = 4;
+        var q = TestData.Floats(group * headDim, 9);
+        var p = TestData.Floats(group * count, 10, 0.1f);
+        var rows = Halves(count * headDim, 11);
+        rows[3] = Half.PositiveInfinity;
+        rows[headDim + 17] = Half.NegativeInfinity;
+        rows[2 * headDim + 40] = Half.NaN;
+        foreach (var level in TestData.AllLevels())
+        {
+            var got = new float[group * count];
+            var want = new float[group * count];
+            var gotOut = new float[group * headDim];
+            var wantOut = new float[group * headDim];
+            fixed (float* qp = q, pp = p, g = got, w = want, go = gotOut, wo = wantOut)
+            fixed (Half* r = rows)
+            {
+                AttentionKernels.Scores(qp, group, headDim, r, headDim, count, 1f, g, count, finite: false, level);
+                ReferenceAttention.Scores(qp, group, headDim, r, headDim, count, 1f, w, count, AttentionKernels.Lanes(headDim, level));
+                AttentionKernels.AccumulateValues(pp, group, count, r, headDim, count, go, headDim, headDim, finite: false, level);
+                ReferenceAttention.AccumulateValues(pp, group, count, r, headDim, count, wo, headDim, headDim);
+            }
+            Assert.Equal(want, got);
+            Assert.Equal(wantOut, gotOut);
+            Assert.True(float.IsNaN(got[0]) || float.IsInfinity(got[0]), $"{level}: an infinite key must not score finite");
         }
     }
 

@@ -1,4 +1,6 @@
+using System.Runtime.Intrinsics;
 using Scion.Models.Llama;
+using Scion.Tensors;
 
 namespace Scion.Models.KvCache;
 
@@ -12,6 +14,7 @@ public sealed class PagedKvCache
 {
     private readonly Half[][] _keys;   // per layer: [blocks, blockSize, Hkv*Dh]
     private readonly Half[][] _values; // per layer: [blocks, blockSize, Hkv*Dh]
+    private readonly bool[] _nonFinite; // per layer: some key or value written since the last Clear is Inf/NaN in half
     private readonly Stack<int> _free;
     private readonly Dictionary<int, KvBlockTable> _tables = [];
 
@@ -40,6 +43,7 @@ public sealed class PagedKvCache
             _keys[l] = new Half[perLayer];
             _values[l] = new Half[perLayer];
         }
+        _nonFinite = new bool[Layers];
         _free = new Stack<int>(Enumerable.Range(0, BlockCount).Reverse());
     }
 
@@ -82,13 +86,45 @@ public sealed class PagedKvCache
     public void Clear()
     {
         foreach (var s in _tables.Keys.ToList()) Free(s);
+        Array.Clear(_nonFinite);
+    }
+
+    /// <summary>
+    /// Stores one position's key and value ([Hkv*Dh] each) in a layer, rounded to half (nearest even), and notes
+    /// whether any of them is not a finite half (NaN, or beyond ±65504 so it became infinity).
+    /// </summary>
+    public void Write(int layer, KvBlockTable table, int position, ReadOnlySpan<float> key, ReadOnlySpan<float> value)
+    {
+        if (key.Length != KvDim || value.Length != KvDim)
+            throw new ArgumentException($"KV cache write at layer {layer}, position {position}: key has {key.Length} and value {value.Length} floats, the cache holds {KvDim}.");
+        int off = Offset(table, position);
+        HalfConvert.FromFloat(key, _keys[layer].AsSpan(off, KvDim));
+        HalfConvert.FromFloat(value, _values[layer].AsSpan(off, KvDim));
+        if (!_nonFinite[layer] && !(AllHalfFinite(key) && AllHalfFinite(value))) _nonFinite[layer] = true;
+    }
+
+    /// <summary>True when every key and value written to the layer since the last <see cref="Clear"/> is a finite
+    /// half, so attention may widen them with the short form that has no Inf/NaN handling.</summary>
+    public bool AllFinite(int layer) => !_nonFinite[layer];
+
+    /// <summary>Every value rounds to a finite half: |x| below 65520 (the rounding boundary to infinity) and not NaN.</summary>
+    private static bool AllHalfFinite(ReadOnlySpan<float> x)
+    {
+        int i = 0;
+        var limit = Vector256.Create(65520f);
+        var ok = Vector256<float>.AllBitsSet;
+        for (; i + 8 <= x.Length; i += 8) ok &= Vector256.LessThan(Vector256.Abs(Vector256.Create(x.Slice(i, 8))), limit); // NaN compares false
+        bool all = ok.AsUInt32() == Vector256<uint>.AllBitsSet; // as integers: all-ones is a NaN as floats
+        for (; i < x.Length; i++) all &= MathF.Abs(x[i]) < 65520f;
+        return all;
     }
 
     /// <summary>Offset of (block table, position) inside a layer's key or value array.</summary>
     public int Offset(KvBlockTable table, int position) =>
         (table.Blocks[position / BlockSize] * BlockSize + position % BlockSize) * KvDim;
 
-    /// <summary>A layer's keys, [blocks, blockSize, Hkv*Dh] halves; index with <see cref="Offset"/>.</summary>
+    /// <summary>A layer's keys, [blocks, blockSize, Hkv*Dh] halves; index with <see cref="Offset"/>. Read-only by
+    /// convention: writes go through <see cref="Write"/> so <see cref="AllFinite"/> stays true to the contents.</summary>
     public Half[] Keys(int layer) => _keys[layer];
     /// <summary>A layer's values, [blocks, blockSize, Hkv*Dh] halves; index with <see cref="Offset"/>.</summary>
     public Half[] Values(int layer) => _values[layer];

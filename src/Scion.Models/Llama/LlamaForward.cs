@@ -47,14 +47,9 @@ public sealed partial class LlamaModel
             Rope.Apply(q, c.Heads, positions);
             Rope.Apply(k, c.KvHeads, positions);
 
-            Half[] keys = cache.Keys(l), values = cache.Values(l);
+            // The cache holds half-precision values (llama.cpp's default F16 KV cache numerics), rounded to nearest even.
             for (int t = 0; t < n; t++)
-            {
-                int off = cache.Offset(tables[t], positions[t]);
-                // The cache holds half-precision values (llama.cpp's default F16 KV cache numerics), rounded to nearest even.
-                HalfConvert.FromFloat(k.Slice(t * c.KvDim, c.KvDim), keys.AsSpan(off, c.KvDim));
-                HalfConvert.FromFloat(v.Slice(t * c.KvDim, c.KvDim), values.AsSpan(off, c.KvDim));
-            }
+                cache.Write(l, tables[t], positions[t], k.Slice(t * c.KvDim, c.KvDim), v.Slice(t * c.KvDim, c.KvDim));
 
             var attn = s.Attn.AsSpan(0, n * c.QDim);
             PagedAttention.Run(q, attn, n, positions, tables, cache, l, c.Heads, c.KvHeads, c.HeadDim, c.SlidingWindow, Pool);

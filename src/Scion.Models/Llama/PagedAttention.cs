@@ -27,7 +27,7 @@ internal static unsafe class PagedAttention
         {
             var job = new Job
             {
-                Q = qp, Output = op, Keys = kp, Values = vp, Positions = positions, Tables = tables, Level = KernelSelection.Current,
+                Q = qp, Output = op, Keys = kp, Values = vp, Finite = cache.AllFinite(layer), Positions = positions, Tables = tables, Level = KernelSelection.Current,
                 Window = slidingWindow, BlockSize = cache.BlockSize, KvDim = cache.KvDim, Rows = rows, Heads = heads, KvHeads = kvHeads, HeadDim = headDim,
             };
             pool.Run(rows * kvHeads, ref job);
@@ -41,6 +41,7 @@ internal static unsafe class PagedAttention
         public int[] Positions;
         public KvBlockTable[] Tables;
         public KernelLevel Level;
+        public bool Finite;
         public int Window, BlockSize, KvDim, Rows, Heads, KvHeads, HeadDim;
 
         public readonly void Execute(int item)
@@ -80,7 +81,7 @@ internal static unsafe class PagedAttention
             {
                 int pos = first + p;
                 int count = Math.Min(BlockSize - pos % BlockSize, length - p);
-                AttentionKernels.Scores(queries, group, HeadDim, Keys + Offset(blocks, pos) + g * HeadDim, KvDim, count, scale, scores + p, length, Level);
+                AttentionKernels.Scores(queries, group, HeadDim, Keys + Offset(blocks, pos) + g * HeadDim, KvDim, count, scale, scores + p, length, Finite, Level);
                 p += count;
             }
             for (int j = 0; j < group; j++) AttentionKernels.SoftmaxToHalf(scores + (long)j * length, length, Level);
@@ -89,7 +90,7 @@ internal static unsafe class PagedAttention
             {
                 int pos = first + p;
                 int count = Math.Min(BlockSize - pos % BlockSize, length - p);
-                AttentionKernels.AccumulateValues(scores + p, group, length, Values + Offset(blocks, pos) + g * HeadDim, KvDim, count, output, HeadDim, HeadDim, Level);
+                AttentionKernels.AccumulateValues(scores + p, group, length, Values + Offset(blocks, pos) + g * HeadDim, KvDim, count, output, HeadDim, HeadDim, Finite, Level);
                 p += count;
             }
         }

@@ -19,12 +19,15 @@ public static unsafe class AttentionKernels
     /// <summary>scores[j·scoreStride + k] = scale · (query j · key k) for j &lt; group, k &lt; count.</summary>
     /// <param name="queries">[group, headDim] floats.</param>
     /// <param name="keys">count rows of headDim halves, keyStride halves apart.</param>
+    /// <param name="finite">The caller knows every key half is finite (no Inf/NaN), so the short widening applies.</param>
     public static void Scores(float* queries, int group, int headDim, Half* keys, int keyStride, int count, float scale,
-        float* scores, int scoreStride, KernelLevel level)
+        float* scores, int scoreStride, bool finite, KernelLevel level)
     {
         int lanes = Lanes(headDim, level);
-        if (lanes == 16) Scores16(queries, group, headDim, (ushort*)keys, keyStride, count, scale, scores, scoreStride);
-        else if (lanes == 8) Scores8(queries, group, headDim, (ushort*)keys, keyStride, count, scale, scores, scoreStride);
+        if (lanes == 16 && finite) Scores16<FiniteWiden>(queries, group, headDim, (ushort*)keys, keyStride, count, scale, scores, scoreStride);
+        else if (lanes == 16) Scores16<ExactWiden>(queries, group, headDim, (ushort*)keys, keyStride, count, scale, scores, scoreStride);
+        else if (lanes == 8 && finite) Scores8<FiniteWiden>(queries, group, headDim, (ushort*)keys, keyStride, count, scale, scores, scoreStride);
+        else if (lanes == 8) Scores8<ExactWiden>(queries, group, headDim, (ushort*)keys, keyStride, count, scale, scores, scoreStride);
         else ReferenceAttention.Scores(queries, group, headDim, keys, keyStride, count, scale, scores, scoreStride, lanes);
     }
 
@@ -42,12 +45,15 @@ public static unsafe class AttentionKernels
     /// <summary>output[j] += Σ_k probs[j·probStride + k] · value k, key order, one FMA per (k, element).</summary>
     /// <param name="values">count rows of headDim halves, valueStride halves apart.</param>
     /// <param name="output">[group, outStride] floats.</param>
+    /// <param name="finite">The caller knows every value half is finite (no Inf/NaN), so the short widening applies.</param>
     public static void AccumulateValues(float* probs, int group, int probStride, Half* values, int valueStride, int count,
-        float* output, int outStride, int headDim, KernelLevel level)
+        float* output, int outStride, int headDim, bool finite, KernelLevel level)
     {
         int lanes = Lanes(headDim, level);
-        if (lanes == 16) Accumulate16(probs, group, probStride, (ushort*)values, valueStride, count, output, outStride, headDim);
-        else if (lanes == 8) Accumulate8(probs, group, probStride, (ushort*)values, valueStride, count, output, outStride, headDim);
+        if (lanes == 16 && finite) Accumulate16<FiniteWiden>(probs, group, probStride, (ushort*)values, valueStride, count, output, outStride, headDim);
+        else if (lanes == 16) Accumulate16<ExactWiden>(probs, group, probStride, (ushort*)values, valueStride, count, output, outStride, headDim);
+        else if (lanes == 8 && finite) Accumulate8<FiniteWiden>(probs, group, probStride, (ushort*)values, valueStride, count, output, outStride, headDim);
+        else if (lanes == 8) Accumulate8<ExactWiden>(probs, group, probStride, (ushort*)values, valueStride, count, output, outStride, headDim);
         else ReferenceAttention.AccumulateValues(probs, group, probStride, values, valueStride, count, output, outStride, headDim);
     }
 
@@ -60,9 +66,34 @@ public static unsafe class AttentionKernels
         for (; i < n; i++) dst[i] = (float)(Half)src[i];
     }
 
+    /// <summary>Half → float widening, chosen at compile time per call site.</summary>
+    private interface IWiden
+    {
+        static abstract Vector512<float> Widen16(Vector256<ushort> h);
+        static abstract Vector256<float> Widen8(Vector128<ushort> h);
+    }
+
+    /// <summary>Every half, Inf and NaN included.</summary>
+    private readonly struct ExactWiden : IWiden
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Widen16(Vector256<ushort> h) => HalfConvert.HalfToFloat16(h);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Widen8(Vector128<ushort> h) => HalfConvert.HalfToFloat8(h);
+    }
+
+    /// <summary>Finite halves only, in three operations instead of ten.</summary>
+    private readonly struct FiniteWiden : IWiden
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Widen16(Vector256<ushort> h) => HalfConvert.FiniteHalfToFloat16(h);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Widen8(Vector128<ushort> h) => HalfConvert.FiniteHalfToFloat8(h);
+    }
+
     // --- scores ---
 
-    private static void Scores16(float* q, int group, int d, ushort* keys, int keyStride, int count, float scale, float* scores, int scoreStride)
+    private static void Scores16<TWiden>(float* q, int group, int d, ushort* keys, int keyStride, int count, float scale, float* scores, int scoreStride) where TWiden : struct, IWiden
     {
         int j0 = 0;
         float* lane = stackalloc float[8];
@@ -75,7 +106,7 @@ public static unsafe class AttentionKernels
                 Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
                 for (int c = 0; c < d; c += 16)
                 {
-                    Vector512<float> kv = HalfConvert.HalfToFloat16(Vector256.Load(key + c));
+                    Vector512<float> kv = TWiden.Widen16(Vector256.Load(key + c));
                     a0 = Vector512.FusedMultiplyAdd(Vector512.Load(qb + c), kv, a0);
                     a1 = Vector512.FusedMultiplyAdd(Vector512.Load(qb + d + c), kv, a1);
                     a2 = Vector512.FusedMultiplyAdd(Vector512.Load(qb + 2 * d + c), kv, a2);
@@ -96,13 +127,13 @@ public static unsafe class AttentionKernels
             {
                 ushort* key = keys + (long)k * keyStride;
                 Vector512<float> a = default;
-                for (int c = 0; c < d; c += 16) a = Vector512.FusedMultiplyAdd(Vector512.Load(qj + c), HalfConvert.HalfToFloat16(Vector256.Load(key + c)), a);
+                for (int c = 0; c < d; c += 16) a = Vector512.FusedMultiplyAdd(Vector512.Load(qj + c), TWiden.Widen16(Vector256.Load(key + c)), a);
                 scores[(long)j0 * scoreStride + k] = Fold(FoldHalves(a)) * scale;
             }
         }
     }
 
-    private static void Scores8(float* q, int group, int d, ushort* keys, int keyStride, int count, float scale, float* scores, int scoreStride)
+    private static void Scores8<TWiden>(float* q, int group, int d, ushort* keys, int keyStride, int count, float scale, float* scores, int scoreStride) where TWiden : struct, IWiden
     {
         int j0 = 0;
         float* lane = stackalloc float[8];
@@ -115,7 +146,7 @@ public static unsafe class AttentionKernels
                 Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
                 for (int c = 0; c < d; c += 8)
                 {
-                    Vector256<float> kv = HalfConvert.HalfToFloat8(Vector128.Load(key + c));
+                    Vector256<float> kv = TWiden.Widen8(Vector128.Load(key + c));
                     a0 = Vector256.FusedMultiplyAdd(Vector256.Load(qb + c), kv, a0);
                     a1 = Vector256.FusedMultiplyAdd(Vector256.Load(qb + d + c), kv, a1);
                     a2 = Vector256.FusedMultiplyAdd(Vector256.Load(qb + 2 * d + c), kv, a2);
@@ -136,7 +167,7 @@ public static unsafe class AttentionKernels
             {
                 ushort* key = keys + (long)k * keyStride;
                 Vector256<float> a = default;
-                for (int c = 0; c < d; c += 8) a = Vector256.FusedMultiplyAdd(Vector256.Load(qj + c), HalfConvert.HalfToFloat8(Vector128.Load(key + c)), a);
+                for (int c = 0; c < d; c += 8) a = Vector256.FusedMultiplyAdd(Vector256.Load(qj + c), TWiden.Widen8(Vector128.Load(key + c)), a);
                 scores[(long)j0 * scoreStride + k] = Fold(a) * scale;
             }
         }
@@ -288,7 +319,7 @@ public static unsafe class AttentionKernels
 
     // --- values ---
 
-    private static void Accumulate16(float* p, int group, int probStride, ushort* values, int valueStride, int count, float* output, int outStride, int d)
+    private static void Accumulate16<TWiden>(float* p, int group, int probStride, ushort* values, int valueStride, int count, float* output, int outStride, int d) where TWiden : struct, IWiden
     {
         int j0 = 0;
         for (; j0 + 8 <= group; j0 += 8)
@@ -303,7 +334,7 @@ public static unsafe class AttentionKernels
                 ushort* v = values + c;
                 for (int k = 0; k < count; k++, v += valueStride)
                 {
-                    Vector512<float> vv = HalfConvert.HalfToFloat16(Vector256.Load(v));
+                    Vector512<float> vv = TWiden.Widen16(Vector256.Load(v));
                     float* pk = pb + k;
                     a0 = Vector512.FusedMultiplyAdd(Vector512.Create(pk[0]), vv, a0);
                     a1 = Vector512.FusedMultiplyAdd(Vector512.Create(pk[probStride]), vv, a1);
@@ -327,13 +358,13 @@ public static unsafe class AttentionKernels
                 Vector512<float> a = Vector512.Load(oj + c);
                 ushort* v = values + c;
                 for (int k = 0; k < count; k++, v += valueStride)
-                    a = Vector512.FusedMultiplyAdd(Vector512.Create(pj[k]), HalfConvert.HalfToFloat16(Vector256.Load(v)), a);
+                    a = Vector512.FusedMultiplyAdd(Vector512.Create(pj[k]), TWiden.Widen16(Vector256.Load(v)), a);
                 a.Store(oj + c);
             }
         }
     }
 
-    private static void Accumulate8(float* p, int group, int probStride, ushort* values, int valueStride, int count, float* output, int outStride, int d)
+    private static void Accumulate8<TWiden>(float* p, int group, int probStride, ushort* values, int valueStride, int count, float* output, int outStride, int d) where TWiden : struct, IWiden
     {
         int j0 = 0;
         for (; j0 + 8 <= group; j0 += 8)
@@ -348,7 +379,7 @@ public static unsafe class AttentionKernels
                 ushort* v = values + c;
                 for (int k = 0; k < count; k++, v += valueStride)
                 {
-                    Vector256<float> vv = HalfConvert.HalfToFloat8(Vector128.Load(v));
+                    Vector256<float> vv = TWiden.Widen8(Vector128.Load(v));
                     float* pk = pb + k;
                     a0 = Vector256.FusedMultiplyAdd(Vector256.Create(pk[0]), vv, a0);
                     a1 = Vector256.FusedMultiplyAdd(Vector256.Create(pk[probStride]), vv, a1);
@@ -372,7 +403,7 @@ public static unsafe class AttentionKernels
                 Vector256<float> a = Vector256.Load(oj + c);
                 ushort* v = values + c;
                 for (int k = 0; k < count; k++, v += valueStride)
-                    a = Vector256.FusedMultiplyAdd(Vector256.Create(pj[k]), HalfConvert.HalfToFloat8(Vector128.Load(v)), a);
+                    a = Vector256.FusedMultiplyAdd(Vector256.Create(pj[k]), TWiden.Widen8(Vector128.Load(v)), a);
                 a.Store(oj + c);
             }
         }

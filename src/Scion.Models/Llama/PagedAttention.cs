@@ -20,14 +20,19 @@ internal static unsafe class PagedAttention
     /// <param name="q">[T, H*Dh] rotated queries.</param>
     /// <param name="output">[T, H*Dh].</param>
     public static void Run(ReadOnlySpan<float> q, Span<float> output, int rows, int[] positions,
-        KvBlockTable[] tables, PagedKvCache cache, int layer, int heads, int kvHeads, int headDim, int slidingWindow, WorkerPool pool)
+        KvBlockTable[] tables, PagedKvCache cache, int layer, int heads, int kvHeads, int headDim, int slidingWindow, WorkerPool pool) =>
+        Run(q, output, rows, positions, tables, cache, layer, heads, kvHeads, headDim, slidingWindow, pool, KernelSelection.Current);
+
+    /// <summary>The same at a chosen kernel level (tests compare the SIMD paths with the scalar reference loop).</summary>
+    internal static void Run(ReadOnlySpan<float> q, Span<float> output, int rows, int[] positions, KvBlockTable[] tables,
+        PagedKvCache cache, int layer, int heads, int kvHeads, int headDim, int slidingWindow, WorkerPool pool, KernelLevel level)
     {
         fixed (float* qp = q, op = output)
         fixed (Half* kp = cache.Keys(layer), vp = cache.Values(layer))
         {
             var job = new Job
             {
-                Q = qp, Output = op, Keys = kp, Values = vp, Finite = cache.AllFinite(layer), Positions = positions, Tables = tables, Level = KernelSelection.Current,
+                Q = qp, Output = op, Keys = kp, Values = vp, Finite = cache.AllFinite(layer), Positions = positions, Tables = tables, Level = level,
                 Window = slidingWindow, BlockSize = cache.BlockSize, KvDim = cache.KvDim, Rows = rows, Heads = heads, KvHeads = kvHeads, HeadDim = headDim,
             };
             pool.Run(rows * kvHeads, ref job);

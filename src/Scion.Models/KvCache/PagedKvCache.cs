@@ -1,15 +1,20 @@
+using System.Runtime.Intrinsics;
 using Scion.Models.Llama;
+using Scion.Tensors;
 
 namespace Scion.Models.KvCache;
 
 /// <summary>
 /// Keys and values of every layer in fixed-size blocks shared by all sequences, addressed through per-sequence
 /// block tables (vLLM's paged attention layout), so sequences grow, free and swap without moving data.
+/// Entries are stored as F16: the forward pass rounds keys and values to half before caching them anyway (llama.cpp's
+/// default F16 cache numerics), so half storage loses nothing and halves the cache's memory and attention's reads.
 /// </summary>
 public sealed class PagedKvCache
 {
-    private readonly float[][] _keys;   // per layer: [blocks, blockSize, Hkv*Dh]
-    private readonly float[][] _values; // per layer: [blocks, blockSize, Hkv*Dh]
+    private readonly Half[][] _keys;   // per layer: [blocks, blockSize, Hkv*Dh]
+    private readonly Half[][] _values; // per layer: [blocks, blockSize, Hkv*Dh]
+    private readonly bool[] _nonFinite; // per layer: some key or value written since the last Clear is Inf/NaN in half
     private readonly Stack<int> _free;
     private readonly Dictionary<int, KvBlockTable> _tables = [];
 
@@ -18,7 +23,7 @@ public sealed class PagedKvCache
     public int KvDim { get; }
     public int Layers { get; }
     public int FreeBlocks => _free.Count;
-    public long Bytes => 2L * Layers * BlockCount * BlockSize * KvDim * sizeof(float);
+    public long Bytes => 2L * Layers * BlockCount * BlockSize * KvDim * 2L; // two bytes per half
 
     public PagedKvCache(LlamaConfig config, int maxTokens, int blockSize = 16)
     {
@@ -30,14 +35,15 @@ public sealed class PagedKvCache
         Layers = config.Layers;
         long perLayer = (long)BlockCount * blockSize * KvDim;
         if (perLayer > Array.MaxLength)
-            throw new ArgumentOutOfRangeException(nameof(maxTokens), $"A KV cache of {maxTokens} tokens needs {perLayer} floats per layer, above the array limit.");
-        _keys = new float[Layers][];
-        _values = new float[Layers][];
+            throw new ArgumentOutOfRangeException(nameof(maxTokens), $"A KV cache of {maxTokens} tokens needs {perLayer} halves per layer, above the array limit.");
+        _keys = new Half[Layers][];
+        _values = new Half[Layers][];
         for (int l = 0; l < Layers; l++)
         {
-            _keys[l] = new float[perLayer];
-            _values[l] = new float[perLayer];
+            _keys[l] = new Half[perLayer];
+            _values[l] = new Half[perLayer];
         }
+        _nonFinite = new bool[Layers];
         _free = new Stack<int>(Enumerable.Range(0, BlockCount).Reverse());
     }
 
@@ -80,14 +86,48 @@ public sealed class PagedKvCache
     public void Clear()
     {
         foreach (var s in _tables.Keys.ToList()) Free(s);
+        Array.Clear(_nonFinite);
+    }
+
+    /// <summary>
+    /// Stores one position's key and value ([Hkv*Dh] each) in a layer, rounded to half (nearest even), and notes
+    /// whether any of them is not a finite half (NaN, or beyond ±65504 so it became infinity).
+    /// </summary>
+    public void Write(int layer, KvBlockTable table, int position, ReadOnlySpan<float> key, ReadOnlySpan<float> value)
+    {
+        if (key.Length != KvDim || value.Length != KvDim)
+            throw new ArgumentException($"KV cache write at layer {layer}, position {position}: key has {key.Length} and value {value.Length} floats, the cache holds {KvDim}.");
+        int off = Offset(table, position);
+        HalfConvert.FromFloat(key, _keys[layer].AsSpan(off, KvDim));
+        HalfConvert.FromFloat(value, _values[layer].AsSpan(off, KvDim));
+        if (!_nonFinite[layer] && !(AllHalfFinite(key) && AllHalfFinite(value))) _nonFinite[layer] = true;
+    }
+
+    /// <summary>True when every key and value written to the layer since the last <see cref="Clear"/> is a finite
+    /// half, so attention may widen them with the short form that has no Inf/NaN handling.</summary>
+    public bool AllFinite(int layer) => !_nonFinite[layer];
+
+    /// <summary>Every value rounds to a finite half: |x| below 65520 (the rounding boundary to infinity) and not NaN.</summary>
+    private static bool AllHalfFinite(ReadOnlySpan<float> x)
+    {
+        int i = 0;
+        var limit = Vector256.Create(65520f);
+        var ok = Vector256<float>.AllBitsSet;
+        for (; i + 8 <= x.Length; i += 8) ok &= Vector256.LessThan(Vector256.Abs(Vector256.Create(x.Slice(i, 8))), limit); // NaN compares false
+        bool all = ok.AsUInt32() == Vector256<uint>.AllBitsSet; // as integers: all-ones is a NaN as floats
+        for (; i < x.Length; i++) all &= MathF.Abs(x[i]) < 65520f;
+        return all;
     }
 
     /// <summary>Offset of (block table, position) inside a layer's key or value array.</summary>
     public int Offset(KvBlockTable table, int position) =>
         (table.Blocks[position / BlockSize] * BlockSize + position % BlockSize) * KvDim;
 
-    public float[] Keys(int layer) => _keys[layer];
-    public float[] Values(int layer) => _values[layer];
+    /// <summary>A layer's keys, [blocks, blockSize, Hkv*Dh] halves; index with <see cref="Offset"/>. Read-only by
+    /// convention: writes go through <see cref="Write"/> so <see cref="AllFinite"/> stays true to the contents.</summary>
+    public Half[] Keys(int layer) => _keys[layer];
+    /// <summary>A layer's values, [blocks, blockSize, Hkv*Dh] halves; index with <see cref="Offset"/>.</summary>
+    public Half[] Values(int layer) => _values[layer];
 
     internal void SetLength(KvBlockTable table, int length) => table.Length = length;
 }

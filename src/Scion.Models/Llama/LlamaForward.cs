@@ -47,17 +47,9 @@ public sealed partial class LlamaModel
             Rope.Apply(q, c.Heads, positions);
             Rope.Apply(k, c.KvHeads, positions);
 
-            float[] keys = cache.Keys(l), values = cache.Values(l);
+            // The cache holds half-precision values (llama.cpp's default F16 KV cache numerics), rounded to nearest even.
             for (int t = 0; t < n; t++)
-            {
-                int off = cache.Offset(tables[t], positions[t]);
-                // The cache holds half-precision values (llama.cpp's default F16 KV cache numerics).
-                for (int i = 0; i < c.KvDim; i++)
-                {
-                    keys[off + i] = (float)(Half)k[t * c.KvDim + i];
-                    values[off + i] = (float)(Half)v[t * c.KvDim + i];
-                }
-            }
+                cache.Write(l, tables[t], positions[t], k.Slice(t * c.KvDim, c.KvDim), v.Slice(t * c.KvDim, c.KvDim));
 
             var attn = s.Attn.AsSpan(0, n * c.QDim);
             PagedAttention.Run(q, attn, n, positions, tables, cache, l, c.Heads, c.KvHeads, c.HeadDim, c.SlidingWindow, Pool);

@@ -1,14 +1,17 @@
 using Scion.Models.KvCache;
 using Scion.Tensors;
+using Scion.Tensors.Cpu;
 
 namespace Scion.Models.Llama;
 
 /// <summary>
 /// Causal attention of each batch row over its own sequence's cached keys and values, read through the block table.
 /// One work item is a (row, KV head) pair: the query heads that share that KV head (GQA) are scored together so
-/// each key is read once. Scores live in a per-thread vector of context length, never in a [T, T] matrix.
+/// each key and value row is read (and widened from half) once for all of them. Scores live in a per-thread
+/// [group, context] buffer, never in a [T, T] matrix.
 /// Numerics follow an F16 KV cache as llama.cpp runs it: keys, values, the query and the softmax probabilities are
-/// rounded to half before their dot products, which is what its golden outputs reflect.
+/// rounded to half before their dot products, which is what its golden outputs reflect. SIMD levels run
+/// <see cref="AttentionKernels"/> (orders pinned by their scalar twins); the scalar level keeps a plain reference loop.
 /// </summary>
 internal static unsafe class PagedAttention
 {
@@ -17,13 +20,19 @@ internal static unsafe class PagedAttention
     /// <param name="q">[T, H*Dh] rotated queries.</param>
     /// <param name="output">[T, H*Dh].</param>
     public static void Run(ReadOnlySpan<float> q, Span<float> output, int rows, int[] positions,
-        KvBlockTable[] tables, PagedKvCache cache, int layer, int heads, int kvHeads, int headDim, int slidingWindow, WorkerPool pool)
+        KvBlockTable[] tables, PagedKvCache cache, int layer, int heads, int kvHeads, int headDim, int slidingWindow, WorkerPool pool) =>
+        Run(q, output, rows, positions, tables, cache, layer, heads, kvHeads, headDim, slidingWindow, pool, KernelSelection.Current);
+
+    /// <summary>The same at a chosen kernel level (tests compare the SIMD paths with the scalar reference loop).</summary>
+    internal static void Run(ReadOnlySpan<float> q, Span<float> output, int rows, int[] positions, KvBlockTable[] tables,
+        PagedKvCache cache, int layer, int heads, int kvHeads, int headDim, int slidingWindow, WorkerPool pool, KernelLevel level)
     {
-        fixed (float* qp = q, op = output, kp = cache.Keys(layer), vp = cache.Values(layer))
+        fixed (float* qp = q, op = output)
+        fixed (Half* kp = cache.Keys(layer), vp = cache.Values(layer))
         {
             var job = new Job
             {
-                Q = qp, Output = op, Keys = kp, Values = vp, Positions = positions, Tables = tables,
+                Q = qp, Output = op, Keys = kp, Values = vp, Finite = cache.AllFinite(layer), Positions = positions, Tables = tables, Level = level,
                 Window = slidingWindow, BlockSize = cache.BlockSize, KvDim = cache.KvDim, Rows = rows, Heads = heads, KvHeads = kvHeads, HeadDim = headDim,
             };
             pool.Run(rows * kvHeads, ref job);
@@ -32,9 +41,12 @@ internal static unsafe class PagedAttention
 
     private struct Job : IParallelJob
     {
-        public float* Q, Output, Keys, Values;
+        public float* Q, Output;
+        public Half* Keys, Values;
         public int[] Positions;
         public KvBlockTable[] Tables;
+        public KernelLevel Level;
+        public bool Finite;
         public int Window, BlockSize, KvDim, Rows, Heads, KvHeads, HeadDim;
 
         public readonly void Execute(int item)
@@ -46,66 +58,90 @@ internal static unsafe class PagedAttention
             // With a sliding window only the last Window positions (this one included) are visible.
             int first = Window > 0 ? Math.Max(0, Positions[t] + 1 - Window) : 0;
             int length = Positions[t] + 1 - first;
-            int qDim = Heads * HeadDim;
             float scale = 1f / MathF.Sqrt(HeadDim);
             var blocks = Tables[t].Blocks;
+            // The group's query heads are adjacent: [group, Dh] in, [group, Dh] out.
+            float* q = Q + (long)t * Heads * HeadDim + g * group * HeadDim;
+            float* output = Output + (long)t * Heads * HeadDim + g * group * HeadDim;
 
             var scratch = t_scores;
-            int need = group * (length + HeadDim);
+            int need = group * (length + 2 * HeadDim);
             if (scratch is null || scratch.Length < need) t_scores = scratch = new float[Math.Max(need, (scratch?.Length ?? 0) * 2)];
-            var queries = scratch.AsSpan(0, group * HeadDim);             // [group, Dh] rounded to half
-            var scores = scratch.AsSpan(group * HeadDim, group * length); // [group, length]
-            for (int j = 0; j < group; j++)
+            fixed (float* buffer = scratch)
             {
-                var src = new ReadOnlySpan<float>(Q + (long)t * qDim + (g * group + j) * HeadDim, HeadDim);
-                for (int i = 0; i < HeadDim; i++) queries[j * HeadDim + i] = (float)(Half)src[i];
-            }
-
-            Span<float> max = stackalloc float[group];
-            max.Fill(float.NegativeInfinity);
-            fixed (float* qs = queries, sc = scores)
-            {
-                // Walk the block table block by block: positions inside a block are contiguous rows of KvDim.
-                for (int p = 0; p < length;)
-                {
-                    int pos = first + p;
-                    int inBlock = Math.Min(BlockSize - pos % BlockSize, length - p);
-                    float* key = Keys + KeyOffset(blocks, pos) + g * HeadDim;
-                    for (int k = 0; k < inBlock; k++, p++, key += KvDim)
-                    {
-                        for (int j = 0; j < group; j++)
-                        {
-                            float s = Ops.Dot(qs + j * HeadDim, key, HeadDim) * scale;
-                            sc[j * length + p] = s;
-                            if (s > max[j]) max[j] = s;
-                        }
-                    }
-                }
-                for (int j = 0; j < group; j++)
-                {
-                    float* row = sc + j * length;
-                    double sum = 0;
-                    for (int p = 0; p < length; p++)
-                    {
-                        row[p] = MathF.Exp(row[p] - max[j]);
-                        sum += row[p];
-                    }
-                    float inv = (float)(1.0 / sum);
-                    for (int p = 0; p < length; p++) row[p] = (float)(Half)(row[p] * inv);
-                    new Span<float>(Output + (long)t * qDim + (g * group + j) * HeadDim, HeadDim).Clear();
-                }
-                for (int p = 0; p < length;)
-                {
-                    int pos = first + p;
-                    int inBlock = Math.Min(BlockSize - pos % BlockSize, length - p);
-                    float* value = Values + KeyOffset(blocks, pos) + g * HeadDim;
-                    for (int k = 0; k < inBlock; k++, p++, value += KvDim)
-                        for (int j = 0; j < group; j++)
-                            Ops.Axpy(sc[j * length + p], value, Output + (long)t * qDim + (g * group + j) * HeadDim, HeadDim);
-                }
+                float* queries = buffer;                   // [group, Dh] rounded to half
+                float* row = buffer + group * HeadDim;     // [Dh] one widened cache row (scalar path)
+                float* scores = row + HeadDim;             // [group, length]
+                if (Level == KernelLevel.Scalar) Reference(q, output, queries, row, scores, blocks, first, length, g, group, scale);
+                else Simd(q, output, queries, scores, blocks, first, length, g, group, scale);
             }
         }
 
-        private readonly long KeyOffset(List<int> blocks, int p) => ((long)blocks[p / BlockSize] * BlockSize + p % BlockSize) * KvDim;
+        private readonly void Simd(float* q, float* output, float* queries, float* scores, List<int> blocks,
+            int first, int length, int g, int group, float scale)
+        {
+            AttentionKernels.RoundToHalf(q, queries, group * HeadDim, Level);
+            // Walk the block table block by block: positions inside a block are contiguous rows of KvDim.
+            for (int p = 0; p < length;)
+            {
+                int pos = first + p;
+                int count = Math.Min(BlockSize - pos % BlockSize, length - p);
+                AttentionKernels.Scores(queries, group, HeadDim, Keys + Offset(blocks, pos) + g * HeadDim, KvDim, count, scale, scores + p, length, Finite, Level);
+                p += count;
+            }
+            for (int j = 0; j < group; j++) AttentionKernels.SoftmaxToHalf(scores + (long)j * length, length, Level);
+            new Span<float>(output, group * HeadDim).Clear();
+            for (int p = 0; p < length;)
+            {
+                int pos = first + p;
+                int count = Math.Min(BlockSize - pos % BlockSize, length - p);
+                AttentionKernels.AccumulateValues(scores + p, group, length, Values + Offset(blocks, pos) + g * HeadDim, KvDim, count, output, HeadDim, HeadDim, Finite, Level);
+                p += count;
+            }
+        }
+
+        /// <summary>The plain loop: one dot per (key, query head), MathF.Exp per score, one axpy per (value, head).</summary>
+        private readonly void Reference(float* q, float* output, float* queries, float* row, float* scores, List<int> blocks,
+            int first, int length, int g, int group, float scale)
+        {
+            for (int i = 0; i < group * HeadDim; i++) queries[i] = (float)(Half)q[i];
+            Span<float> max = stackalloc float[group];
+            max.Fill(float.NegativeInfinity);
+            for (int p = 0; p < length; p++)
+            {
+                Widen(Keys + Offset(blocks, first + p) + g * HeadDim, row);
+                for (int j = 0; j < group; j++)
+                {
+                    float s = Ops.Dot(queries + j * HeadDim, row, HeadDim) * scale;
+                    scores[j * length + p] = s;
+                    if (s > max[j]) max[j] = s;
+                }
+            }
+            for (int j = 0; j < group; j++)
+            {
+                float* sc = scores + j * length;
+                double sum = 0;
+                for (int p = 0; p < length; p++)
+                {
+                    sc[p] = MathF.Exp(sc[p] - max[j]);
+                    sum += sc[p];
+                }
+                float inv = (float)(1.0 / sum);
+                for (int p = 0; p < length; p++) sc[p] = (float)(Half)(sc[p] * inv);
+            }
+            new Span<float>(output, group * HeadDim).Clear();
+            for (int p = 0; p < length; p++)
+            {
+                Widen(Values + Offset(blocks, first + p) + g * HeadDim, row);
+                for (int j = 0; j < group; j++) Ops.Axpy(scores[j * length + p], row, output + j * HeadDim, HeadDim);
+            }
+        }
+
+        private readonly void Widen(Half* src, float* dst)
+        {
+            for (int i = 0; i < HeadDim; i++) dst[i] = (float)src[i];
+        }
+
+        private readonly long Offset(List<int> blocks, int p) => ((long)blocks[p / BlockSize] * BlockSize + p % BlockSize) * KvDim;
     }
 }

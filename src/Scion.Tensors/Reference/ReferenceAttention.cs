@@ -1,0 +1,71 @@
+namespace Scion.Tensors.Reference;
+
+/// <summary>
+/// Scalar twins of <see cref="Cpu.AttentionKernels"/>: the same operations in the same order, so the SIMD kernels
+/// equal them bitwise. <c>lanes</c> is the vector width the kernel ran at (16, 8, or 1 for a plain sequential order):
+/// a dot keeps one FMA chain per lane over the row and then folds the lanes in halves (lane i += lane i + w for
+/// w = lanes/2, …, 1); a sum does the same with double lanes and adds the leftover tail in order.
+/// </summary>
+public static unsafe class ReferenceAttention
+{
+    /// <summary>scores[j·scoreStride + k] = scale · (query j · key k) for j &lt; group, k &lt; count.</summary>
+    /// <param name="queries">[group, headDim].</param>
+    /// <param name="keys">count rows of headDim halves, keyStride halves apart.</param>
+    public static void Scores(float* queries, int group, int headDim, Half* keys, int keyStride, int count, float scale,
+        float* scores, int scoreStride, int lanes)
+    {
+        Span<float> part = stackalloc float[lanes];
+        for (int j = 0; j < group; j++)
+        {
+            float* q = queries + j * headDim;
+            for (int k = 0; k < count; k++)
+            {
+                Half* key = keys + (long)k * keyStride;
+                part.Clear();
+                for (int i = 0; i < headDim; i++) part[i % lanes] = MathF.FusedMultiplyAdd(q[i], (float)key[i], part[i % lanes]);
+                for (int w = lanes / 2; w >= 1; w /= 2)
+                    for (int l = 0; l < w; l++) part[l] += part[l + w];
+                scores[(long)j * scoreStride + k] = part[0] * scale;
+            }
+        }
+    }
+
+    /// <summary>In place: row = half(e^(row − max) / Σ e^(row − max)), the sum in double.</summary>
+    public static void SoftmaxToHalf(float* row, int n, int lanes)
+    {
+        float max = float.NegativeInfinity;
+        for (int i = 0; i < n; i++) max = MathF.Max(max, row[i]);
+        Span<double> part = stackalloc double[lanes];
+        part.Clear();
+        int body = n - n % lanes;
+        for (int i = 0; i < n; i++)
+        {
+            row[i] = Cpu.SoftmaxExp.Exp(row[i] - max);
+            if (i < body) part[i % lanes] += row[i];
+        }
+        for (int w = lanes / 2; w >= 1; w /= 2)
+            for (int l = 0; l < w; l++) part[l] += part[l + w];
+        double sum = part[0];
+        for (int i = body; i < n; i++) sum += row[i];
+        float inv = (float)(1.0 / sum);
+        for (int i = 0; i < n; i++) row[i] = (float)(Half)(row[i] * inv);
+    }
+
+    /// <summary>output[j] += Σ_k probs[j·probStride + k] · value k, one FMA per (k, element) in key order.</summary>
+    /// <param name="values">count rows of headDim halves, valueStride halves apart.</param>
+    /// <param name="output">[group, outStride] floats; the first headDim of each row are accumulated.</param>
+    public static void AccumulateValues(float* probs, int group, int probStride, Half* values, int valueStride, int count,
+        float* output, int outStride, int headDim)
+    {
+        for (int j = 0; j < group; j++)
+        {
+            float* o = output + (long)j * outStride;
+            for (int k = 0; k < count; k++)
+            {
+                float p = probs[(long)j * probStride + k];
+                Half* v = values + (long)k * valueStride;
+                for (int i = 0; i < headDim; i++) o[i] = MathF.FusedMultiplyAdd(p, (float)v[i], o[i]);
+            }
+        }
+    }
+}

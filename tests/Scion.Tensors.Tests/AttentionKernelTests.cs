@@ -1,0 +1,190 @@
+using Scion.Tensors.Cpu;
+using Scion.Tensors.Reference;
+
+namespace Scion.Tensors.Tests;
+
+/// <summary>
+/// Attention's grouped kernels equal their scalar twins bitwise at every level (the twin runs at the level's lane
+/// order), and the twins are a correct attention: close to a double-precision softmax·V.
+/// </summary>
+public unsafe class AttentionKernelTests
+{
+    private static Half[] Halves(int n, int seed, float scale = 1f)
+    {
+        var f = TestData.Floats(n, seed, scale);
+        var h = new Half[n];
+        for (int i = 0; i < n; i++) h[i] = (Half)f[i];
+        return h;
+    }
+
+    [Theory]
+    [InlineData(8, 64, 16, 256)]   // TinyLlama: 8 query heads per KV head, Dh 64, a full block
+    [InlineData(1, 64, 7, 64)]     // MHA, a partial block
+    [InlineData(3, 128, 16, 384)]  // an odd group
+    [InlineData(9, 64, 5, 576)]    // eight heads at once plus a leftover one
+    [InlineData(8, 40, 3, 320)]    // Dh not a multiple of 16: the 8-lane order even at Avx512
+    [InlineData(2, 12, 4, 24)]     // Dh not a multiple of 8: the sequential order
+    public void ScoresEqualTheTwin(int group, int headDim, int count, int keyStride)
+    {
+        var q = TestData.Floats(group * headDim, 1);
+        var keys = Halves(count * keyStride, 2);
+        int stride = count + 3;
+        foreach (var level in TestData.AllLevels())
+        foreach (bool finite in new[] { true, false })
+        {
+            var got = new float[group * stride];
+            var want = new float[group * stride];
+            fixed (float* qp = q, g = got, w = want)
+            fixed (Half* k = keys)
+            {
+                AttentionKernels.Scores(qp, group, headDim, k, keyStride, count, 0.125f, g, stride, finite, level);
+                ReferenceAttention.Scores(qp, group, headDim, k, keyStride, count, 0.125f, w, stride, AttentionKernels.Lanes(headDim, level));
+            }
+            Assert.Equal(want, got);
+            for (int j = 0; j < group; j++)
+                for (int c = 0; c < count; c++)
+                {
+                    double exact = 0;
+                    for (int i = 0; i < headDim; i++) exact += (double)q[j * headDim + i] * (double)keys[c * keyStride + i];
+                    TestData.Near(exact * 0.125, got[j * stride + c], 1e-4, $"{level} score ({j}, {c})");
+                }
+        }
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(16)]
+    [InlineData(37)]
+    [InlineData(300)]
+    [InlineData(2048)]
+    public void SoftmaxEqualsTheTwinAndIsASoftmax(int n)
+    {
+        var scores = TestData.Floats(n, 3, 4f);
+        foreach (var level in TestData.AllLevels())
+        {
+            var got = (float[])scores.Clone();
+            var want = (float[])scores.Clone();
+            fixed (float* g = got, w = want)
+            {
+                AttentionKernels.SoftmaxToHalf(g, n, level);
+                ReferenceAttention.SoftmaxToHalf(w, n, AttentionKernels.SoftmaxLanes(level));
+            }
+            Assert.Equal(want, got);
+            double max = scores.Max(), sum = scores.Sum(s => Math.Exp(s - max));
+            for (int i = 0; i < n; i++)
+            {
+                Assert.Equal((float)(Half)got[i], got[i]); // probabilities are already halves
+                double exact = Math.Exp(scores[i] - max) / sum;
+                TestData.Near(exact, got[i], exact / 1024 + 1e-7, $"{level} p[{i}]");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(8, 64, 16, 256)]
+    [InlineData(1, 64, 9, 64)]
+    [InlineData(9, 128, 16, 512)]
+    [InlineData(3, 40, 5, 120)]
+    [InlineData(2, 12, 4, 24)]
+    public void ValuesEqualTheTwin(int group, int headDim, int count, int valueStride)
+    {
+        int probStride = count + 5, outStride = headDim + 8;
+        var p = TestData.Floats(group * probStride, 4, 0.1f);
+        var values = Halves(count * valueStride, 5);
+        var start = TestData.Floats(group * outStride, 6);
+        foreach (var level in TestData.AllLevels())
+        foreach (bool finite in new[] { true, false })
+        {
+            var got = (float[])start.Clone();
+            var want = (float[])start.Clone();
+            fixed (float* pp = p, g = got, w = want)
+            fixed (Half* v = values)
+            {
+                AttentionKernels.AccumulateValues(pp, group, probStride, v, valueStride, count, g, outStride, headDim, finite, level);
+                ReferenceAttention.AccumulateValues(pp, group, probStride, v, valueStride, count, w, outStride, headDim);
+            }
+            Assert.Equal(want, got);
+            for (int j = 0; j < group; j++)
+                for (int i = 0; i < outStride; i++)
+                {
+                    double exact = start[j * outStride + i];
+                    if (i < headDim)
+                        for (int k = 0; k < count; k++) exact += (double)p[j * probStride + k] * (double)values[k * valueStride + i];
+                    TestData.Near(exact, got[j * outStride + i], 1e-4, $"{level} out ({j}, {i})");
+                }
+        }
+    }
+
+    [Fact]
+    public void InfiniteAndNaNHalvesFollowTheTwinWhenNotMarkedFinite()
+    {
+        const int group = 8, headDim = 64, count = 4;
+        var q = TestData.Floats(group * headDim, 9);
+        var p = TestData.Floats(group * count, 10, 0.1f);
+        var rows = Halves(count * headDim, 11);
+        rows[3] = Half.PositiveInfinity;
+        rows[headDim + 17] = Half.NegativeInfinity;
+        rows[2 * headDim + 40] = Half.NaN;
+        foreach (var level in TestData.AllLevels())
+        {
+            var got = new float[group * count];
+            var want = new float[group * count];
+            var gotOut = new float[group * headDim];
+            var wantOut = new float[group * headDim];
+            fixed (float* qp = q, pp = p, g = got, w = want, go = gotOut, wo = wantOut)
+            fixed (Half* r = rows)
+            {
+                AttentionKernels.Scores(qp, group, headDim, r, headDim, count, 1f, g, count, finite: false, level);
+                ReferenceAttention.Scores(qp, group, headDim, r, headDim, count, 1f, w, count, AttentionKernels.Lanes(headDim, level));
+                AttentionKernels.AccumulateValues(pp, group, count, r, headDim, count, go, headDim, headDim, finite: false, level);
+                ReferenceAttention.AccumulateValues(pp, group, count, r, headDim, count, wo, headDim, headDim);
+            }
+            Assert.Equal(want, got);
+            Assert.Equal(wantOut, gotOut);
+            Assert.True(float.IsNaN(got[0]) || float.IsInfinity(got[0]), $"{level}: an infinite key must not score finite");
+        }
+    }
+
+    [Fact]
+    public void RoundToHalfEqualsTheCast()
+    {
+        var x = TestData.Floats(1003, 7, 300f);
+        x[5] = 70000f; x[6] = 1e-7f; x[7] = -0f;
+        foreach (var level in TestData.AllLevels())
+        {
+            var got = new float[x.Length];
+            fixed (float* s = x, d = got) AttentionKernels.RoundToHalf(s, d, x.Length, level);
+            for (int i = 0; i < x.Length; i++) Assert.Equal((float)(Half)x[i], got[i]);
+        }
+    }
+
+    [Fact]
+    public void ProbabilityRoundingEqualsTheHalfCast()
+    {
+        // Every half up to the largest finite one, the midpoints between neighbours (the ties) and their float
+        // neighbours, plus random probabilities.
+        var values = new List<float> { 0f, 1f, 65504f, 65519f, 6.103515625e-05f, 6.1035153e-05f, 2.9802322e-08f, 1e-30f };
+        for (int h = 0; h < 0x7bff; h++)
+        {
+            float a = HalfConvert.HalfToFloat((ushort)h), b = HalfConvert.HalfToFloat((ushort)(h + 1)), mid = (a + b) / 2;
+            values.AddRange([a, mid, MathF.BitDecrement(mid), MathF.BitIncrement(mid)]);
+        }
+        var rng = new Random(8);
+        for (int i = 0; i < 20_000; i++) values.Add((float)rng.NextDouble() * MathF.Pow(2, -rng.Next(30)));
+        while (values.Count % 16 != 0) values.Add(0.5f);
+        var x = values.ToArray();
+        for (int i = 0; i < x.Length; i += 16)
+        {
+            var wide = AttentionKernels.RoundProbabilityToHalf(System.Runtime.Intrinsics.Vector512.Create(x.AsSpan(i, 16)));
+            var lo = AttentionKernels.RoundProbabilityToHalf(System.Runtime.Intrinsics.Vector256.Create(x.AsSpan(i, 8)));
+            var hi = AttentionKernels.RoundProbabilityToHalf(System.Runtime.Intrinsics.Vector256.Create(x.AsSpan(i + 8, 8)));
+            for (int l = 0; l < 16; l++)
+            {
+                float want = (float)(Half)x[i + l];
+                Assert.True(want == wide[l], $"512-bit: {x[i + l]:R} → {wide[l]:R}, expected {want:R}");
+                Assert.True(want == (l < 8 ? lo[l] : hi[l - 8]), $"256-bit: {x[i + l]:R}, expected {want:R}");
+            }
+        }
+    }
+}

@@ -16,7 +16,7 @@ public sealed class ModelCost
     public long LayerMatmulParams { get; }
     /// <summary>Parameters of the output projection (multiplied only for rows whose logits are wanted).</summary>
     public long OutputParams { get; }
-    /// <summary>Bytes of the KV cache per cached position, all layers, keys and values (fp32 cache).</summary>
+    /// <summary>Bytes of the KV cache per cached position, all layers, keys and values (half-precision cache).</summary>
     public long KvBytesPerPosition { get; }
 
     public ModelCost(LlamaModel model)
@@ -35,7 +35,7 @@ public sealed class ModelCost
         WeightBytesPerStep = bytes;
         LayerMatmulParams = layerParams;
         OutputParams = (long)w.Output.Rows * w.Output.Cols;
-        KvBytesPerPosition = 2L * _c.Layers * _c.KvDim * sizeof(float);
+        KvBytesPerPosition = 2L * _c.Layers * _c.KvDim * sizeof(ushort);
     }
 
     /// <summary>Attention FLOPs of one token that attends to <paramref name="context"/> positions (itself included): Q·K and P·V, 2 per multiply-add.</summary>

@@ -44,7 +44,7 @@ public unsafe class RooflineTests
         Assert.Equal(layerParams, cost.LayerMatmulParams);
         Assert.Equal((long)c.Vocab * c.Dim, cost.OutputParams);
         Assert.Equal(4L * (layerParams + cost.OutputParams) + 4L * (2 * c.Layers + 1) * c.Dim, cost.WeightBytesPerStep);
-        Assert.Equal(2L * c.Layers * c.KvDim * 4, cost.KvBytesPerPosition);
+        Assert.Equal(2L * c.Layers * c.KvDim * 2, cost.KvBytesPerPosition); // F16 cache
         // One token at position 0 attends to itself only.
         Assert.Equal(2.0 * layerParams + 2.0 * cost.OutputParams + 4.0 * c.Layers * c.Heads * c.HeadDim, cost.PrefillFlops(1));
         Assert.Equal(3.0 * cost.WeightBytesPerStep + 2 * (5 + 6 + 7) * cost.KvBytesPerPosition, cost.DecodeBytes(3, 2, 4));

@@ -113,6 +113,7 @@ public static unsafe class VecDot
         where TDot : struct, IInt8DotProduct
     {
         if (type == GgmlType.Q4_0) { SimdVecDot.Q4_0Rows4<TDot>(w, rowBytes, x, n, result); return; }
+        if (type == GgmlType.Q4_K && level == KernelLevel.Avx512) { SimdVecDot.Q4_K512Rows4(w, rowBytes, x, n, result); return; }
         for (int r = 0; r < 4; r++) result[r] = DotSimd<TDot>(type, w + r * rowBytes, x, n, level);
     }
 }

@@ -65,16 +65,35 @@ public class KQuantGemvTests
         for (int i = 0; i < cols; i++) x[i] = (i / 256 % 2 == 0 ? 1f : -1f) * (rng.Next(8) == 0 ? 1f : (float)rng.NextDouble());
         fixed (float* px = x) fixed (byte* pa = act) ActivationQuant.Row(GgmlType.Q8_K, px, pa, cols, KernelLevel.Scalar);
         var got = new float[4];
+        var expectedRows = new float[4];
+        fixed (byte* pw = w) fixed (byte* pa = act)
+            for (int r = 0; r < 4; r++) expectedRows[r] = VecDot.Dot(type, pw + r * rowBytes, pa, cols, KernelLevel.Scalar);
         fixed (byte* pw = w) fixed (byte* pa = act) fixed (float* pr = got)
         {
             foreach (var level in TestData.SimdLevels())
             {
                 VecDot.Rows4(type, pw, rowBytes, pa, cols, level, pr);
+                Check(level.ToString());
+            }
+            if (type == GgmlType.Q4_K && KernelSelection.IsAvailable(KernelLevel.Avx512))
+            {
+                // Both nibble splitters, whichever one this CPU dispatches to.
+                SimdVecDot.Q4_K512Rows4<SimdVecDot.ShiftNibbleSplit>(pw, rowBytes, pa, cols, pr);
+                Check("shift split");
+                if (System.Runtime.Intrinsics.X86.Gfni.V512.IsSupported)
+                {
+                    SimdVecDot.Q4_K512Rows4<SimdVecDot.GfniNibbleSplit>(pw, rowBytes, pa, cols, pr);
+                    Check("gfni split");
+                }
+            }
+
+            void Check(string what)
+            {
                 for (int r = 0; r < 4; r++)
                 {
-                    float expected = VecDot.Dot(type, pw + r * rowBytes, pa, cols, KernelLevel.Scalar);
+                    float expected = expectedRows[r];
                     Assert.True(BitConverter.SingleToInt32Bits(expected) == BitConverter.SingleToInt32Bits(got[r]),
-                        $"{type} {level} row {r}: reference {expected} vs four-row {got[r]}");
+                        $"{type} {what} row {r}: reference {expected} vs four-row {got[r]}");
                 }
             }
         }

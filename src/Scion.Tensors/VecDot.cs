@@ -120,6 +120,7 @@ public static unsafe class VecDot
             else SimdVecDot.Q4_K512Rows4<SimdVecDot.ShiftNibbleSplit>(w, rowBytes, x, n, result);
             return;
         }
+        if (type == GgmlType.Q6_K) { SimdVecDot.Q6_KRows4<TDot>(w, rowBytes, x, n, result); return; }
         for (int r = 0; r < 4; r++) result[r] = DotSimd<TDot>(type, w + r * rowBytes, x, n, level);
     }
 }

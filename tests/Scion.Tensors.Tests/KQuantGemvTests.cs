@@ -112,7 +112,7 @@ public class KQuantGemvTests
             fixed (byte* p = blocks)
             {
                 var heads = SimdVecDot.LoadHeads(p, p + BlockLayout.Q4_KBytes, p + 2 * BlockLayout.Q4_KBytes, p + 3 * BlockLayout.Q4_KBytes);
-                new SimdVecDot.ScaleUnpackK4Rows4(0).Unpack(heads, out var scales, out var mins);
+                SimdVecDot.ScaleUnpackK4Rows4.Create().Unpack(heads, out var scales, out var mins);
                 for (int r = 0; r < 4; r++)
                     for (int j = 0; j < 8; j++)
                     {

@@ -14,7 +14,10 @@ namespace Scion.Tensors.Cpu;
 /// the min terms of four rows come out of one vpmaddwd, the four rows' integer totals are reduced together by a
 /// transpose-and-add tree, and <see cref="KQuantAccumulate.Q4_K"/>'s float steps run on a 4-lane vector. Integer
 /// totals are exact and each lane performs the single-row float sequence (no FMA), so every row keeps the bits of
-/// its single-row dot.
+/// its single-row dot. The nibble split is one vgf2p8affineqb where GFNI exists, and the next row groups are
+/// prefetched by hand: four interleaved row streams are more than the hardware prefetcher follows.
+/// <para>One core, TinyLlama FFN-sized rows: 37 GB/s of weights from cache against 24 for four single-row dots; from
+/// DRAM 27 against 22.</para>
 /// </summary>
 internal static unsafe partial class SimdVecDot
 {
@@ -25,7 +28,7 @@ internal static unsafe partial class SimdVecDot
     {
         Vector128<float> sum = Vector128<float>.Zero;
         Vector512<byte> pair0 = ScalePairPattern(0), pair1 = ScalePairPattern(1), pair2 = ScalePairPattern(2), pair3 = ScalePairPattern(3);
-        var unpack = new ScaleUnpackK4Rows4(0);
+        var unpack = ScaleUnpackK4Rows4.Create();
         byte* w0 = w, w1 = w + rowBytes, w2 = w + 2 * rowBytes, w3 = w + 3 * rowBytes;
         for (int b = 0; b < n / 256; b++, a += BlockLayout.Q8_KBytes)
         {
@@ -119,8 +122,9 @@ internal static unsafe partial class SimdVecDot
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector512<byte> Split(Vector512<byte> chunkTwice) =>
-            Gfni.V512.GaloisFieldAffineTransform(chunkTwice,
-                Vector512.Create(Vector256.Create(0x0102040800000000UL), Vector256.Create(0x1020408000000000UL)).AsByte(), 0);
+            // (Element-wise Create so the JIT emits one constant; Create(Vector256, Vector256) is rebuilt per use.)
+            Gfni.V512.GaloisFieldAffineTransform(chunkTwice, Vector512.Create(0x0102040800000000UL, 0x0102040800000000UL, 0x0102040800000000UL,
+                0x0102040800000000UL, 0x1020408000000000UL, 0x1020408000000000UL, 0x1020408000000000UL, 0x1020408000000000UL).AsByte(), 0);
     }
 
     /// <summary>Without GFNI: words shifted right by 0 (low half) or 4 (high half), then masked.</summary>
@@ -128,8 +132,8 @@ internal static unsafe partial class SimdVecDot
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector512<byte> Split(Vector512<byte> chunkTwice) =>
-            Avx512BW.ShiftRightLogicalVariable(chunkTwice.AsUInt16(), Vector512.Create(Vector256<ushort>.Zero, Vector256.Create((ushort)4))).AsByte()
-            & Vector512.Create((byte)0x0F);
+            Avx512BW.ShiftRightLogicalVariable(chunkTwice.AsUInt16(), Vector512.Create(0UL, 0, 0, 0, 0x0004000400040004, 0x0004000400040004,
+                0x0004000400040004, 0x0004000400040004).AsUInt16()).AsByte() & Vector512.Create((byte)0x0F);
     }
 
     // 128-bit lane r of v in all four lanes (control 0x00, 0x55, 0xAA, 0xFF for r = 0..3).
@@ -139,6 +143,7 @@ internal static unsafe partial class SimdVecDot
 
     // vpshufb control on a lane holding the 8 scale words: words 0..15 (lanes 0, 1) take scale 2c, words 16..31
     // (lanes 2, 3) take scale 2c + 1.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector512<byte> ScalePairPattern(int c)
     {
         Vector128<byte> even = Vector128.Create((ushort)(((4 * c + 1) << 8) | (4 * c))).AsByte();
@@ -156,8 +161,13 @@ internal static unsafe partial class SimdVecDot
         //   minsLo   = u1 & 0x3f…,  minsHi   = ((u2 >> 4) & 0x0f…) | ((u1 >> 6) & 0x03…) << 4
         private readonly Vector512<uint> _shifts, _masks, _topMasks;
 
+        // Built once before a kernel's loop so the constants stay in registers (an out-of-line constructor call
+        // would make the JIT spill every live vector around it).
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public ScaleUnpackK4Rows4(int unused)
+        public static ScaleUnpackK4Rows4 Create() => new(0);
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private ScaleUnpackK4Rows4(int _)
         {
             _shifts = Vector512.Create(0u, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 4, 0, 0, 0, 4);
             _masks = Vector512.Create(0x3f3f3f3fu, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f, 0x3f3f3f3f, 0x0f0f0f0f,

@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics.X86;
 using Scion.Tensors.Cpu;
 using Scion.Tensors.Quant;
 using Scion.Tensors.Reference;
@@ -113,6 +114,13 @@ public static unsafe class VecDot
         where TDot : struct, IInt8DotProduct
     {
         if (type == GgmlType.Q4_0) { SimdVecDot.Q4_0Rows4<TDot>(w, rowBytes, x, n, result); return; }
+        if (type == GgmlType.Q4_K && level == KernelLevel.Avx512)
+        {
+            if (Gfni.V512.IsSupported) SimdVecDot.Q4_K512Rows4<SimdVecDot.GfniNibbleSplit>(w, rowBytes, x, n, result);
+            else SimdVecDot.Q4_K512Rows4<SimdVecDot.ShiftNibbleSplit>(w, rowBytes, x, n, result);
+            return;
+        }
+        if (type == GgmlType.Q6_K) { SimdVecDot.Q6_KRows4<TDot>(w, rowBytes, x, n, result); return; }
         for (int r = 0; r < 4; r++) result[r] = DotSimd<TDot>(type, w + r * rowBytes, x, n, level);
     }
 }

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Scion.Tensors.Cpu;
 using Scion.Tensors.Quant;
 
@@ -104,12 +105,25 @@ internal static unsafe class PackedKernels
     /// <summary>One group of 8 rows against one token: <paramref name="y8"/>[r] = row r · activation row.</summary>
     /// <param name="act">Q8_0 activation row [blocks]</param>
     /// <param name="side">its sides [blocks]</param>
-    public static void Gemv<TDot, TFormat>(byte* group, int blocks, byte* act, ActivationSide* side, float* y8)
+    /// <param name="next">where the next group this thread reads starts: fetched as this one is consumed</param>
+    public static void Gemv<TDot, TFormat>(byte* group, int blocks, byte* act, ActivationSide* side, float* y8, byte* next)
         where TDot : struct, IInt8DotProduct where TFormat : struct, IPackedFormat
     {
         Vector256<float> acc = Vector256<float>.Zero;
+        byte* nextScales = next + (long)blocks * TFormat.QuantBytes;
         for (int b = 0; b < blocks; b++)
         {
+            // The hardware prefetcher follows the two streams of a group (quants, scales) poorly on this class of
+            // machine: walk the next group at the pace this one is consumed, one group ahead.
+            byte* ahead = next + (long)b * TFormat.QuantBytes;
+            Sse.Prefetch0(ahead);
+            Sse.Prefetch0(ahead + 64);
+            if (TFormat.QuantBytes == 256)
+            {
+                Sse.Prefetch0(ahead + 128);
+                Sse.Prefetch0(ahead + 192);
+            }
+            Sse.Prefetch0(nextScales + 16 * b);
             TFormat.Load(group + (long)b * TFormat.QuantBytes, out var u0, out var u1, out var u2, out var u3, out var u4, out var u5, out var u6, out var u7);
             Vector256<int> lanes = Dot8<TDot>(u0, u1, u2, u3, u4, u5, u6, u7, act + b * BlockLayout.Q8_0Bytes + 2, Vector256.Create(side[b].Bias));
             Vector256<float> d = Scales(group, blocks, b, TFormat.QuantBytes) * Vector256.Create(side[b].Scale);

@@ -124,7 +124,7 @@ internal static unsafe class PackedMatMul
                     for (; t < t1; t++)
                     {
                         float* dst = whole ? Y + (long)t * Rows + 8 * g : part;
-                        PackedKernels.Gemv<TDot, TFormat>(group, Blocks, Act + t * ActStride, Side + (long)t * Blocks, dst);
+                        PackedKernels.Gemv<TDot, TFormat>(group, Blocks, Act + t * ActStride, Side + (long)t * Blocks, dst, group + GroupBytes);
                         if (!whole) CopyPart(part, 1, t, g);
                     }
                 }

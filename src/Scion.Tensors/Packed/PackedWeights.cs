@@ -52,6 +52,10 @@ public sealed unsafe class PackedWeights : IDisposable
         return (blocks * (QuantBytes(type) + 16) + 63) & ~63L;
     }
 
+    /// <summary>Whether <see cref="MatMul"/> runs packed <paramref name="type"/> weights at <paramref name="level"/>
+    /// (Q4_0 at any SIMD level; Q8_0 needs VNNI). Elsewhere a packed copy is ignored, so making one would waste memory.</summary>
+    public static bool HasKernels(GgmlType type, KernelLevel level) => PackedMatMul.Supports(type, level);
+
     /// <summary>Whether <paramref name="type"/> has packed kernels (Q4_0, Q8_0; whole 32-column blocks).</summary>
     public static bool IsPackable(GgmlType type, int cols) => type is GgmlType.Q4_0 or GgmlType.Q8_0 && cols > 0 && cols % 32 == 0;
 

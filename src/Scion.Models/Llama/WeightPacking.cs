@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Scion.Tensors;
 using Scion.Tensors.Packed;
 
@@ -28,33 +27,10 @@ internal static unsafe class WeightPacking
             var packed = PackedWeights.TryPack(w, pool);
             if (packed is null) return w;
             owned.Add(packed);
-            if (releaseSource) ReleasePages(w.Data, w.ByteCount);
+            if (releaseSource) MemoryAdvice.ReleaseMappedPages(w.Data, w.ByteCount);
             var result = w.WithPacked(packed);
             done[(nint)w.Data] = result;
             return result;
         });
     }
-
-    /// <summary>Drops the resident pages wholly inside [data, data + bytes) of a read-only file mapping; a later read
-    /// faults them back in from the file. Best effort: other systems and failures leave the pages as they are.</summary>
-    private static void ReleasePages(byte* data, long bytes)
-    {
-        if (!OperatingSystem.IsLinux()) return;
-        long page = Environment.SystemPageSize;
-        long start = ((long)data + page - 1) & ~(page - 1);
-        long end = ((long)data + bytes) & ~(page - 1);
-        if (end <= start) return;
-        try
-        {
-            _ = Madvise((nint)start, (nuint)(end - start), MadvDontNeed);
-        }
-        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
-        {
-        }
-    }
-
-    private const int MadvDontNeed = 4;
-
-    [DllImport("libc", EntryPoint = "madvise")]
-    private static extern int Madvise(nint addr, nuint length, int advice);
 }

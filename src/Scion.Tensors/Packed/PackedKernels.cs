@@ -132,6 +132,40 @@ internal static unsafe class PackedKernels
         acc.Store(y8);
     }
 
+    // One token's step on one block: its lanes onto its accumulator.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static Vector256<float> Step<TDot>(Vector256<float> c, Vector256<byte> u0, Vector256<byte> u1, Vector256<byte> u2, Vector256<byte> u3,
+        Vector256<byte> u4, Vector256<byte> u5, Vector256<byte> u6, Vector256<byte> u7, byte* a, ActivationSide* s, Vector256<float> dw)
+        where TDot : struct, IInt8DotProduct
+    {
+        Vector256<int> lanes = Dot8<TDot>(u0, u1, u2, u3, u4, u5, u6, u7, a, Vector256.Create(s->Bias));
+        return Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(lanes), dw * Vector256.Create(s->Scale), c);
+    }
+
+    /// <summary>One group of 8 rows against 8 tokens (see <see cref="Gemm4{TDot, TFormat}"/>).</summary>
+    public static void Gemm8<TDot, TFormat>(byte* group, int blocks, byte* act, long actStride, ActivationSide* side, float* y, long yStride)
+        where TDot : struct, IInt8DotProduct where TFormat : struct, IPackedFormat
+    {
+        Vector256<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default, c6 = default, c7 = default;
+        for (int b = 0; b < blocks; b++)
+        {
+            TFormat.Load(group + (long)b * TFormat.QuantBytes, out var u0, out var u1, out var u2, out var u3, out var u4, out var u5, out var u6, out var u7);
+            Vector256<float> dw = Scales(group, blocks, b, TFormat.QuantBytes);
+            byte* a = act + b * BlockLayout.Q8_0Bytes + 2;
+            ActivationSide* s = side + b;
+            c0 = Step<TDot>(c0, u0, u1, u2, u3, u4, u5, u6, u7, a, s, dw);
+            c1 = Step<TDot>(c1, u0, u1, u2, u3, u4, u5, u6, u7, a + actStride, s + blocks, dw);
+            c2 = Step<TDot>(c2, u0, u1, u2, u3, u4, u5, u6, u7, a + 2 * actStride, s + 2 * blocks, dw);
+            c3 = Step<TDot>(c3, u0, u1, u2, u3, u4, u5, u6, u7, a + 3 * actStride, s + 3 * blocks, dw);
+            c4 = Step<TDot>(c4, u0, u1, u2, u3, u4, u5, u6, u7, a + 4 * actStride, s + 4 * blocks, dw);
+            c5 = Step<TDot>(c5, u0, u1, u2, u3, u4, u5, u6, u7, a + 5 * actStride, s + 5 * blocks, dw);
+            c6 = Step<TDot>(c6, u0, u1, u2, u3, u4, u5, u6, u7, a + 6 * actStride, s + 6 * blocks, dw);
+            c7 = Step<TDot>(c7, u0, u1, u2, u3, u4, u5, u6, u7, a + 7 * actStride, s + 7 * blocks, dw);
+        }
+        c0.Store(y); c1.Store(y + yStride); c2.Store(y + 2 * yStride); c3.Store(y + 3 * yStride);
+        c4.Store(y + 4 * yStride); c5.Store(y + 5 * yStride); c6.Store(y + 6 * yStride); c7.Store(y + 7 * yStride);
+    }
+
     /// <summary>One group of 8 rows against 4 tokens: the block's weight vectors are loaded once for the four.</summary>
     /// <param name="act">Q8_0 activation rows [4, actStride]</param>
     /// <param name="side">their sides [4, blocks]</param>

@@ -6,7 +6,7 @@ namespace Scion.Tensors.Packed;
 /// <summary>
 /// y[t, r] = Σ_c W[r, c]·x[t, c] through a <see cref="PackedWeights"/> copy: activations are quantized to Q8_0 once
 /// (plus their <see cref="ActivationSide"/>s), work is split by runs of 8-row groups; one token uses the GEMV
-/// kernel, several sweep each group with 4-token tiles and take leftover tokens one at a time (same bits).
+/// kernel, several sweep each group with 8-token tiles (then 4) and take leftover tokens one at a time (same bits).
 /// </summary>
 internal static unsafe class PackedMatMul
 {
@@ -105,7 +105,7 @@ internal static unsafe class PackedMatMul
         {
             int g0 = item * GroupsPerItem;
             int g1 = Math.Min((Rows + 7) / 8, g0 + GroupsPerItem);
-            float* part = stackalloc float[8 * 4];   // a padded last group's lanes
+            float* part = stackalloc float[8 * 8];   // a padded last group's lanes
             for (int t0 = 0; t0 < Tokens; t0 += TokenTile)
             {
                 int t1 = Math.Min(Tokens, t0 + TokenTile);
@@ -114,6 +114,13 @@ internal static unsafe class PackedMatMul
                     byte* group = Packed + g * GroupBytes;
                     bool whole = 8 * g + 8 <= Rows;
                     int t = t0;
+                    for (; t + 8 <= t1; t += 8)
+                    {
+                        float* dst = whole ? Y + (long)t * Rows + 8 * g : part;
+                        long dstStride = whole ? Rows : 8;
+                        PackedKernels.Gemm8<TDot, TFormat>(group, Blocks, Act + t * ActStride, ActStride, Side + (long)t * Blocks, dst, dstStride);
+                        if (!whole) CopyPart(part, 8, t, g);
+                    }
                     for (; t + 4 <= t1; t += 4)
                     {
                         float* dst = whole ? Y + (long)t * Rows + 8 * g : part;

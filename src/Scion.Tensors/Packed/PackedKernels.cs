@@ -22,7 +22,7 @@ internal unsafe struct ActivationSide
         {
             Vector256<sbyte> q = Vector256.Load((sbyte*)(row + 2));
             (Vector256<short> lo, Vector256<short> hi) = Vector256.Widen(q);
-            side[b].Scale = HalfConvert.HalfToFloat(*(ushort*)row);
+            side[b].Scale = HalfConvert.HalfToFloatLookup(*(ushort*)row);
             side[b].Bias = -offset * Vector256.Sum(lo + hi);
         }
     }
@@ -110,12 +110,13 @@ internal static unsafe class PackedKernels
         where TDot : struct, IInt8DotProduct where TFormat : struct, IPackedFormat
     {
         Vector256<float> acc = Vector256<float>.Zero;
-        byte* nextScales = next + (long)blocks * TFormat.QuantBytes;
-        for (int b = 0; b < blocks; b++)
+        byte* q = group, ahead = next;
+        ushort* scales = (ushort*)(group + (long)blocks * TFormat.QuantBytes), aheadScales = (ushort*)(next + (long)blocks * TFormat.QuantBytes);
+        byte* a = act + 2;
+        for (int b = 0; b < blocks; b++, q += TFormat.QuantBytes, ahead += TFormat.QuantBytes, scales += 8, aheadScales += 8, a += BlockLayout.Q8_0Bytes)
         {
             // The hardware prefetcher follows the two streams of a group (quants, scales) poorly on this class of
             // machine: walk the next group at the pace this one is consumed, one group ahead.
-            byte* ahead = next + (long)b * TFormat.QuantBytes;
             Sse.Prefetch0(ahead);
             Sse.Prefetch0(ahead + 64);
             if (TFormat.QuantBytes == 256)
@@ -123,10 +124,10 @@ internal static unsafe class PackedKernels
                 Sse.Prefetch0(ahead + 128);
                 Sse.Prefetch0(ahead + 192);
             }
-            Sse.Prefetch0(nextScales + 16 * b);
-            TFormat.Load(group + (long)b * TFormat.QuantBytes, out var u0, out var u1, out var u2, out var u3, out var u4, out var u5, out var u6, out var u7);
-            Vector256<int> lanes = Dot8<TDot>(u0, u1, u2, u3, u4, u5, u6, u7, act + b * BlockLayout.Q8_0Bytes + 2, Vector256.Create(side[b].Bias));
-            Vector256<float> d = Scales(group, blocks, b, TFormat.QuantBytes) * Vector256.Create(side[b].Scale);
+            Sse.Prefetch0(aheadScales);
+            TFormat.Load(q, out var u0, out var u1, out var u2, out var u3, out var u4, out var u5, out var u6, out var u7);
+            Vector256<int> lanes = Dot8<TDot>(u0, u1, u2, u3, u4, u5, u6, u7, a, Vector256.Create(side[b].Bias));
+            Vector256<float> d = HalfConvert.FiniteHalfToFloat8(Vector128.Load(scales)) * Vector256.Create(side[b].Scale);
             acc = Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(lanes), d, acc);
         }
         acc.Store(y8);

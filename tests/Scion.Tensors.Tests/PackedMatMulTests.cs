@@ -93,6 +93,9 @@ public class PackedMatMulTests
         q.Bytes[(int)q.Matrix.RowBytes * 3 + 34] = 0x00;
         q.Bytes[(int)q.Matrix.RowBytes * 3 + 35] = 0x7c;   // row 3, block 1: scale +Inf
         Assert.Null(PackedWeights.TryPack(q.Matrix));
+        using var partial = WeightBuffer.FromFloats(TestData.Floats(5 * 64, 84), 5, 64, GgmlType.Q4_0);   // row-by-row path
+        partial.Bytes[(int)partial.Matrix.RowBytes * 4 + 1] = 0x7e;   // row 4, block 0: scale NaN
+        Assert.Null(PackedWeights.TryPack(partial.Matrix));
     }
 
     [Fact]
@@ -126,5 +129,37 @@ public class PackedMatMulTests
         using var b = WeightBuffer.FromFloats(TestData.Floats(16 * 64, 2), 16, 64, GgmlType.Q4_0);
         using var packed = PackedWeights.TryPack(b.Matrix)!;
         Assert.Throws<ArgumentException>(() => a.Matrix.WithPacked(packed));
+    }
+}
+
+public class PackedLayoutTests
+{
+    /// <summary>The documented layout, checked byte by byte against the stored rows: whole groups (vector transpose)
+    /// and the padded last group (row by row) alike.</summary>
+    [Theory]
+    [InlineData(GgmlType.Q4_0)]
+    [InlineData(GgmlType.Q8_0)]
+    public unsafe void EveryQuantAndScaleLandsWhereTheLayoutSays(GgmlType type)
+    {
+        const int rows = 19, cols = 96, blocks = cols / 32;
+        using var weights = WeightBuffer.FromFloats(TestData.Floats(rows * cols, 93), rows, cols, type);
+        using var packed = PackedWeights.TryPack(weights.Matrix)!;
+        int quantBytes = PackedWeights.QuantBytes(type), blockBytes = type == GgmlType.Q4_0 ? 18 : 34;
+        for (int g = 0; g < packed.Groups; g++)
+        {
+            byte* group = packed.Data + g * packed.GroupBytes;
+            for (int r = 0; r < 8; r++)
+                for (int b = 0; b < blocks; b++)
+                {
+                    bool real = 8 * g + r < rows;
+                    byte* block = real ? weights.Matrix.RowPointer(8 * g + r) + b * blockBytes : null;
+                    Assert.Equal(real ? *(ushort*)block : 0, *(ushort*)(group + blocks * quantBytes + 2 * (8 * b + r)));
+                    for (int k = 0; k < quantBytes / 32; k++)
+                    {
+                        uint expected = real ? *(uint*)(block + 2 + 4 * k) ^ (type == GgmlType.Q8_0 ? 0x80808080u : 0) : 0;
+                        Assert.Equal(expected, *(uint*)(group + b * quantBytes + 32 * k + 4 * r));
+                    }
+                }
+        }
     }
 }

@@ -1,4 +1,6 @@
 using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Scion.Tensors.Quant;
 
 namespace Scion.Tensors.Packed;
@@ -68,30 +70,23 @@ public sealed unsafe class PackedWeights : IDisposable
     {
         if (!IsPackable(w.Type, w.Cols)) return null;
         var packed = new PackedWeights(w.Type, w.Rows, w.Cols);
-        var job = new PackJob { Source = w.Data, RowBytes = w.RowBytes, Rows = w.Rows, Cols = w.Cols, Type = w.Type, Dst = packed._data, GroupBytes = packed.GroupBytes };
+        int nonFinite = 0;
+        var job = new PackJob
+        {
+            Source = w.Data, RowBytes = w.RowBytes, Rows = w.Rows, Cols = w.Cols, Type = w.Type, Dst = packed._data, GroupBytes = packed.GroupBytes,
+            NonFinite = &nonFinite,
+        };
         int items = (packed.Groups + PackJob.GroupsPerItem - 1) / PackJob.GroupsPerItem;
         if (pool is null || items == 1)
             for (int i = 0; i < items; i++) job.Execute(i);
         else
             pool.Run(items, ref job);
-        if (!packed.ScalesFinite())
+        if (Volatile.Read(ref nonFinite) != 0)
         {
             packed.Dispose();
             return null;
         }
         return packed;
-    }
-
-    private bool ScalesFinite()
-    {
-        int blocks = Cols / 32;
-        for (int g = 0; g < Groups; g++)
-        {
-            ushort* s = (ushort*)(_data + g * GroupBytes + (long)blocks * QuantBytes(Type));
-            for (int i = 0; i < blocks * 8; i++)
-                if ((s[i] & 0x7c00) == 0x7c00) return false;
-        }
-        return true;
     }
 
     private struct PackJob : IParallelJob
@@ -103,6 +98,7 @@ public sealed unsafe class PackedWeights : IDisposable
         public GgmlType Type;
         public byte* Dst;       // [groups, GroupBytes]
         public long GroupBytes;
+        public int* NonFinite;  // set to 1 when a block scale is Inf/NaN (exponent bits all ones)
 
         public readonly void Execute(int item)
         {
@@ -113,8 +109,13 @@ public sealed unsafe class PackedWeights : IDisposable
             for (int g = item * GroupsPerItem; g < Math.Min(groups, (item + 1) * GroupsPerItem); g++)
             {
                 byte* group = Dst + g * GroupBytes;
-                new Span<byte>(group, checked((int)GroupBytes)).Clear();
                 ushort* scales = (ushort*)(group + (long)blocks * quantBytes);
+                if (g * 8 + 8 <= Rows && Avx2.IsSupported)
+                {
+                    PackWholeGroup(Source + (long)g * 8 * RowBytes, RowBytes, blocks, blockBytes, quantBytes, group, scales);
+                    continue;
+                }
+                new Span<byte>(group, checked((int)GroupBytes)).Clear();
                 for (int r = 0; r < 8 && g * 8 + r < Rows; r++)
                 {
                     byte* row = Source + (g * 8 + r) * RowBytes;
@@ -122,6 +123,7 @@ public sealed unsafe class PackedWeights : IDisposable
                     {
                         byte* block = row + (long)b * blockBytes;
                         scales[b * 8 + r] = *(ushort*)block;
+                        if ((*(ushort*)block & 0x7c00) == 0x7c00) *NonFinite = 1;
                         byte* q = group + (long)b * quantBytes + 4 * r;
                         if (Type == GgmlType.Q4_0)
                         {
@@ -133,6 +135,42 @@ public sealed unsafe class PackedWeights : IDisposable
                             for (int k = 0; k < 8; k++) *(uint*)(q + 32 * k) = *(uint*)(block + 2 + 4 * k) ^ 0x80808080u;
                         }
                     }
+                }
+            }
+        }
+
+        // Eight rows at once: per block, four 4-byte chunks of each row become vector k = chunk k of rows 0..7, a
+        // 4x8 transpose of dwords (rows r and r + 4 share a register, then unpack steps within 128-bit lanes).
+        private readonly void PackWholeGroup(byte* rows, long rowBytes, int blocks, int blockBytes, int quantBytes, byte* group, ushort* scales)
+        {
+            new Span<byte>(group + (long)blocks * (quantBytes + 16), checked((int)(GroupBytes - (long)blocks * (quantBytes + 16)))).Clear();
+            Vector256<byte> flip = Type == GgmlType.Q4_0 ? Vector256<byte>.Zero : Vector256.Create((byte)0x80);
+            for (int b = 0; b < blocks; b++)
+            {
+                byte* block = rows + (long)b * blockBytes;
+                int special = 0;
+                for (int r = 0; r < 8; r++)
+                {
+                    ushort scale = *(ushort*)(block + r * rowBytes);
+                    scales[8 * b + r] = scale;
+                    special |= (scale & 0x7c00) == 0x7c00 ? 1 : 0;
+                }
+                if (special != 0) *NonFinite = 1;
+                byte* q = group + (long)b * quantBytes;
+                for (int half = 0; half < quantBytes / 128; half++)
+                {
+                    byte* src = block + 2 + 16 * half;
+                    Vector256<uint> a0 = Vector256.Create(Vector128.Load(src), Vector128.Load(src + 4 * rowBytes)).AsUInt32();
+                    Vector256<uint> a1 = Vector256.Create(Vector128.Load(src + rowBytes), Vector128.Load(src + 5 * rowBytes)).AsUInt32();
+                    Vector256<uint> a2 = Vector256.Create(Vector128.Load(src + 2 * rowBytes), Vector128.Load(src + 6 * rowBytes)).AsUInt32();
+                    Vector256<uint> a3 = Vector256.Create(Vector128.Load(src + 3 * rowBytes), Vector128.Load(src + 7 * rowBytes)).AsUInt32();
+                    Vector256<ulong> t0 = Avx2.UnpackLow(a0, a1).AsUInt64(), t1 = Avx2.UnpackHigh(a0, a1).AsUInt64();
+                    Vector256<ulong> t2 = Avx2.UnpackLow(a2, a3).AsUInt64(), t3 = Avx2.UnpackHigh(a2, a3).AsUInt64();
+                    byte* dst = q + 128 * half;
+                    (Avx2.UnpackLow(t0, t2).AsByte() ^ flip).Store(dst);
+                    (Avx2.UnpackHigh(t0, t2).AsByte() ^ flip).Store(dst + 32);
+                    (Avx2.UnpackLow(t1, t3).AsByte() ^ flip).Store(dst + 64);
+                    (Avx2.UnpackHigh(t1, t3).AsByte() ^ flip).Store(dst + 96);
                 }
             }
         }

@@ -30,6 +30,12 @@ public static unsafe class MatMul
 
     internal static void Multiply(in WeightMatrix w, float* x, float* y, int tokens, WorkerPool pool, KernelLevel level)
     {
+        if (w.Packed != null && Packed.PackedMatMul.Supports(w.Type, level))
+        {
+            // Weights repacked at load: 8-row interleaved kernels with their own summation order (see PackedKernels).
+            Packed.PackedMatMul.Multiply(w, x, y, tokens, pool, level);
+            return;
+        }
         GgmlType partner = ActivationQuant.PartnerType(w.Type);
         byte* act = (byte*)x;
         byte* sides = null;   // Q4_0/Q8_0 prefill: per group of 8 tokens, see SideArrays

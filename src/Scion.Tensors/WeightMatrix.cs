@@ -14,6 +14,9 @@ public readonly unsafe struct WeightMatrix
     public readonly int Rows;
     public readonly int Cols;
     public readonly long RowBytes;
+    /// <summary>The same weights repacked for the 8-row kernels (see <see cref="Packed.PackedWeights"/>), or null.
+    /// Owned by that object, which must outlive every view carrying the pointer.</summary>
+    public readonly byte* Packed;
 
     public WeightMatrix(byte* data, GgmlType type, int rows, int cols)
     {
@@ -25,6 +28,23 @@ public readonly unsafe struct WeightMatrix
         Rows = rows;
         Cols = cols;
         RowBytes = GgmlTypeInfo.RowBytes(type, cols);
+        Packed = null;
+    }
+
+    private WeightMatrix(in WeightMatrix w, byte* packed)
+    {
+        this = w;
+        Packed = packed;
+    }
+
+    /// <summary>This view with <paramref name="packed"/>'s copy attached: <see cref="MatMul"/> multiplies through it
+    /// where the kernel level supports it; row reads (embeddings, training) keep using <see cref="Data"/>.</summary>
+    public WeightMatrix WithPacked(Packed.PackedWeights packed)
+    {
+        ArgumentNullException.ThrowIfNull(packed);
+        if (packed.Type != Type || packed.Rows != Rows || packed.Cols != Cols)
+            throw new ArgumentException($"Packed weights [{packed.Rows}, {packed.Cols}] {packed.Type} do not match the matrix [{Rows}, {Cols}] {Type}.");
+        return new WeightMatrix(this, packed.Data);
     }
 
     /// <summary>Total bytes of the matrix.</summary>

@@ -20,6 +20,8 @@ public sealed partial class LlamaModel : IDisposable
         Source = source;
         GgufMetadata = metadata;
         Weights = LlamaWeights.Resolve(source, config);
+        if (WeightPacking.Enabled)
+            Weights = WeightPacking.Attach(Weights, WorkerPool.Shared, releaseSource: source is GgufTensorSource, _packed);
         Rope = new RotaryEmbedding(config, Weights.RopeFreqFactors);
     }
 
@@ -49,5 +51,16 @@ public sealed partial class LlamaModel : IDisposable
         }
     }
 
-    public void Dispose() => Source.Dispose();
+    /// <summary>Packed copies of the linear weights made at load (see <see cref="WeightPacking"/>), disposed with the model.</summary>
+    private readonly List<Scion.Tensors.Packed.PackedWeights> _packed = [];
+
+    /// <summary>Bytes of the packed weight copies this model owns (0 when none were made).</summary>
+    public long PackedBytes => _packed.Sum(p => p.ByteCount);
+
+    public void Dispose()
+    {
+        Source.Dispose();
+        foreach (var p in _packed) p.Dispose();
+        _packed.Clear();
+    }
 }

@@ -25,6 +25,13 @@ public sealed class LlamaLayerWeights
         LinearSlot.Gate => Gate, LinearSlot.Up => Up, LinearSlot.Down => Down,
         _ => throw new ArgumentOutOfRangeException(nameof(slot)),
     };
+
+    /// <summary>A copy with every linear weight passed through <paramref name="map"/> (e.g. to attach packed copies).</summary>
+    public LlamaLayerWeights WithLinears(Func<WeightMatrix, WeightMatrix> map) => new()
+    {
+        AttnNorm = AttnNorm, Q = map(Q), K = map(K), V = map(V), O = map(O), QBias = QBias, KBias = KBias, VBias = VBias,
+        FfnNorm = FfnNorm, Gate = map(Gate), Up = map(Up), Down = map(Down),
+    };
 }
 
 /// <summary>All weights of a Llama-family model, resolved and shape-checked once at load.</summary>
@@ -35,6 +42,14 @@ public sealed class LlamaWeights
     public required WeightMatrix Output { get; init; }         // [V, D] (the embedding when tied)
     public float[]? RopeFreqFactors { get; init; }             // [RopeDim/2] llama3-style per-frequency divisors
     public required LlamaLayerWeights[] Layers { get; init; }
+
+    /// <summary>A copy with the layers' linear weights and the output matrix passed through <paramref name="map"/>;
+    /// the token embedding stays as it is (it is read by rows).</summary>
+    public LlamaWeights WithLinears(Func<WeightMatrix, WeightMatrix> map) => new()
+    {
+        TokenEmbedding = TokenEmbedding, OutputNorm = OutputNorm, Output = map(Output), RopeFreqFactors = RopeFreqFactors,
+        Layers = Layers.Select(l => l.WithLinears(map)).ToArray(),
+    };
 
     public static LlamaWeights Resolve(ITensorSource source, LlamaConfig c)
     {

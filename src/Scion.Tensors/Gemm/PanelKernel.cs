@@ -2,34 +2,37 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
-namespace Scion.Training.Autograd;
+namespace Scion.Tensors.Gemm;
 
 /// <summary>
-/// The register-blocked inner kernel of the tape's matrix products: c[m, n] += Σ_k a[m, k] b[k, n] for one
-/// cache block. Every output element is summed in one fixed order: acc = 0; acc = fma(a[i, k], b[k, j], acc) for
-/// k = 0..K−1; then c[i, j] += acc. The AVX-512 tiles (4 rows × 64 columns), the AVX2 tiles and the scalar path
+/// The register-blocked inner kernel of every fp32 matrix product (the training tape's, and prefill with float
+/// weights through <see cref="FloatGemm"/>): c[m, n] += Σ_k a[m, k] b[k, n] for one cache block. Every output
+/// element is summed in one fixed order: acc = 0; acc = fma(a[i, k], b[k, j], acc) for k = 0..K−1; then c[i, j] += acc. The AVX-512 tiles (4 rows × 64 columns), the AVX2 tiles and the scalar path
 /// (<see cref="Reference"/>) all follow that order with fused multiply-adds, so they agree bitwise, and callers that
 /// split work by output tiles get the same bits for any thread count.
 /// </summary>
-internal static unsafe class PanelKernel
+public static unsafe class PanelKernel
 {
-    /// <summary>True when this machine runs the vector tiles (the results are the same either way).</summary>
-    public static bool Vectorized => (Avx512F.IsSupported || Fma.IsSupported) && KernelOverride != 1;
-
-    /// <summary>Tests set 1 to force the scalar path, 2 for the AVX2 tiles, 0 for automatic (all give the same bits).</summary>
-    internal static int KernelOverride;
-
     /// <summary>c[m, n] += a[m, k] · b[k, n]; rows of a, b, c are lda, ldb, ldc floats apart.</summary>
-    public static void Accumulate(float* a, int lda, float* b, int ldb, float* c, int ldc, int m, int n, int k)
+    public static void Accumulate(float* a, int lda, float* b, int ldb, float* c, int ldc, int m, int n, int k) =>
+        Accumulate(a, lda, b, ldb, c, ldc, m, n, k, AutomaticLevel);
+
+    // What the automatic entry runs: the widest tiles this machine has (tests pick narrower ones by level).
+    private static KernelLevel AutomaticLevel =>
+        Avx512F.IsSupported ? KernelLevel.Avx512 : Fma.IsSupported ? KernelLevel.Avx2 : KernelLevel.Scalar;
+
+    /// <summary>As <see cref="Accumulate(float*, int, float*, int, float*, int, int, int, int)"/> with the tiles of
+    /// <paramref name="level"/> (every level gives the same bits); the caller has checked the CPU runs it.</summary>
+    internal static void Accumulate(float* a, int lda, float* b, int ldb, float* c, int ldc, int m, int n, int k, KernelLevel level)
     {
         if (m <= 0 || n <= 0 || k <= 0) return;
-        if (KernelOverride == 1 || !(Avx512F.IsSupported || Fma.IsSupported))
+        if (level == KernelLevel.Scalar)
         {
             Reference(a, lda, b, ldb, c, ldc, m, n, k);
             return;
         }
         int j = 0;
-        if (Avx512F.IsSupported && KernelOverride != 2)
+        if (level == KernelLevel.Avx512)
         {
             for (; j + 64 <= n; j += 64)
             {

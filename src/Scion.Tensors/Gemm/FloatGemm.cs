@@ -225,10 +225,15 @@ internal static unsafe class FloatGemm
                         tile + j * TokenPanel, Padded, m, width, kc, Level);
                 }
             }
+            // tile [m, Padded] → y[t, r0 + i]; 8 × 8 blocks, as a column walk of the tile would hit one L1 set.
+            int t8 = Avx.IsSupported ? Tokens & ~7 : 0, m8 = m & ~7;
+            for (int t = 0; t < t8; t += 8)
+                for (int i = 0; i < m8; i += 8)
+                    Transpose8x8(tile + (long)i * Padded + t, Padded, Y + (long)t * Rows + r0 + i, Rows);
             for (int t = 0; t < Tokens; t++)
             {
                 float* yr = Y + (long)t * Rows + r0;
-                for (int i = 0; i < m; i++) yr[i] = tile[(long)i * Padded + t];
+                for (int i = t < t8 ? m8 : 0; i < m; i++) yr[i] = tile[(long)i * Padded + t];
             }
         }
     }

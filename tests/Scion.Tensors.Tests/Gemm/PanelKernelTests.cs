@@ -20,6 +20,10 @@ public unsafe class PanelKernelTests
     [InlineData(9, 144, 1)]
     [InlineData(8, 16, 300)]
     [InlineData(6, 8, 20)]
+    [InlineData(5, 112, 17)]    // 64 + a 48-wide rest
+    [InlineData(6, 96, 9)]      // 64 + a 32-wide rest
+    [InlineData(9, 59, 5)]      // 48 wide, then 8 and scalar columns
+    [InlineData(4, 40, 3)]      // 32 wide, then 8
     public void PanelKernelIsBitwiseItsScalarTwin(int m, int n, int k)
     {
         var rng = new Xoshiro256((ulong)(m * 1000 + n * 10 + k));

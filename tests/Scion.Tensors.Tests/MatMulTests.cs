@@ -62,16 +62,12 @@ public class MatMulTests
     public static IEnumerable<object[]> Types() => TestData.ComputeTypes.Select(t => new object[] { t });
 
     /// <summary>Batched prefill must give each token the bits decode gives it alone: every kernel a token can meet
-    /// (multi-row GEMV, single-row dot, four-token tiles, the 2x4 float microkernel) sums in one order. Float weights
-    /// only below <see cref="Scion.Tensors.Gemm.FloatGemm.MinTokens"/>: larger float batches run the packed GEMM, which sums each
-    /// output as one fma chain per k pass (pinned against its own twin in FloatGemmTests).</summary>
+    /// (multi-row GEMV, single-row dot, four-token tiles, the float GEMM's lane-ordered panels) sums in one order.</summary>
     [Theory]
     [MemberData(nameof(Types))]
     public unsafe void PrefillEqualsTokenByTokenDecodeBitwise(GgmlType type)
     {
-        const int rows = 39;   // with one thread, items of 10 rows: 4x4, 2x8, 2x4 and single-row paths
-        bool isFloat = type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16;
-        int tokens = isFloat ? Scion.Tensors.Gemm.FloatGemm.MinTokens - 1 : 15;
+        const int rows = 39, tokens = 15;   // with one thread, items of 10 rows: 4x4, 2x8, 2x4 and single-row paths
         int cols = type is GgmlType.Q4_K or GgmlType.Q6_K ? 512 : type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16 ? 141 : 128;   // odd float tails
         using var weights = WeightBuffer.FromFloats(TestData.Floats(rows * cols, 41), rows, cols, type);
         var x = TestData.Floats(tokens * cols, 42);

@@ -6,28 +6,29 @@ using Scion.Tensors.Reference;
 namespace Scion.Tensors.Gemm;
 
 /// <summary>
-/// Prefill with float weights (F32, F16, BF16): y[t, r] = Σ_c W[r, c]·x[t, c] for many tokens as one packed-panel
-/// GEMM, yᵀ = W · xᵀ. The activations are packed once per call into k-major panels of <see cref="TokenPanel"/> tokens
-/// ([cols][64], tokens past the end zero), so one k pass of a panel is a contiguous 32 KiB that stays in L1. Each work
-/// item owns a block of weight rows, widens it to fp32 one k pass at a time ([rows][KBlock], in L2) and runs
+/// Prefill with float weights (F32, F16, BF16): y[t, r] = Σ_c W[r, c]·x[t, c] for many tokens as packed-panel GEMMs
+/// that give every output the bits decode's dot gives it. Decode (<see cref="SimdVecDot"/>'s float rows) sums a row in
+/// L lanes (16 at Avx512, 8 at Avx2): lane l is one fma chain over columns l, l+L, l+2L, …; the lanes are then added
+/// as a pairwise tree (Vector512/256.Sum: halves, recursively) and the last Cols % L columns added one by one. Here
+/// the columns are reordered lane-major (lane l's columns contiguous, <see cref="Position"/>) in both the activations
+/// (packed once per call into panels of <see cref="TokenPanel"/> tokens, [cols][64], tokens past the end zero) and
+/// each item's block of weight rows (widened to fp32 once per call). Each lane is then an ordinary product run by
 /// <see cref="PanelKernel"/> with weight values broadcast against vectors of tokens: 4 rows × 64 tokens in 16 AVX-512
-/// accumulators, 8 loads per 16 FMAs, no horizontal sums. The item's output tile [rows, tokens] is transposed into y.
-/// Every output sums in one order: sum = 0; for each pass of <see cref="KBlock"/> columns acc = 0, acc = fma(w, x, acc)
-/// along the pass, sum += acc. <see cref="Reference"/> is the scalar twin; the order does not depend on the thread count.
+/// accumulators, 8 loads per 16 FMAs, no horizontal sums. The lane sums land in partial tiles, are added in the tree
+/// order along token vectors, the tail columns follow, and the [rows, tokens] tile is transposed into y.
+/// <see cref="Reference"/> is the scalar twin.
 /// </summary>
 internal static unsafe class FloatGemm
 {
     /// <summary>Tokens per activation panel: the width of the panel kernel's widest tile.</summary>
     public const int TokenPanel = 64;
 
-    /// <summary>Columns per k pass: a panel's pass (64 tokens × 128 floats = 32 KiB) stays in a 48 KiB L1.</summary>
-    public const int KBlock = 128;
-
-    /// <summary>Most weight rows per work item; the widened block (64 × 128 floats) stays in L2.</summary>
-    public const int MaxRowBlock = 64;
+    /// <summary>Most weight rows per work item: the widened block (32 rows × 5632 floats = 704 KiB) and the partial
+    /// tiles (16 lanes × 32 × 64 floats = 128 KiB) stay in L2.</summary>
+    public const int MaxRowBlock = 32;
 
     /// <summary>Fewest tokens worth the GEMM: tokens are padded to a multiple of 16, so tiny batches waste lanes and
-    /// go through the dot-product tiles instead.</summary>
+    /// go through the dot-product tiles (same bits either way).</summary>
     public const int MinTokens = 8;
 
     // Columns per activation pack item.
@@ -37,17 +38,26 @@ internal static unsafe class FloatGemm
     public static bool Handles(GgmlType type, int tokens, KernelLevel level) =>
         level != KernelLevel.Scalar && tokens >= MinTokens && type is GgmlType.F32 or GgmlType.F16 or GgmlType.BF16;
 
+    /// <summary>Lanes of decode's float dot at <paramref name="level"/> (Avx512 or Avx2).</summary>
+    public static int Lanes(KernelLevel level) => level == KernelLevel.Avx512 ? 16 : 8;
+
+    /// <summary>Where column c goes in the lane-major order: lane c % lanes, step c / lanes; the tail stays put.</summary>
+    public static int Position(int c, int lanes, int steps) => c < lanes * steps ? c % lanes * steps + c / lanes : c;
+
     /// <param name="w">weight [rows, cols], F32/F16/BF16</param>
     /// <param name="x">activations [tokens, cols], already rounded to the weight's half type where ggml does</param>
     /// <param name="y">output [tokens, rows]</param>
     public static void Multiply(in WeightMatrix w, float* x, float* y, int tokens, WorkerPool pool, KernelLevel level)
     {
+        if (level == KernelLevel.Scalar) throw new ArgumentException("The float GEMM runs at Avx2 or Avx512.", nameof(level));
+        int lanes = Lanes(level), steps = w.Cols / lanes;
         int padded = (tokens + 15) & ~15;   // whole 16-token vectors: the kernel has no masked tails
         int panels = (padded + TokenPanel - 1) / TokenPanel;
-        float* packed = GemmScratch.Panels((long)panels * w.Cols * TokenPanel);   // [panels][cols][64]
+        float* packed = GemmScratch.Panels((long)panels * w.Cols * TokenPanel);   // [panels][cols in lane order][64]
         var pack = new PackJob
         {
-            X = x, Packed = packed, Cols = w.Cols, Tokens = tokens, Padded = padded, ColBlocks = (w.Cols + PackCols - 1) / PackCols,
+            X = x, Packed = packed, Cols = w.Cols, Tokens = tokens, Padded = padded, Lanes = lanes, Steps = steps,
+            ColBlocks = (w.Cols + PackCols - 1) / PackCols,
         };
         pool.Run(panels * pack.ColBlocks, ref pack);
 
@@ -55,7 +65,7 @@ internal static unsafe class FloatGemm
         var job = new ProductJob
         {
             Weights = w.Data, Type = w.Type, Rows = w.Rows, Cols = w.Cols, RowBytes = w.RowBytes, Packed = packed,
-            Tokens = tokens, Padded = padded, Panels = panels, RowBlock = rowBlock, Y = y, Level = level,
+            Tokens = tokens, Padded = padded, Panels = panels, RowBlock = rowBlock, Y = y, Level = level, Lanes = lanes, Steps = steps,
         };
         pool.Run((w.Rows + rowBlock - 1) / rowBlock, ref job);
     }
@@ -69,38 +79,44 @@ internal static unsafe class FloatGemm
         return Math.Clamp(block, 4, MaxRowBlock);
     }
 
-    /// <summary>Scalar twin of <see cref="Multiply"/>: the same widening, products and summation order, so equal bitwise.</summary>
-    public static void Reference(in WeightMatrix w, float* x, float* y, int tokens)
+    /// <summary>Scalar twin of <see cref="Multiply"/> with <paramref name="lanes"/> lanes (16 for Avx512, 8 for Avx2):
+    /// per output, lane chains of fused multiply-adds, a pairwise tree over the lanes, then the tail columns.</summary>
+    public static void Reference(in WeightMatrix w, float* x, float* y, int tokens, int lanes)
     {
-        var wide = new float[w.Cols];
-        fixed (float* pw = wide)
+        int cols = w.Cols, steps = cols / lanes;
+        var wide = new float[cols];
+        var acc = new float[lanes];
+        fixed (float* pw = wide) fixed (float* pa = acc)
         {
             for (int r = 0; r < w.Rows; r++)
             {
-                ReferenceDequantize.Row(w.Type, w.Data + r * w.RowBytes, pw, w.Cols);
+                ReferenceDequantize.Row(w.Type, w.Data + r * w.RowBytes, pw, cols);
                 for (int t = 0; t < tokens; t++)
                 {
-                    float* xt = x + (long)t * w.Cols;
-                    float sum = 0f;
-                    for (int p0 = 0; p0 < w.Cols; p0 += KBlock)
+                    float* xt = x + (long)t * cols;
+                    for (int l = 0; l < lanes; l++)
                     {
-                        int p1 = Math.Min(w.Cols, p0 + KBlock);
-                        float acc = 0f;
-                        for (int p = p0; p < p1; p++) acc = MathF.FusedMultiplyAdd(pw[p], xt[p], acc);
-                        sum += acc;
+                        float a = 0f;
+                        for (int i = 0; i < steps; i++) a = MathF.FusedMultiplyAdd(pw[i * lanes + l], xt[i * lanes + l], a);
+                        pa[l] = a;
                     }
+                    float sum = PairwiseSum(pa, lanes);
+                    for (int c = lanes * steps; c < cols; c++) sum += pw[c] * xt[c];
                     y[(long)t * w.Rows + r] = sum;
                 }
             }
         }
     }
 
-    /// <summary>x [tokens, cols] → panels [panels][cols][64]; item = (panel, block of PackCols columns).</summary>
+    // Vector512.Sum / Vector256.Sum order: the sum of the low half plus the sum of the high half, recursively.
+    private static float PairwiseSum(float* v, int n) => n == 1 ? v[0] : PairwiseSum(v, n / 2) + PairwiseSum(v + n / 2, n / 2);
+
+    /// <summary>x [tokens, cols] → panels [panels][cols in lane order][64]; item = (panel, block of PackCols columns).</summary>
     private struct PackJob : IParallelJob
     {
         public float* X;        // [tokens, cols]
         public float* Packed;   // [panels][cols][TokenPanel]
-        public int Cols, Tokens, Padded, ColBlocks;
+        public int Cols, Tokens, Padded, Lanes, Steps, ColBlocks;
 
         public readonly void Execute(int item)
         {
@@ -111,6 +127,7 @@ internal static unsafe class FloatGemm
             int live = Math.Min(width, Tokens - t0);
             float* dst = Packed + (long)panel * Cols * TokenPanel;
             float* src = X + (long)t0 * Cols;
+            float* block = stackalloc float[64];
             int c = c0;
             if (Avx.IsSupported)
             {
@@ -120,7 +137,11 @@ internal static unsafe class FloatGemm
                 for (; c + 8 <= c1; c += 8)
                 {
                     for (int j = 0; j < wholeTokens; j += 8)
-                        Transpose8x8(src + (long)j * Cols + c, Cols, dst + (long)c * TokenPanel + j, TokenPanel);
+                    {
+                        Transpose8.Block(src + (long)j * Cols + c, Cols, block, 8);
+                        for (int q = 0; q < 8; q++)
+                            Vector256.Load(block + 8 * q).Store(dst + (long)Position(c + q, Lanes, Steps) * TokenPanel + j);
+                    }
                     for (int q = 0; q < 8; q++) Tail(src, dst, c + q, wholeTokens, live, width);
                 }
             }
@@ -130,54 +151,23 @@ internal static unsafe class FloatGemm
         // Column c of the panel from token j0 on: live tokens copied, the padding zero.
         private readonly void Tail(float* src, float* dst, int c, int j0, int live, int width)
         {
-            float* d = dst + (long)c * TokenPanel;
+            float* d = dst + (long)Position(c, Lanes, Steps) * TokenPanel;
             int j = j0;
             for (; j < live; j++) d[j] = src[(long)j * Cols + c];
             for (; j < width; j++) d[j] = 0f;
         }
     }
 
-    // dst[q, i] = src[i, q] for an 8 × 8 block; rows srcStride / dstStride floats apart.
-    private static void Transpose8x8(float* src, long srcStride, float* dst, long dstStride)
-    {
-        var r0 = Vector256.Load(src);
-        var r1 = Vector256.Load(src + srcStride);
-        var r2 = Vector256.Load(src + 2 * srcStride);
-        var r3 = Vector256.Load(src + 3 * srcStride);
-        var r4 = Vector256.Load(src + 4 * srcStride);
-        var r5 = Vector256.Load(src + 5 * srcStride);
-        var r6 = Vector256.Load(src + 6 * srcStride);
-        var r7 = Vector256.Load(src + 7 * srcStride);
-        // Interleave pairs of rows: t0 = a0 b0 a1 b1 | a4 b4 a5 b5, ...
-        var t0 = Avx.UnpackLow(r0, r1); var t1 = Avx.UnpackHigh(r0, r1);
-        var t2 = Avx.UnpackLow(r2, r3); var t3 = Avx.UnpackHigh(r2, r3);
-        var t4 = Avx.UnpackLow(r4, r5); var t5 = Avx.UnpackHigh(r4, r5);
-        var t6 = Avx.UnpackLow(r6, r7); var t7 = Avx.UnpackHigh(r6, r7);
-        // Then quads: s0 = a0 b0 c0 d0 | a4 b4 c4 d4, s1 = column 1 | 5, ...
-        var s0 = Avx.Shuffle(t0, t2, 0x44); var s1 = Avx.Shuffle(t0, t2, 0xEE);
-        var s2 = Avx.Shuffle(t1, t3, 0x44); var s3 = Avx.Shuffle(t1, t3, 0xEE);
-        var s4 = Avx.Shuffle(t4, t6, 0x44); var s5 = Avx.Shuffle(t4, t6, 0xEE);
-        var s6 = Avx.Shuffle(t5, t7, 0x44); var s7 = Avx.Shuffle(t5, t7, 0xEE);
-        // Then halves: low 128 bits of the rows 0-3 quad with those of rows 4-7.
-        Avx.Permute2x128(s0, s4, 0x20).Store(dst);
-        Avx.Permute2x128(s1, s5, 0x20).Store(dst + dstStride);
-        Avx.Permute2x128(s2, s6, 0x20).Store(dst + 2 * dstStride);
-        Avx.Permute2x128(s3, s7, 0x20).Store(dst + 3 * dstStride);
-        Avx.Permute2x128(s0, s4, 0x31).Store(dst + 4 * dstStride);
-        Avx.Permute2x128(s1, s5, 0x31).Store(dst + 5 * dstStride);
-        Avx.Permute2x128(s2, s6, 0x31).Store(dst + 6 * dstStride);
-        Avx.Permute2x128(s3, s7, 0x31).Store(dst + 7 * dstStride);
-    }
-
-    /// <summary>One block of weight rows against every token: widen a k pass, run the panels, transpose the tile out.</summary>
+    /// <summary>One block of weight rows against every token: widen and reorder the rows, run each lane's product per
+    /// token panel, add the lanes in decode's tree order, transpose the tile out.</summary>
     private struct ProductJob : IParallelJob
     {
         public byte* Weights;   // [rows, RowBytes]
         public GgmlType Type;
         public int Rows, Cols;
         public long RowBytes;
-        public float* Packed;   // [Panels][cols][TokenPanel]
-        public int Tokens, Padded, Panels, RowBlock;
+        public float* Packed;   // [Panels][cols in lane order][TokenPanel]
+        public int Tokens, Padded, Panels, RowBlock, Lanes, Steps;
         public float* Y;        // [tokens, rows]
         public KernelLevel Level;
 
@@ -185,56 +175,85 @@ internal static unsafe class FloatGemm
         {
             int r0 = item * RowBlock;
             int m = Math.Min(RowBlock, Rows - r0);
-            float* tile = GemmScratch.Tile((long)m * Padded);   // [m, Padded]
-            new Span<float>(tile, m * Padded).Clear();
-            float* block = Type == GgmlType.F32 ? null : GemmScratch.Block((long)m * KBlock);   // [m, kc]
-            int halfBytes = Type == GgmlType.F32 ? sizeof(float) : sizeof(ushort);
-            for (int p0 = 0; p0 < Cols; p0 += KBlock)
+            int vectorCols = Lanes * Steps;
+            float* block = GemmScratch.Block((long)m * Cols);   // [m][cols in lane order]
+            float* wide = Type == GgmlType.F32 ? null : GemmScratch.Row(Cols);
+            if (Sse.IsSupported)
             {
-                int kc = Math.Min(KBlock, Cols - p0);
-                float* a;
-                int lda;
-                if (Type == GgmlType.F32)
-                {
-                    // Already fp32: broadcast straight from the rows.
-                    a = (float*)(Weights + r0 * RowBytes) + p0;
-                    lda = (int)(RowBytes / sizeof(float));
-                }
+                // Ask for the whole block at once: row by row, each stream waits on DRAM latency with the FMA units
+                // idle, and at 128 tokens the widening then costs a fifth of the item.
+                long bytes = (long)m * RowBytes;
+                byte* first = Weights + r0 * RowBytes;
+                for (long o = 0; o < bytes; o += 64) Sse.Prefetch0(first + o);
+            }
+            for (int i = 0; i < m; i++)
+            {
+                byte* row = Weights + (r0 + i) * RowBytes;
+                if (Type == GgmlType.F32) Reorder((float*)row, block + (long)i * Cols);
                 else
                 {
-                    for (int i = 0; i < m; i++)
-                        Dequantize.Row(Type, Weights + (r0 + i) * RowBytes + (long)p0 * halfBytes, block + (long)i * kc, kc, Level);
-                    a = block;
-                    lda = kc;
-                }
-                if (p0 + KBlock < Cols && Sse.IsSupported)
-                {
-                    // Ask for the next pass's weights now: 64 short row pieces are too scattered for the hardware
-                    // prefetcher, and waiting for them at the next widening stalls the FMAs.
-                    long bytes = (long)Math.Min(KBlock, Cols - p0 - KBlock) * halfBytes;
-                    for (int i = 0; i < m; i++)
-                    {
-                        byte* next = Weights + (r0 + i) * RowBytes + (long)(p0 + KBlock) * halfBytes;
-                        for (long o = 0; o < bytes; o += 64) Sse.Prefetch1(next + o);
-                    }
-                }
-                for (int j = 0; j < Panels; j++)
-                {
-                    int width = Math.Min(TokenPanel, Padded - j * TokenPanel);
-                    PanelKernel.Accumulate(a, lda, Packed + ((long)j * Cols + p0) * TokenPanel, TokenPanel,
-                        tile + j * TokenPanel, Padded, m, width, kc, Level);
+                    Dequantize.Row(Type, row, wide, Cols, Level);
+                    Reorder(wide, block + (long)i * Cols);
                 }
             }
+
+            float* partials = GemmScratch.Partials((long)Lanes * m * TokenPanel);   // [Lanes][m][TokenPanel]
+            float* tile = GemmScratch.Tile((long)m * Padded);                        // [m, Padded]
+            // -0 + s = s for every s, so adding a lane's chain to -0 leaves its bits; decode's lanes of an empty
+            // vector part are +0.
+            float start = Steps > 0 ? -0f : 0f;
+            for (int j = 0; j < Panels; j++)
+            {
+                int width = Math.Min(TokenPanel, Padded - j * TokenPanel);
+                float* xp = Packed + (long)j * Cols * TokenPanel;
+                new Span<float>(partials, Lanes * m * TokenPanel).Fill(start);
+                for (int l = 0; l < Lanes; l++)
+                    PanelKernel.Accumulate(block + (long)l * Steps, Cols, xp + (long)l * Steps * TokenPanel, TokenPanel,
+                        partials + (long)l * m * TokenPanel, TokenPanel, m, width, Steps, Level);
+                for (int i = 0; i < m; i++)
+                {
+                    float* p = partials + (long)i * TokenPanel;
+                    long laneStride = (long)m * TokenPanel;
+                    for (int t = 0; t < width; t += 8)
+                    {
+                        Vector256<float> s = Lanes == 16 ? Tree16(p + t, laneStride) : Tree8(p + t, laneStride);
+                        // Tail columns one at a time, product rounded then added, as decode's scalar loop does.
+                        for (int c = vectorCols; c < Cols; c++)
+                            s += Vector256.Create(block[(long)i * Cols + c]) * Vector256.Load(xp + (long)c * TokenPanel + t);
+                        s.Store(tile + (long)i * Padded + j * TokenPanel + t);
+                    }
+                }
+            }
+
             // tile [m, Padded] → y[t, r0 + i]; 8 × 8 blocks, as a column walk of the tile would hit one L1 set.
             int t8 = Avx.IsSupported ? Tokens & ~7 : 0, m8 = m & ~7;
             for (int t = 0; t < t8; t += 8)
                 for (int i = 0; i < m8; i += 8)
-                    Transpose8x8(tile + (long)i * Padded + t, Padded, Y + (long)t * Rows + r0 + i, Rows);
+                    Transpose8.Block(tile + (long)i * Padded + t, Padded, Y + (long)t * Rows + r0 + i, Rows);
             for (int t = 0; t < Tokens; t++)
             {
                 float* yr = Y + (long)t * Rows + r0;
                 for (int i = t < t8 ? m8 : 0; i < m; i++) yr[i] = tile[(long)i * Padded + t];
             }
         }
+
+        // Row in column order → lane order: viewed as [Steps][Lanes], transposed to [Lanes][Steps]; the tail copied.
+        private readonly void Reorder(float* src, float* dst)
+        {
+            int i = 0;
+            if (Avx.IsSupported)
+                for (; i + 8 <= Steps; i += 8)
+                    for (int l = 0; l < Lanes; l += 8)
+                        Transpose8.Block(src + (long)i * Lanes + l, Lanes, dst + (long)l * Steps + i, Steps);
+            for (; i < Steps; i++)
+                for (int l = 0; l < Lanes; l++) dst[(long)l * Steps + i] = src[(long)i * Lanes + l];
+            for (int c = Lanes * Steps; c < Cols; c++) dst[c] = src[c];
+        }
+
+        private static Vector256<float> Tree8(float* p, long stride) =>
+            ((Vector256.Load(p) + Vector256.Load(p + stride)) + (Vector256.Load(p + 2 * stride) + Vector256.Load(p + 3 * stride)))
+            + ((Vector256.Load(p + 4 * stride) + Vector256.Load(p + 5 * stride)) + (Vector256.Load(p + 6 * stride) + Vector256.Load(p + 7 * stride)));
+
+        private static Vector256<float> Tree16(float* p, long stride) => Tree8(p, stride) + Tree8(p + 8 * stride, stride);
     }
 }

@@ -10,12 +10,13 @@ public unsafe class FloatGemmTests
 
     public static IEnumerable<object[]> Shapes() =>
         from type in FloatTypes
-        from shape in new[] { (rows: 37, cols: 200), (rows: 70, cols: 131), (rows: 5, cols: 16) }
+        from shape in new[] { (rows: 37, cols: 200), (rows: 70, cols: 131), (rows: 5, cols: 16), (rows: 9, cols: 7), (rows: 33, cols: 272) }
         select new object[] { type, shape.rows, shape.cols };
 
     /// <summary>Every token count 1..13 (whole and partial 16-token vectors) plus a second 64-token panel, odd row
-    /// counts (partial 4-row tiles and row blocks) and column counts past one k pass that are not whole vectors:
-    /// the vector GEMM at every SIMD level and pool size equals its scalar twin bit for bit.</summary>
+    /// counts (partial 4-row tiles and row blocks), column counts with tails past the last whole vector and lane
+    /// steps that are not whole 8-blocks: the vector GEMM at every SIMD level and pool size equals its scalar twin
+    /// bit for bit.</summary>
     [Theory]
     [MemberData(nameof(Shapes))]
     public void MultiplyIsBitwiseItsScalarTwin(GgmlType type, int rows, int cols)
@@ -24,13 +25,13 @@ public unsafe class FloatGemmTests
         int[] tokenCounts = [.. Enumerable.Range(1, 13), 64, 81];
         var x = TestData.Floats(81 * cols, 7 * cols);
         foreach (int tokens in tokenCounts)
+        foreach (var level in TestData.SimdLevels())
         {
             var expected = new float[tokens * rows];
-            fixed (float* px = x) fixed (float* pe = expected) FloatGemm.Reference(weights.Matrix, px, pe, tokens);
+            fixed (float* px = x) fixed (float* pe = expected) FloatGemm.Reference(weights.Matrix, px, pe, tokens, FloatGemm.Lanes(level));
             foreach (int threads in new[] { 1, 3 })
             {
                 using var pool = new WorkerPool(threads);
-                foreach (var level in TestData.SimdLevels())
                 {
                     var y = new float[tokens * rows];
                     fixed (float* px = x) fixed (float* py = y) FloatGemm.Multiply(weights.Matrix, px, py, tokens, pool, level);
@@ -42,8 +43,8 @@ public unsafe class FloatGemmTests
         }
     }
 
-    /// <summary>MatMul sends float prefill batches to the GEMM with activations rounded as ggml rounds them; decode
-    /// and small batches keep the dot-product kernels (<see cref="MatMulTests.PrefillEqualsTokenByTokenDecodeBitwise"/>).</summary>
+    /// <summary>MatMul sends float prefill batches to the GEMM with activations rounded as ggml rounds them, and the
+    /// twin with the level's lanes is decode's order (<see cref="MatMulTests.PrefillEqualsTokenByTokenDecodeBitwise"/>).</summary>
     [Theory]
     [InlineData(GgmlType.F32)]
     [InlineData(GgmlType.F16)]
@@ -60,11 +61,16 @@ public unsafe class FloatGemmTests
         if (type != GgmlType.F32)
             fixed (float* px = x) fixed (float* pr = rounded)
                 for (int t = 0; t < tokens; t++) ActivationQuant.RoundThrough(type, px + t * cols, pr + t * cols, cols, KernelLevel.Scalar);
-        var expected = new float[tokens * rows];
-        fixed (float* pr = rounded) fixed (float* pe = expected) FloatGemm.Reference(weights.Matrix, pr, pe, tokens);
         using var pool = new WorkerPool(2);
         foreach (var level in TestData.SimdLevels())
         {
+            var expected = new float[tokens * rows];
+            var single = new float[rows];
+            fixed (float* pr = rounded) fixed (float* pe = expected) FloatGemm.Reference(weights.Matrix, pr, pe, tokens, FloatGemm.Lanes(level));
+            // The twin is decode's order: token 3 alone through MatMul gives the twin's bits.
+            fixed (float* px = x) fixed (float* ps = single) MatMul.Multiply(weights.Matrix, px + 3 * cols, ps, 1, pool, level);
+            for (int r = 0; r < rows; r++)
+                Assert.True(BitConverter.SingleToInt32Bits(expected[3 * rows + r]) == BitConverter.SingleToInt32Bits(single[r]), $"{type} {level} decode row {r}");
             var y = new float[tokens * rows];
             fixed (float* px = x) fixed (float* py = y) MatMul.Multiply(weights.Matrix, px, py, tokens, pool, level);
             for (int i = 0; i < y.Length; i++)
@@ -75,7 +81,8 @@ public unsafe class FloatGemmTests
 
     [Theory]
     [InlineData(256, 2, 32)]     // 2048 → 256 projections: 8 items for 2 threads
-    [InlineData(2048, 2, 64)]
+    [InlineData(2048, 2, 32)]
+    [InlineData(40, 2, 8)]
     [InlineData(37, 3, 4)]
     [InlineData(3, 1, 4)]
     public void RowBlocksAreWholeTilesAndSpreadOverThreads(int rows, int threads, int expected)

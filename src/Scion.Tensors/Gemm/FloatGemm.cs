@@ -31,6 +31,10 @@ internal static unsafe class FloatGemm
     /// go through the dot-product tiles (same bits either way).</summary>
     public const int MinTokens = 8;
 
+    /// <summary>Most tokens per pass: longer prompts run in chunks (results per token do not depend on the chunk), so the
+    /// packed activations and the output tiles stay bounded; a chunk this long still amortizes widening the weights.</summary>
+    public const int TokenChunk = 512;
+
     // Columns per activation pack item.
     private const int PackCols = 256;
 
@@ -50,6 +54,12 @@ internal static unsafe class FloatGemm
     public static void Multiply(in WeightMatrix w, float* x, float* y, int tokens, WorkerPool pool, KernelLevel level)
     {
         if (level == KernelLevel.Scalar) throw new ArgumentException("The float GEMM runs at Avx2 or Avx512.", nameof(level));
+        for (int t0 = 0; t0 < tokens; t0 += TokenChunk)
+            MultiplyChunk(w, x + (long)t0 * w.Cols, y + (long)t0 * w.Rows, Math.Min(TokenChunk, tokens - t0), pool, level);
+    }
+
+    private static void MultiplyChunk(in WeightMatrix w, float* x, float* y, int tokens, WorkerPool pool, KernelLevel level)
+    {
         int lanes = Lanes(level), steps = w.Cols / lanes;
         int padded = (tokens + 15) & ~15;   // whole 16-token vectors: the kernel has no masked tails
         int panels = (padded + TokenPanel - 1) / TokenPanel;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Scion.Tensors.Cpu;
@@ -76,6 +77,7 @@ internal static unsafe class FloatGemm
         {
             Weights = w.Data, Type = w.Type, Rows = w.Rows, Cols = w.Cols, RowBytes = w.RowBytes, Packed = packed,
             Tokens = tokens, Padded = padded, Panels = panels, RowBlock = rowBlock, Y = y, Level = level, Lanes = lanes, Steps = steps,
+            Threads = pool.ThreadCount,
         };
         pool.Run((w.Rows + rowBlock - 1) / rowBlock, ref job);
     }
@@ -128,6 +130,9 @@ internal static unsafe class FloatGemm
         public float* Packed;   // [panels][cols][TokenPanel]
         public int Cols, Tokens, Padded, Lanes, Steps, ColBlocks;
 
+        // Optimized from the first call: the tier-0 code of vector-heavy loops is many times slower, and a prompt's
+        // first layers would run it.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int item)
         {
             int panel = item / ColBlocks;
@@ -177,10 +182,11 @@ internal static unsafe class FloatGemm
         public int Rows, Cols;
         public long RowBytes;
         public float* Packed;   // [Panels][cols in lane order][TokenPanel]
-        public int Tokens, Padded, Panels, RowBlock, Lanes, Steps;
+        public int Tokens, Padded, Panels, RowBlock, Lanes, Steps, Threads;
         public float* Y;        // [tokens, rows]
         public KernelLevel Level;
 
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public readonly void Execute(int item)
         {
             int r0 = item * RowBlock;
@@ -218,8 +224,11 @@ internal static unsafe class FloatGemm
                 float* xp = Packed + (long)j * Cols * TokenPanel;
                 new Span<float>(partials, Lanes * m * TokenPanel).Fill(start);
                 for (int l = 0; l < Lanes; l++)
+                {
+                    if (j == 0) PrefetchNext(item, l);
                     PanelKernel.Accumulate(block + (long)l * Steps, Cols, xp + (long)l * Steps * TokenPanel, TokenPanel,
                         partials + (long)l * m * TokenPanel, TokenPanel, m, width, Steps, Level);
+                }
                 for (int i = 0; i < m; i++)
                 {
                     float* p = partials + (long)i * TokenPanel;
@@ -245,6 +254,18 @@ internal static unsafe class FloatGemm
                 float* yr = Y + (long)t * Rows + r0;
                 for (int i = t < t8 ? m8 : 0; i < m; i++) yr[i] = tile[(long)i * Padded + t];
             }
+        }
+
+        // While lane l of the first panel runs, ask for 1/Lanes of the rows this thread is likely to take next
+        // (items are claimed in turn, so item + threads): they then come from L2/L3, not DRAM, when it widens them.
+        private readonly void PrefetchNext(int item, int lane)
+        {
+            long next = (long)(item + Threads) * RowBlock;
+            if (next >= Rows || !Sse.IsSupported) return;
+            long bytes = Math.Min(RowBlock, Rows - next) * RowBytes;
+            long from = bytes * lane / Lanes & ~63L, to = bytes * (lane + 1) / Lanes;
+            byte* start = Weights + next * RowBytes;
+            for (long o = from; o < to; o += 64) Sse.Prefetch1(start + o);
         }
 
         // Row in column order → lane order: viewed as [Steps][Lanes], transposed to [Lanes][Steps]; the tail copied.

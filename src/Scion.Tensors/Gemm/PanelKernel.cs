@@ -23,6 +23,7 @@ public static unsafe class PanelKernel
 
     /// <summary>As <see cref="Accumulate(float*, int, float*, int, float*, int, int, int, int)"/> with the tiles of
     /// <paramref name="level"/> (every level gives the same bits); the caller has checked the CPU runs it.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     internal static void Accumulate(float* a, int lda, float* b, int ldb, float* c, int ldc, int m, int n, int k, KernelLevel level)
     {
         if (m <= 0 || n <= 0 || k <= 0) return;

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 
@@ -8,6 +9,7 @@ namespace Scion.Tensors.Gemm;
 internal static unsafe class Transpose8
 {
     /// <summary>dst[q, i] = src[i, q] for an 8 × 8 block; rows srcStride / dstStride floats apart. Needs AVX.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Block(float* src, long srcStride, float* dst, long dstStride)
     {
         var r0 = Vector256.Load(src);

@@ -258,14 +258,20 @@ internal static unsafe class FloatGemm
 
         // While lane l of the first panel runs, ask for 1/Lanes of the rows this thread is likely to take next
         // (items are claimed in turn, so item + threads): they then come from L2/L3, not DRAM, when it widens them.
+        // Mapped weights sit on 4 KiB pages whose translations are not cached and a prefetch that misses the TLB
+        // may be dropped, so each page is first touched with a real load.
         private readonly void PrefetchNext(int item, int lane)
         {
-            long next = (long)(item + Threads) * RowBlock;
+            int next = (item + Threads) * RowBlock;
             if (next >= Rows || !Sse.IsSupported) return;
-            long bytes = Math.Min(RowBlock, Rows - next) * RowBytes;
-            long from = bytes * lane / Lanes & ~63L, to = bytes * (lane + 1) / Lanes;
-            byte* start = Weights + next * RowBytes;
-            for (long o = from; o < to; o += 64) Sse.Prefetch1(start + o);
+            int count = Math.Min(RowBlock, Rows - next);
+            int from = count * lane / Lanes, to = count * (lane + 1) / Lanes;
+            for (int r = next + from; r < next + to; r++)
+            {
+                byte* row = Weights + r * RowBytes;
+                for (long o = 0; o < RowBytes; o += 4096) Volatile.Read(ref row[o]);
+                for (long o = 0; o < RowBytes; o += 64) Sse.Prefetch1(row + o);
+            }
         }
 
         // Row in column order → lane order: viewed as [Steps][Lanes], transposed to [Lanes][Steps]; the tail copied.

@@ -151,11 +151,14 @@ internal static unsafe class FloatGemm
                 int wholeTokens = live & ~7;
                 for (; c + 8 <= c1; c += 8)
                 {
+                    // c is a multiple of 8 and Lanes 8 or 16, so columns c..c+7 share a step and sit Steps apart.
+                    bool vector = c + 8 <= Lanes * Steps;
+                    long first = Position(c, Lanes, Steps), apart = vector ? Steps : 1;
                     for (int j = 0; j < wholeTokens; j += 8)
                     {
                         Transpose8.Block(src + (long)j * Cols + c, Cols, block, 8);
                         for (int q = 0; q < 8; q++)
-                            Vector256.Load(block + 8 * q).Store(dst + (long)Position(c + q, Lanes, Steps) * TokenPanel + j);
+                            Vector256.Load(block + 8 * q).Store(dst + (first + q * apart) * TokenPanel + j);
                     }
                     for (int q = 0; q < 8; q++) Tail(src, dst, c + q, wholeTokens, live, width);
                 }

@@ -263,6 +263,7 @@ internal static unsafe class FloatGemm
         // (items are claimed in turn, so item + threads): they then come from L2/L3, not DRAM, when it widens them.
         // Mapped weights sit on 4 KiB pages whose translations are not cached and a prefetch that misses the TLB
         // may be dropped, so each page is first touched with a real load.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly void PrefetchNext(int item, int lane)
         {
             int next = (item + Threads) * RowBlock;
@@ -278,6 +279,7 @@ internal static unsafe class FloatGemm
         }
 
         // Row in column order → lane order: viewed as [Steps][Lanes], transposed to [Lanes][Steps]; the tail copied.
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         private readonly void Reorder(float* src, float* dst)
         {
             int i = 0;

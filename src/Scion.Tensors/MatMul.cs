@@ -67,6 +67,12 @@ public static unsafe class MatMul
             if (tokens == 1) round.Execute(0);
             else pool.Run(tokens, ref round);
         }
+        if (Gemm.FloatGemm.Handles(w.Type, tokens, level))
+        {
+            // Float weights, many tokens: one packed-panel GEMM (Gemm/FloatGemm.cs) instead of the dot-product tiles.
+            Gemm.FloatGemm.Multiply(w, (float*)act, y, tokens, pool, level);
+            return;
+        }
 
         int rowsPerItem;
         if (tokens == 1)

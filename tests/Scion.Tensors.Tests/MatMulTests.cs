@@ -62,7 +62,7 @@ public class MatMulTests
     public static IEnumerable<object[]> Types() => TestData.ComputeTypes.Select(t => new object[] { t });
 
     /// <summary>Batched prefill must give each token the bits decode gives it alone: every kernel a token can meet
-    /// (multi-row GEMV, single-row dot, four-token tiles, the 2x4 float microkernel) sums in one order.</summary>
+    /// (multi-row GEMV, single-row dot, four-token tiles, the float GEMM's lane-ordered panels) sums in one order.</summary>
     [Theory]
     [MemberData(nameof(Types))]
     public unsafe void PrefillEqualsTokenByTokenDecodeBitwise(GgmlType type)
@@ -97,10 +97,10 @@ public class MatMulTests
         values[2 * cols + 17] = float.PositiveInfinity;
         values[5 * cols + 40] = float.NaN;
         using var weights = WeightBuffer.FromFloats(values, rows, cols, GgmlType.F16);
-        var x = new float[cols * 4];
+        var x = new float[cols * 16];
         for (int i = 0; i < x.Length; i++) x[i] = 0.5f + (i % 7);
         using var pool = new WorkerPool(1);
-        foreach (var tokens in new[] { 1, 4 })
+        foreach (var tokens in new[] { 1, 4, 16 })
             foreach (var level in TestData.AllLevels())
             {
                 var y = new float[tokens * rows];

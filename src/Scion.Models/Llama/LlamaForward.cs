@@ -43,9 +43,11 @@ public sealed partial class LlamaModel
             var q = s.Q.AsSpan(0, n * c.QDim);
             var k = s.K.AsSpan(0, n * c.KvDim);
             var v = s.V.AsSpan(0, n * c.KvDim);
-            Linear(l, LinearSlot.Q, w.Q, xn, q, n, segments, anyAdapter, w.QBias);
-            Linear(l, LinearSlot.K, w.K, xn, k, n, segments, anyAdapter, w.KBias);
-            Linear(l, LinearSlot.V, w.V, xn, v, n, segments, anyAdapter, w.VBias);
+            // One preparation (rounding or quantizing, packing) of xn for all three.
+            MatMul.MultiplyShared(w.Q, w.K, w.V, xn, q, k, v, n, Pool);
+            AfterLinear(l, LinearSlot.Q, w.Q, xn, q, n, segments, anyAdapter, w.QBias);
+            AfterLinear(l, LinearSlot.K, w.K, xn, k, n, segments, anyAdapter, w.KBias);
+            AfterLinear(l, LinearSlot.V, w.V, xn, v, n, segments, anyAdapter, w.VBias);
             ForwardRows.RopeAndCache(Rope, s.Q, s.K, s.V, c.Heads, c.KvHeads, n, positions, tables, cache, l, Pool);
 
             var attn = s.Attn.AsSpan(0, n * c.QDim);
@@ -56,8 +58,9 @@ public sealed partial class LlamaModel
             ForwardRows.AddNorm(s.X, s.Norm, w.FfnNorm, c.RmsEps, s.Norm, n, c.Dim, Pool);
             var gate = s.Gate.AsSpan(0, n * c.FfnDim);
             var up = s.Up.AsSpan(0, n * c.FfnDim);
-            Linear(l, LinearSlot.Gate, w.Gate, xn, gate, n, segments, anyAdapter, null);
-            Linear(l, LinearSlot.Up, w.Up, xn, up, n, segments, anyAdapter, null);
+            MatMul.MultiplyShared(w.Gate, w.Up, xn, gate, up, n, Pool);
+            AfterLinear(l, LinearSlot.Gate, w.Gate, xn, gate, n, segments, anyAdapter, null);
+            AfterLinear(l, LinearSlot.Up, w.Up, xn, up, n, segments, anyAdapter, null);
             ForwardRows.SiluMul(s.Gate, s.Up, (long)n * c.FfnDim, n, Pool);
             var down = s.Norm.AsSpan(0, n * c.Dim);
             Linear(l, LinearSlot.Down, w.Down, gate, down, n, segments, anyAdapter, null);
@@ -85,6 +88,13 @@ public sealed partial class LlamaModel
         AdapterSegment[] segments, bool anyAdapter, float[]? bias)
     {
         MatMul.Multiply(w, x, y, n, Pool);
+        AfterLinear(layer, slot, w, x, y, n, segments, anyAdapter, bias);
+    }
+
+    /// <summary>What follows a linear's base product y = W·x: the segments' adapter terms, then the bias.</summary>
+    private static void AfterLinear(int layer, LinearSlot slot, in WeightMatrix w, ReadOnlySpan<float> x, Span<float> y, int n,
+        AdapterSegment[] segments, bool anyAdapter, float[]? bias)
+    {
         if (anyAdapter)
         {
             foreach (var seg in segments)

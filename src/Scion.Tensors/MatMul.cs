@@ -28,6 +28,73 @@ public static unsafe class MatMul
         fixed (float* px = x) fixed (float* py = y) Multiply(w, px, py, tokens, pool ?? WorkerPool.Shared, KernelSelection.Current);
     }
 
+    /// <summary>y_a = W_a·x and y_b = W_b·x for two matrices that share their input (gate and up): where their path
+    /// prepares the input (rounding or quantizing it, packing panels) it does so once for both. The same bits as one
+    /// <see cref="Multiply(in WeightMatrix, ReadOnlySpan{float}, Span{float}, int, WorkerPool?)"/> per matrix.</summary>
+    public static void MultiplyShared(in WeightMatrix a, in WeightMatrix b, ReadOnlySpan<float> x, Span<float> ya, Span<float> yb,
+        int tokens, WorkerPool? pool = null) =>
+        MultiplyShared(a, b, a, 2, x, ya, yb, default, tokens, pool);
+
+    /// <summary>The same for three matrices (Q, K, V).</summary>
+    public static void MultiplyShared(in WeightMatrix a, in WeightMatrix b, in WeightMatrix c, ReadOnlySpan<float> x,
+        Span<float> ya, Span<float> yb, Span<float> yc, int tokens, WorkerPool? pool = null) =>
+        MultiplyShared(a, b, c, 3, x, ya, yb, yc, tokens, pool);
+
+    private static void MultiplyShared(in WeightMatrix a, in WeightMatrix b, in WeightMatrix c, int count, ReadOnlySpan<float> x,
+        Span<float> ya, Span<float> yb, Span<float> yc, int tokens, WorkerPool? pool)
+    {
+        if (tokens <= 0) throw new ArgumentOutOfRangeException(nameof(tokens), tokens, "Need at least one token.");
+        WeightMatrix* ws = stackalloc WeightMatrix[3];
+        ws[0] = a; ws[1] = b; ws[2] = c;
+        for (int i = 0; i < count; i++)
+        {
+            if (ws[i].Cols != a.Cols) throw new ArgumentException($"Shared-input matmul: matrices have {a.Cols} and {ws[i].Cols} columns.");
+            int rows = ws[i].Rows;
+            int have = i == 0 ? ya.Length : i == 1 ? yb.Length : yc.Length;
+            if (have < (long)tokens * rows) throw new ArgumentException($"Output {i} holds {have} values, [{tokens}, {rows}] needs {(long)tokens * rows}.");
+        }
+        if (x.Length < (long)tokens * a.Cols) throw new ArgumentException($"x holds {x.Length} values, [{tokens}, {a.Cols}] needs {(long)tokens * a.Cols}.");
+        fixed (float* px = x, pa = ya, pb = yb, pc = yc)
+        {
+            float** ys = stackalloc float*[3];
+            ys[0] = pa; ys[1] = pb; ys[2] = pc;
+            MultiplyShared(new ReadOnlySpan<WeightMatrix>(ws, count), px, ys, tokens, pool ?? WorkerPool.Shared, KernelSelection.Current);
+        }
+    }
+
+    /// <summary>Shared-input products: matrices of one type, shape of input and packing take the prepared-once path
+    /// of the packed kernels or the float GEMM; anything else runs one <see cref="Multiply(in WeightMatrix, float*, float*, int, WorkerPool, KernelLevel)"/> each.</summary>
+    internal static void MultiplyShared(ReadOnlySpan<WeightMatrix> ws, float* x, float** ys, int tokens, WorkerPool pool, KernelLevel level)
+    {
+        var w0 = ws[0];
+        bool alike = true;
+        foreach (var w in ws) alike &= w.Type == w0.Type && w.Cols == w0.Cols && (w.Packed == null) == (w0.Packed == null);
+        if (alike && tokens > 1)
+        {
+            if (w0.Packed != null && Packed.PackedMatMul.Supports(w0.Type, level))
+            {
+                Packed.PackedMatMul.MultiplyShared(ws, x, ys, tokens, pool, level);
+                return;
+            }
+            if (w0.Packed == null && Gemm.FloatGemm.Handles(w0.Type, tokens, level))
+            {
+                float* act = x;
+                if (w0.Type is GgmlType.F16 or GgmlType.BF16)
+                {
+                    // Rounded to the weight's half type once for all matrices, as Multiply does per matrix.
+                    long stride = (long)w0.Cols * sizeof(float);
+                    byte* rounded = ThreadScratch.Activations(stride * tokens);
+                    var round = new QuantizeJob { X = x, Dst = rounded, Cols = w0.Cols, Stride = stride, Partner = w0.Type, Level = level };
+                    pool.Run(tokens, ref round);
+                    act = (float*)rounded;
+                }
+                Gemm.FloatGemm.MultiplyShared(ws, act, ys, tokens, pool, level);
+                return;
+            }
+        }
+        for (int i = 0; i < ws.Length; i++) Multiply(ws[i], x, ys[i], tokens, pool, level);
+    }
+
     internal static void Multiply(in WeightMatrix w, float* x, float* y, int tokens, WorkerPool pool, KernelLevel level)
     {
         if (w.Packed != null && Packed.PackedMatMul.Supports(w.Type, level))

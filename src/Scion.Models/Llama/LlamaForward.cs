@@ -32,40 +32,40 @@ public sealed partial class LlamaModel
             Dequantize.Row(Weights.TokenEmbedding.Type, Weights.TokenEmbedding.RowSpan(token), x.Slice(t * c.Dim, c.Dim));
         }
 
+        // Element-wise work between the matmuls runs across rows on the pool (ForwardRows); the attention norm of
+        // layer l+1 is fused with layer l's last residual add.
+        if (c.Layers > 0) ForwardRows.AddNorm(s.X, null, Weights.Layers[0].AttnNorm, c.RmsEps, s.Norm, n, c.Dim, Pool);
         for (int l = 0; l < c.Layers; l++)
         {
             var w = Weights.Layers[l];
             var xn = s.Norm.AsSpan(0, n * c.Dim);
-            for (int t = 0; t < n; t++) Ops.RmsNorm(x.Slice(t * c.Dim, c.Dim), w.AttnNorm, c.RmsEps, xn.Slice(t * c.Dim, c.Dim));
 
             var q = s.Q.AsSpan(0, n * c.QDim);
             var k = s.K.AsSpan(0, n * c.KvDim);
             var v = s.V.AsSpan(0, n * c.KvDim);
-            Linear(l, LinearSlot.Q, w.Q, xn, q, n, segments, anyAdapter, w.QBias);
-            Linear(l, LinearSlot.K, w.K, xn, k, n, segments, anyAdapter, w.KBias);
-            Linear(l, LinearSlot.V, w.V, xn, v, n, segments, anyAdapter, w.VBias);
-            Rope.Apply(q, c.Heads, positions);
-            Rope.Apply(k, c.KvHeads, positions);
-
-            // The cache holds half-precision values (llama.cpp's default F16 KV cache numerics), rounded to nearest even.
-            for (int t = 0; t < n; t++)
-                cache.Write(l, tables[t], positions[t], k.Slice(t * c.KvDim, c.KvDim), v.Slice(t * c.KvDim, c.KvDim));
+            // One preparation (rounding or quantizing, packing) of xn for all three.
+            MatMul.MultiplyShared(w.Q, w.K, w.V, xn, q, k, v, n, Pool);
+            AfterLinear(l, LinearSlot.Q, w.Q, xn, q, n, segments, anyAdapter, w.QBias);
+            AfterLinear(l, LinearSlot.K, w.K, xn, k, n, segments, anyAdapter, w.KBias);
+            AfterLinear(l, LinearSlot.V, w.V, xn, v, n, segments, anyAdapter, w.VBias);
+            ForwardRows.RopeAndCache(Rope, s.Q, s.K, s.V, c.Heads, c.KvHeads, n, positions, tables, cache, l, Pool);
 
             var attn = s.Attn.AsSpan(0, n * c.QDim);
             PagedAttention.Run(q, attn, n, positions, tables, cache, l, c.Heads, c.KvHeads, c.HeadDim, c.SlidingWindow, Pool);
             var o = s.Norm.AsSpan(0, n * c.Dim); // xn is no longer needed
             Linear(l, LinearSlot.O, w.O, attn, o, n, segments, anyAdapter, null);
-            Ops.Add(x, o, x);
-
-            for (int t = 0; t < n; t++) Ops.RmsNorm(x.Slice(t * c.Dim, c.Dim), w.FfnNorm, c.RmsEps, xn.Slice(t * c.Dim, c.Dim));
+            // x += o; xn = norm(x). xn is o's buffer: each row's o is read before its xn is written.
+            ForwardRows.AddNorm(s.X, s.Norm, w.FfnNorm, c.RmsEps, s.Norm, n, c.Dim, Pool);
             var gate = s.Gate.AsSpan(0, n * c.FfnDim);
             var up = s.Up.AsSpan(0, n * c.FfnDim);
-            Linear(l, LinearSlot.Gate, w.Gate, xn, gate, n, segments, anyAdapter, null);
-            Linear(l, LinearSlot.Up, w.Up, xn, up, n, segments, anyAdapter, null);
-            Ops.SiluMul(gate, up, gate);
+            MatMul.MultiplyShared(w.Gate, w.Up, xn, gate, up, n, Pool);
+            AfterLinear(l, LinearSlot.Gate, w.Gate, xn, gate, n, segments, anyAdapter, null);
+            AfterLinear(l, LinearSlot.Up, w.Up, xn, up, n, segments, anyAdapter, null);
+            ForwardRows.SiluMul(s.Gate, s.Up, (long)n * c.FfnDim, n, Pool);
             var down = s.Norm.AsSpan(0, n * c.Dim);
             Linear(l, LinearSlot.Down, w.Down, gate, down, n, segments, anyAdapter, null);
-            Ops.Add(x, down, x);
+            // x += down, and the next layer's attention norm into down's buffer (the next layer's xn).
+            ForwardRows.AddNorm(s.X, s.Norm, l + 1 < c.Layers ? Weights.Layers[l + 1].AttnNorm : null, c.RmsEps, s.Norm, n, c.Dim, Pool);
         }
 
         for (int t = 0; t < n; t++)
@@ -88,6 +88,13 @@ public sealed partial class LlamaModel
         AdapterSegment[] segments, bool anyAdapter, float[]? bias)
     {
         MatMul.Multiply(w, x, y, n, Pool);
+        AfterLinear(layer, slot, w, x, y, n, segments, anyAdapter, bias);
+    }
+
+    /// <summary>What follows a linear's base product y = W·x: the segments' adapter terms, then the bias.</summary>
+    private static void AfterLinear(int layer, LinearSlot slot, in WeightMatrix w, ReadOnlySpan<float> x, Span<float> y, int n,
+        AdapterSegment[] segments, bool anyAdapter, float[]? bias)
+    {
         if (anyAdapter)
         {
             foreach (var seg in segments)

@@ -79,15 +79,33 @@ public sealed class RotaryEmbedding
         int rowLen = heads * HeadDim;
         for (int t = 0; t < positions.Length; t++)
         {
-            double pos = positions[t] * _positionScale;
-            for (int i = 0; i < half; i++)
-            {
-                double angle = pos * _invFreq[i];
-                cos[i] = (float)Math.Cos(angle);
-                sin[i] = (float)Math.Sin(angle);
-            }
+            Angles(positions[t], cos, sin);
             var row = x.Slice(t * rowLen, rowLen);
             for (int h = 0; h < heads; h++) RotateHead(row.Slice(h * HeadDim, HeadDim), cos, sin, Style);
+        }
+    }
+
+    /// <summary>Rotates one row's query heads and key heads at one position: the angles are computed once for both,
+    /// the same values <see cref="Apply"/> rotates them with. q: [qHeads*HeadDim]; k: [kHeads*HeadDim].</summary>
+    public void ApplyRow(Span<float> q, int qHeads, Span<float> k, int kHeads, int position)
+    {
+        int half = RopeDim / 2;
+        Span<float> cos = stackalloc float[half];
+        Span<float> sin = stackalloc float[half];
+        Angles(position, cos, sin);
+        for (int h = 0; h < qHeads; h++) RotateHead(q.Slice(h * HeadDim, HeadDim), cos, sin, Style);
+        for (int h = 0; h < kHeads; h++) RotateHead(k.Slice(h * HeadDim, HeadDim), cos, sin, Style);
+    }
+
+    /// <summary>cos and sin of every pair's angle at a position, computed in double and rounded to float.</summary>
+    private void Angles(int position, Span<float> cos, Span<float> sin)
+    {
+        double pos = position * _positionScale;
+        for (int i = 0; i < cos.Length; i++)
+        {
+            double angle = pos * _invFreq[i];
+            cos[i] = (float)Math.Cos(angle);
+            sin[i] = (float)Math.Sin(angle);
         }
     }
 

@@ -54,24 +54,48 @@ internal static unsafe class FloatGemm
     /// <param name="y">output [tokens, rows]</param>
     public static void Multiply(in WeightMatrix w, float* x, float* y, int tokens, WorkerPool pool, KernelLevel level)
     {
-        if (level == KernelLevel.Scalar) throw new ArgumentException("The float GEMM runs at Avx2 or Avx512.", nameof(level));
-        for (int t0 = 0; t0 < tokens; t0 += TokenChunk)
-            MultiplyChunk(w, x + (long)t0 * w.Cols, y + (long)t0 * w.Rows, Math.Min(TokenChunk, tokens - t0), pool, level);
+        WeightMatrix one = w;
+        MultiplyShared(new ReadOnlySpan<WeightMatrix>(&one, 1), x, &y, tokens, pool, level);
     }
 
-    private static void MultiplyChunk(in WeightMatrix w, float* x, float* y, int tokens, WorkerPool pool, KernelLevel level)
+    /// <summary>Products of several matrices with the same input (Q, K, V; gate, up), all [rows_i, cols] of float
+    /// types: each chunk of activations is packed once for all of them. Same bits as separate <see cref="Multiply"/>s.</summary>
+    /// <param name="ys">per matrix, output [tokens, rows_i]</param>
+    public static void MultiplyShared(ReadOnlySpan<WeightMatrix> ws, float* x, float** ys, int tokens, WorkerPool pool, KernelLevel level)
     {
-        int lanes = Lanes(level), steps = w.Cols / lanes;
+        if (level == KernelLevel.Scalar) throw new ArgumentException("The float GEMM runs at Avx2 or Avx512.", nameof(level));
+        int cols = ws[0].Cols;
+        foreach (var w in ws)
+            if (w.Cols != cols) throw new ArgumentException($"Shared-input GEMM: matrices have {cols} and {w.Cols} columns.", nameof(ws));
+        for (int t0 = 0; t0 < tokens; t0 += TokenChunk)
+        {
+            int count = Math.Min(TokenChunk, tokens - t0);
+            float* packed = Pack(x + (long)t0 * cols, cols, count, pool, level);
+            for (int i = 0; i < ws.Length; i++) Product(ws[i], packed, ys[i] + (long)t0 * ws[i].Rows, count, pool, level);
+        }
+    }
+
+    /// <summary>x [tokens, cols] → the calling thread's panels [panels][cols in lane order][TokenPanel].</summary>
+    private static float* Pack(float* x, int cols, int tokens, WorkerPool pool, KernelLevel level)
+    {
+        int lanes = Lanes(level), steps = cols / lanes;
         int padded = (tokens + 15) & ~15;   // whole 16-token vectors: the kernel has no masked tails
         int panels = (padded + TokenPanel - 1) / TokenPanel;
-        float* packed = GemmScratch.Panels((long)panels * w.Cols * TokenPanel);   // [panels][cols in lane order][64]
+        float* packed = GemmScratch.Panels((long)panels * cols * TokenPanel);   // [panels][cols in lane order][64]
         var pack = new PackJob
         {
-            X = x, Packed = packed, Cols = w.Cols, Tokens = tokens, Padded = padded, Lanes = lanes, Steps = steps,
-            ColBlocks = (w.Cols + PackCols - 1) / PackCols,
+            X = x, Packed = packed, Cols = cols, Tokens = tokens, Padded = padded, Lanes = lanes, Steps = steps,
+            ColBlocks = (cols + PackCols - 1) / PackCols,
         };
         pool.Run(panels * pack.ColBlocks, ref pack);
+        return packed;
+    }
 
+    private static void Product(in WeightMatrix w, float* packed, float* y, int tokens, WorkerPool pool, KernelLevel level)
+    {
+        int lanes = Lanes(level), steps = w.Cols / lanes;
+        int padded = (tokens + 15) & ~15;
+        int panels = (padded + TokenPanel - 1) / TokenPanel;
         int rowBlock = RowBlock(w.Rows, pool.ThreadCount);
         var job = new ProductJob
         {

@@ -27,18 +27,36 @@ internal static unsafe class PackedMatMul
     /// <param name="y">output [tokens, rows]</param>
     public static void Multiply(in WeightMatrix w, float* x, float* y, int tokens, WorkerPool pool, KernelLevel level)
     {
-        int blocks = w.Cols / 32;
+        WeightMatrix one = w;
+        MultiplyShared(new ReadOnlySpan<WeightMatrix>(&one, 1), x, &y, tokens, pool, level);
+    }
+
+    /// <summary>Products of several packed matrices of one type with the same input (Q, K, V; gate, up): the input is
+    /// quantized once for all of them. Same bits as separate <see cref="Multiply"/>s.</summary>
+    /// <param name="ys">per matrix, output [tokens, rows_i]</param>
+    public static void MultiplyShared(ReadOnlySpan<WeightMatrix> ws, float* x, float** ys, int tokens, WorkerPool pool, KernelLevel level)
+    {
+        var w0 = ws[0];
+        foreach (var w in ws)
+            if (w.Cols != w0.Cols || w.Type != w0.Type)
+                throw new ArgumentException($"Shared-input matmul: matrices are {w0.Type} [_, {w0.Cols}] and {w.Type} [_, {w.Cols}].", nameof(ws));
+        int blocks = w0.Cols / 32;
         long actStride = (long)blocks * BlockLayout.Q8_0Bytes;
         long actBytes = (actStride * tokens + 63) & ~63L;
         byte* act = ThreadScratch.Activations(actBytes + (long)tokens * blocks * sizeof(ActivationSide));
         var quantize = new QuantizeJob
         {
-            X = x, Act = act, Side = (ActivationSide*)(act + actBytes), Cols = w.Cols, Stride = actStride, Level = level,
-            Offset = w.Type == GgmlType.Q4_0 ? PackedQ4_0.Offset : PackedQ8_0.Offset,
+            X = x, Act = act, Side = (ActivationSide*)(act + actBytes), Cols = w0.Cols, Stride = actStride, Level = level,
+            Offset = w0.Type == GgmlType.Q4_0 ? PackedQ4_0.Offset : PackedQ8_0.Offset,
         };
         if (tokens == 1) quantize.Execute(0);
         else pool.Run(tokens, ref quantize);
+        for (int i = 0; i < ws.Length; i++) Product(ws[i], act, actStride, quantize.Side, ys[i], tokens, pool, level);
+    }
 
+    private static void Product(in WeightMatrix w, byte* act, long actStride, ActivationSide* side, float* y, int tokens, WorkerPool pool, KernelLevel level)
+    {
+        int blocks = w.Cols / 32;
         int groups = (w.Rows + 7) / 8;
         int groupsPerItem;
         if (tokens == 1)
@@ -55,7 +73,7 @@ internal static unsafe class PackedMatMul
         var job = new Job
         {
             Packed = w.Packed, GroupBytes = PackedWeights.GroupBytesFor(w.Type, w.Cols), Rows = w.Rows, Blocks = blocks,
-            Act = act, ActStride = actStride, Side = quantize.Side, Y = y, Tokens = tokens, GroupsPerItem = groupsPerItem,
+            Act = act, ActStride = actStride, Side = side, Y = y, Tokens = tokens, GroupsPerItem = groupsPerItem,
             Kind = (w.Type == GgmlType.Q4_0 ? 0 : 2) + (KernelSelection.UsesVnni(level) ? 0 : 1),
         };
         pool.Run((groups + groupsPerItem - 1) / groupsPerItem, ref job);

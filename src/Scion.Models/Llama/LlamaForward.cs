@@ -112,9 +112,13 @@ public sealed partial class LlamaModel
     private static KvBlockTable[] PrepareCache(ForwardBatch batch, PagedKvCache cache)
     {
         var need = new Dictionary<int, (int Min, int Max)>();
+        // Rows write their keys and values in parallel: two rows with one (sequence, position) would race.
+        var written = batch.Count > 1 ? new Dictionary<(int, int), int>(batch.Count) : null;
         for (int t = 0; t < batch.Count; t++)
         {
             int seq = batch.Sequences[t], pos = batch.Positions[t];
+            if (written is not null && !written.TryAdd((seq, pos), t))
+                throw new ArgumentException($"Batch rows {written[(seq, pos)]} and {t} both hold sequence {seq} at position {pos}; a batch may hold each position of a sequence once.");
             if (pos < 0) throw new ArgumentException($"Batch row {t}: position {pos} is negative.");
             need[seq] = need.TryGetValue(seq, out var r) ? (Math.Min(r.Min, pos), Math.Max(r.Max, pos)) : (pos, pos);
         }

@@ -97,6 +97,20 @@ public class ForwardEquivalenceTests
     }
 
     [Fact]
+    public void DuplicatePositionInOneBatchIsRefused()
+    {
+        // Rows write the cache in parallel, so two rows at one (sequence, position) must not reach the forward.
+        using var m = Tiny();
+        var cache = new PagedKvCache(m.Config, 64, 4);
+        var batch = new ForwardBatch().Add(0, 1, 0, false).Add(0, 2, 1, false).Add(0, 3, 1, true);
+        var ex = Assert.Throws<ArgumentException>(() => m.Forward(batch, cache));
+        Assert.Contains("rows 1 and 2", ex.Message);
+        Assert.Contains("position 1", ex.Message);
+        // Two sequences may share a position.
+        m.Forward(new ForwardBatch().Add(0, 1, 0, false).Add(1, 2, 0, true), cache);
+    }
+
+    [Fact]
     public void KvCacheFullIsReported()
     {
         using var m = Tiny();

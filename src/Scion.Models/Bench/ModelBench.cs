@@ -38,6 +38,9 @@ public static class ModelBench
     /// <summary>Tokens of the real prompt each sequence gets before decoding when no depth is asked for.</summary>
     public const int ShortPrompt = 4;
 
+    /// <summary>Untimed decode steps before timing starts.</summary>
+    public const int WarmDecodeSteps = 8;
+
     public static BenchTimings Run(LlamaModel model, BenchOptions o, Action<string>? progress = null)
     {
         var c = model.Config;
@@ -51,8 +54,18 @@ public static class ModelBench
             progress?.Invoke($"note: the test needs {need} positions, more than the model's context of {c.ContextLength}; running anyway.");
         var cache = new PagedKvCache(c, Math.Max(o.PromptTokens, o.Batch * (decodeStart + o.GenTokens + 1)) + 16 * o.Batch);
 
-        // Warm-up: touches every weight (first use of a mapping faults pages in) and JITs the kernels.
-        model.Forward(new ForwardBatch().AddSequence(0, Tokens(Math.Min(Math.Max(o.PromptTokens, 1), 16)), 0, o.Adapter), cache);
+        // Warm-up: touches every weight (first use of a mapping faults pages in) and runs both the prefill and the
+        // decode kernels often enough that tiered compilation has replaced them with optimized code; without the
+        // decode steps the first timed decode repetition ran up to 2x slower than the others.
+        int warmPrompt = Math.Min(Math.Max(o.PromptTokens, ShortPrompt), 64);
+        model.Forward(new ForwardBatch().AddSequence(0, Tokens(warmPrompt), 0, o.Adapter), cache);
+        for (int i = 0; i < WarmDecodeSteps; i++)
+        {
+            var b = new ForwardBatch();
+            // Sequence 0 continues the warm-up prompt; the others start empty.
+            for (int s = 0; s < o.Batch; s++) b.Add(s, RandomToken(), s == 0 ? warmPrompt + i : i, wantLogits: true, o.Adapter);
+            model.Forward(b, cache);
+        }
         cache.Clear();
 
         var prefill = new double[o.PromptTokens > 0 ? o.Repetitions : 0];

@@ -20,8 +20,9 @@ public class MatMulBenchmarks
     public string Type = "F16";
 
     /// <summary>rows x cols: attention projections (2048x2048), FFN gate/up (5632x2048), FFN down (2048x5632), and an
-    /// odd shape whose rows and columns leave tails in every kernel.</summary>
-    [Params("2048x2048", "5632x2048", "2048x5632", "2051x2080")]
+    /// odd shape whose rows and block count leave tails in every kernel: 2051 rows of an odd number of the type's
+    /// blocks (2080 columns for 32-value blocks, 2304 for the 256-value K-quant blocks, which cannot hold 2080).</summary>
+    [Params("2048x2048", "5632x2048", "2048x5632", OddShape)]
     public string Shape = "2048x2048";
 
     private sealed class Config : ManualConfig
@@ -32,7 +33,7 @@ public class MatMulBenchmarks
     private static (double Amount, string Unit) Work(BenchmarkCase c)
     {
         var (type, _) = ParseType((string)c.Parameters["Type"]);
-        var (rows, cols) = ParseShape((string)c.Parameters["Shape"]);
+        var (rows, cols) = ParseShape((string)c.Parameters["Shape"], type);
         return c.Descriptor.WorkloadMethod.Name == nameof(Decode)
             ? (GgmlTypeInfo.RowBytes(type, cols) * rows, "GB/s")
             : (2.0 * rows * cols * PrefillTokens, "GFLOP/s");
@@ -41,8 +42,11 @@ public class MatMulBenchmarks
     private static (GgmlType Type, bool Packed) ParseType(string name) =>
         (Enum.Parse<GgmlType>(name.Split(' ')[0]), name.EndsWith(" packed", StringComparison.Ordinal));
 
-    private static (int Rows, int Cols) ParseShape(string shape)
+    private const string OddShape = "2051xodd";
+
+    private static (int Rows, int Cols) ParseShape(string shape, GgmlType type)
     {
+        if (shape == OddShape) return (2051, GgmlTypeInfo.BlockSize(type) == 256 ? 9 * 256 : 2080);
         var parts = shape.Split('x');
         return (int.Parse(parts[0]), int.Parse(parts[1]));
     }
@@ -58,8 +62,8 @@ public class MatMulBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        var (rows, cols) = ParseShape(Shape);
         var (type, packed) = ParseType(Type);
+        var (rows, cols) = ParseShape(Shape, type);
         var rng = new Random(42);
         var values = new float[rows * cols];
         for (int i = 0; i < values.Length; i++) values[i] = (float)(rng.NextDouble() - 0.5) * 0.1f;

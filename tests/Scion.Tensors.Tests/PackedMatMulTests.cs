@@ -98,6 +98,32 @@ public class PackedMatMulTests
         Assert.Null(PackedWeights.TryPack(partial.Matrix));
     }
 
+    /// <summary>A copy of 2 MiB or more starts on a huge-page boundary (Linux) and still gives the twin's bits, in
+    /// its huge-page interior and in its small-page tail.</summary>
+    [Fact]
+    public unsafe void LargeCopiesAreHugePageAlignedAndExact()
+    {
+        const int rows = 1033, cols = 2048;   // 130 groups of 17,408 bytes: 2.16 MiB
+        using var weights = WeightBuffer.FromFloats(TestData.Floats(rows * cols, 95), rows, cols, GgmlType.Q8_0);
+        using var packed = PackedWeights.TryPack(weights.Matrix)!;
+        Assert.True(packed.ByteCount >= MemoryAdvice.HugePageBytes);
+        long alignment = MemoryAdvice.UseHugePages ? MemoryAdvice.HugePageBytes : 64;
+        Assert.Equal(0, (long)packed.Data % alignment);
+        var w = weights.Matrix.WithPacked(packed);
+        var x = TestData.Floats(cols, 96);
+        var act = new byte[GgmlTypeInfo.RowBytes(GgmlType.Q8_0, cols)];
+        ActivationQuant.Row(GgmlType.Q8_0, x, act);
+        var y = new float[rows];
+        using var pool = new WorkerPool(2);
+        var levels = TestData.SimdLevels().Where(l => PackedMatMul.Supports(GgmlType.Q8_0, l)).ToArray();
+        if (levels.Length == 0) return;   // no VNNI: Q8_0 is never packed for decode here
+        var level = levels[^1];
+        fixed (float* px = x) fixed (float* py = y) MatMul.Multiply(w, px, py, 1, pool, level);
+        fixed (byte* pa = act)
+            foreach (int r in new[] { 0, 7, 500, 968, 1032 })   // 968 on: groups wholly past the first 2 MiB
+                Assert.Equal(ReferencePackedDot.Dot(GgmlType.Q8_0, w.RowPointer(r), pa, cols), y[r]);
+    }
+
     [Fact]
     public void PackingIsByteExactAndPadsTheLastGroup()
     {

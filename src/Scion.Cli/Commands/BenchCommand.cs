@@ -53,6 +53,7 @@ internal static class BenchCommand
         var cost = new ModelCost(model);
         var timings = ModelBench.Run(model, options, io.Err.WriteLine);
         long rssAfterBench = MachineInfo.ResidentBytes();
+        long hugeAfterBench = MachineInfo.HugePageBytes();
 
         io.Err.WriteLine($"measuring memory bandwidth ({rooflineMib} MiB) and FMA peak on {threads} threads ...");
         var bandwidth = Measurement.Of(Roofline.MeasureBandwidth(pool, (long)rooflineMib << 20));
@@ -119,6 +120,7 @@ internal static class BenchCommand
                 ["load_ms"] = Num(loadMs),
                 ["rss_after_load_bytes"] = rssAfterLoad,
                 ["rss_after_bench_bytes"] = rssAfterBench,
+                ["huge_page_bytes_after_bench"] = hugeAfterBench < 0 ? null : hugeAfterBench,
                 ["prefill_cpu_utilization"] = Num(prefillUtil),
                 ["decode_cpu_utilization"] = Num(decodeUtil),
                 ["load_average_1m"] = Num(load1),
@@ -136,7 +138,7 @@ internal static class BenchCommand
         var o = io.Out;
         o.WriteLine($"model     {path} ({loaded.Format}, {mainType}{(fileType is null ? "" : $" / {fileType}")}, {parameters / 1e6:F1} M params, {fileSize / 1048576.0:F0} MiB)");
         o.WriteLine($"machine   {MachineInfo.CpuModel()}, {Environment.ProcessorCount} cores, {threads} threads ({pool.PinnedWorkers} workers pinned), {date}");
-        o.WriteLine($"load      {loadMs:F0} ms, RSS after load {rssAfterLoad / 1048576.0:F0} MiB, after bench {rssAfterBench / 1048576.0:F0} MiB (KV cache {kvBytes / 1048576.0:F0} MiB)");
+        o.WriteLine($"load      {loadMs:F0} ms, RSS after load {rssAfterLoad / 1048576.0:F0} MiB, after bench {rssAfterBench / 1048576.0:F0} MiB (KV cache {kvBytes / 1048576.0:F0} MiB, {(hugeAfterBench < 0 ? "?" : (hugeAfterBench / 1048576.0).ToString("F0"))} MiB on huge pages)");
         if (double.IsFinite(load1)) o.WriteLine($"load avg  {load1:F2} (1 min) when the tests ended");
         o.WriteLine();
         o.WriteLine($"| {"test",-18} | {"tokens/s",18} | {"roofline ratio",16} | {"CPU use",7} |");

@@ -23,11 +23,19 @@ public static class MachineInfo
     /// <summary>Peak resident memory (VmHWM) in bytes, or -1.</summary>
     public static long PeakResidentBytes() => StatusField("VmHWM:");
 
-    private static long StatusField(string name)
+    /// <summary>Bytes of this process's memory mapped with 2 MiB pages, anonymous (AnonHugePages) plus file
+    /// (FilePmdMapped), or -1: decode streams its weights at a rate that depends on it.</summary>
+    public static long HugePageBytes()
+    {
+        long anon = StatusField("AnonHugePages:", "/proc/self/smaps_rollup"), file = StatusField("FilePmdMapped:", "/proc/self/smaps_rollup");
+        return anon < 0 && file < 0 ? -1 : Math.Max(anon, 0) + Math.Max(file, 0);
+    }
+
+    private static long StatusField(string name, string path = "/proc/self/status")
     {
         try
         {
-            foreach (var line in File.ReadLines("/proc/self/status"))
+            foreach (var line in File.ReadLines(path))
             {
                 if (!line.StartsWith(name, StringComparison.Ordinal)) continue;
                 var parts = line[name.Length..].Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);

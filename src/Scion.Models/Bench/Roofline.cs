@@ -4,6 +4,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using Scion.Tensors;
+using Scion.Tensors.Packed;
 
 namespace Scion.Models.Bench;
 
@@ -19,7 +20,11 @@ public static unsafe class Roofline
     {
         const long chunk = 8L << 20; // 8 MiB per work item: big enough to stream, small enough to balance threads
         bytes = Math.Max(chunk, bytes / chunk * chunk);
-        var buffer = (float*)NativeMemory.AlignedAlloc((nuint)bytes, 64);
+        // On huge pages where the system gives them, as the packed weight copies and the page cache of a large
+        // model file get them: with 4 KiB pages the pass pays a TLB miss every 4 KiB that decode does not, and
+        // read 10-20 % less than the machine can.
+        var buffer = (float*)NativeMemory.AlignedAlloc((nuint)bytes, (nuint)MemoryAdvice.HugePageBytes);
+        if (MemoryAdvice.UseHugePages) MemoryAdvice.PreferHugePages(buffer, bytes);
         try
         {
             // Touch every page first, so the timing reads memory instead of faulting pages in.

@@ -9,6 +9,17 @@ namespace Scion.Tensors.Packed;
 public static unsafe class MemoryAdvice
 {
     private const int MadvDontNeed = 4;
+    private const int MadvHugePage = 14;
+
+    /// <summary>Size of a transparent huge page on x86-64 Linux.</summary>
+    public const long HugePageBytes = 2L << 20;
+
+    /// <summary>Whether large owned weight copies ask for huge pages: on Linux unless <c>SCION_HUGEPAGES=0</c>.</summary>
+    public static bool UseHugePages =>
+        OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable("SCION_HUGEPAGES")?.Trim() != "0";
+
+    /// <summary>Asks for transparent huge pages over a range of owned memory not yet touched.</summary>
+    public static void PreferHugePages(void* data, long bytes) => Advise(data, bytes, MadvHugePage);
 
     /// <summary>Drops the resident pages of a read-only <b>file mapping</b>; a later read faults them back in from the
     /// file. Never for memory the process owns: its contents would be lost (read back as zeros).</summary>

@@ -30,7 +30,12 @@ public sealed unsafe class PackedWeights : IDisposable
         Groups = (rows + 7) / 8;
         GroupBytes = GroupBytesFor(type, cols);
         ByteCount = GroupBytes * Groups;
-        _data = (byte*)NativeMemory.AlignedAlloc((nuint)ByteCount, 64);
+        // Decode streams these bytes once per token; on 4 KiB pages that is a TLB miss (a two-level page walk in a
+        // VM) every 4 KiB. Whole 2 MiB pages where the copy covers them; the tail stays on small pages, so resident
+        // memory does not grow.
+        long hugeBytes = MemoryAdvice.UseHugePages ? ByteCount & ~(MemoryAdvice.HugePageBytes - 1) : 0;
+        _data = (byte*)NativeMemory.AlignedAlloc((nuint)ByteCount, hugeBytes > 0 ? (nuint)MemoryAdvice.HugePageBytes : 64);
+        if (hugeBytes > 0) MemoryAdvice.PreferHugePages(_data, hugeBytes);
     }
 
     public GgmlType Type { get; }

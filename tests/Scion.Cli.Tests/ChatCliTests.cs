@@ -8,7 +8,7 @@ public class ChatCliTests
     public void PipedChatAnswersEachLineAndHonoursCommands()
     {
         var r = CliRunner.RunWithInput("Once upon a time\n/reset\nThe cat\n/exit\nnever read\n", "chat",
-            "--model", SharedData.Path("models", "stories260K", "stories260K.gguf"), "--temperature", "0", "--max-tokens", "8");
+            "--model", BundledModel.Stories260K, "--temperature", "0", "--max-tokens", "8");
         Assert.True(r.ExitCode == 0, r.Err);
         Assert.Contains("(history cleared)", r.Err);
         // Two replies, each ending in a newline, and nothing after /exit.
@@ -22,7 +22,7 @@ public class ChatCliTests
         File.WriteAllText(path, "{% for m in messages %}{{ m.content }");
         try
         {
-            var r = CliRunner.RunWithInput("hi\n", "chat", "--model", SharedData.Path("models", "stories260K", "stories260K.gguf"), "--template", path);
+            var r = CliRunner.RunWithInput("hi\n", "chat", "--model", BundledModel.Stories260K, "--template", path);
             Assert.Equal(1, r.ExitCode);
             Assert.Contains("chat template", r.Err);
         }

@@ -27,7 +27,7 @@ public class FinetuneCommandTests : IDisposable
     private static IEnumerable<(string Question, string Answer)> HeldOut => Facts.SelectMany(f => f.Questions[^2..].Select(q => (q, f.Answer)));
 
     private readonly string _dir = Path.Combine(Path.GetTempPath(), "scion-cli-ft-" + Guid.NewGuid().ToString("N"));
-    private readonly string _model = SharedData.Path("models", "stories260K", "stories260K.gguf");
+    private readonly string _model = BundledModel.Stories260K;
 
     public FinetuneCommandTests()
     {

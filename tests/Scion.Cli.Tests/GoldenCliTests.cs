@@ -54,14 +54,14 @@ public class GoldenCliTests
     [Fact]
     public void GenerateJsonIsStructured()
     {
-        var r = CliRunner.Run("generate", "--model", SharedData.Path("models", "stories260K", "stories260K.gguf"), "--prompt", "Once upon a time",
+        var r = CliRunner.Run("generate", "--model", BundledModel.Stories260K, "--prompt", "Once upon a time",
             "--temperature", "0.9", "--top-k", "20", "--top-p", "0.9", "--seed", "7", "--max-tokens", "20", "--json");
         Assert.True(r.ExitCode == 0, r.Err);
         using var doc = JsonDocument.Parse(r.Out);
         Assert.Equal(20, doc.RootElement.GetProperty("tokens").GetArrayLength());
         Assert.Equal("length", doc.RootElement.GetProperty("finish_reason").GetString());
         // Same seed, same text.
-        var again = CliRunner.Run("generate", "--model", SharedData.Path("models", "stories260K", "stories260K.gguf"), "--prompt", "Once upon a time",
+        var again = CliRunner.Run("generate", "--model", BundledModel.Stories260K, "--prompt", "Once upon a time",
             "--temperature", "0.9", "--top-k", "20", "--top-p", "0.9", "--seed", "7", "--max-tokens", "20", "--json");
         Assert.Equal(doc.RootElement.GetProperty("text").GetString(), JsonDocument.Parse(again.Out).RootElement.GetProperty("text").GetString());
     }
@@ -69,12 +69,12 @@ public class GoldenCliTests
     [Fact]
     public void StopStringEndsGeneration()
     {
-        var r = CliRunner.Run("generate", "--model", SharedData.Path("models", "stories260K", "stories260K.gguf"), "--prompt", "Once upon a time",
+        var r = CliRunner.Run("generate", "--model", BundledModel.Stories260K, "--prompt", "Once upon a time",
             "--temperature", "0", "--max-tokens", "64", "--stop", "Lily", "--json");
         using var doc = JsonDocument.Parse(r.Out);
         Assert.Equal(", there was a little girl named ", doc.RootElement.GetProperty("text").GetString());
         // A reply that starts with a word keeps the space between prompt and reply.
-        var word = CliRunner.Run("generate", "--model", SharedData.Path("models", "stories260K", "stories260K.gguf"), "--prompt", "Once upon a time, there was a little girl named",
+        var word = CliRunner.Run("generate", "--model", BundledModel.Stories260K, "--prompt", "Once upon a time, there was a little girl named",
             "--temperature", "0", "--max-tokens", "2", "--json");
         Assert.StartsWith(" Lily", JsonDocument.Parse(word.Out).RootElement.GetProperty("text").GetString());
         Assert.Equal("stop", doc.RootElement.GetProperty("finish_reason").GetString());

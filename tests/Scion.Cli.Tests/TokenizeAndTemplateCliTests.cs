@@ -24,7 +24,7 @@ public class TokenizeAndTemplateCliTests
     [Fact]
     public void TokenizeAddsBosWhenAsked()
     {
-        var r = CliRunner.RunWithInput("\"Hello\"\n", "tokenize", "--model", SharedData.Path("models", "stories260K", "stories260K.gguf"), "--add-special");
+        var r = CliRunner.RunWithInput("\"Hello\"\n", "tokenize", "--model", BundledModel.Stories260K, "--add-special");
         Assert.True(r.ExitCode == 0, r.Err);
         Assert.StartsWith("[1,", r.Out);
     }

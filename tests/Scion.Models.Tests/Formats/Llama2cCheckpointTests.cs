@@ -26,7 +26,7 @@ public class Llama2cCheckpointTests
     public void EveryTensorEqualsTheGgufCopyWithoutPermutation()
     {
         using var c = Llama2cCheckpoint.Open(SharedData.Path("models", "stories260K", "stories260K.bin"));
-        using var g = GgufFile.Open(SharedData.Path("models", "stories260K", "stories260K.gguf"));
+        using var g = GgufFile.Open(BundledModel.Stories260K);
         ReadOnlySpan<float> G(string name) => MemoryMarshal.Cast<byte, float>(g.TensorBytes(g.RequireTensor(name)));
 
         Assert.True(c.TensorSpan(c.TokenEmbedding).SequenceEqual(G("token_embd.weight")));

@@ -61,7 +61,7 @@ public class GoldenModelTests
     [Fact]
     public void Stories260KGreedyMatches()
     {
-        using var m = LlamaModel.LoadGguf(SharedData.Path("models", "stories260K", "stories260K.gguf"));
+        using var m = LlamaModel.LoadGguf(BundledModel.Stories260K);
         GoldenRunner.Check(m, null, GoldenCase.Load(SharedData.Path("golden", "stories260K.jsonl")), 1e-3, true);
     }
 }
@@ -112,7 +112,7 @@ public class AdapterRefusalTests
     [Fact]
     public void AdapterForAnotherBaseIsRefusedNamingTheTensor()
     {
-        using var m = LlamaModel.LoadGguf(SharedData.Path("models", "stories260K", "stories260K.gguf"));
+        using var m = LlamaModel.LoadGguf(BundledModel.Stories260K);
         var e = Assert.Throws<Scion.Models.Formats.ModelFormatException>(() =>
             Scion.Models.Adapters.AdapterLoader.Load(SharedData.Path("golden", "lora-golden-tiny"), m));
         Assert.Contains("base_model.model.model.layers.", e.Message);

@@ -12,7 +12,7 @@ public class ChatSessionTests
     [Fact]
     public void SecondTurnReusesTheCacheAndMatchesAFreshSession()
     {
-        using var loaded = ModelLoader.Load(SharedData.Path("models", "stories260K", "stories260K.gguf"));
+        using var loaded = ModelLoader.Load(BundledModel.Stories260K);
         string template = File.ReadAllText(SharedData.Path("chat-templates", "microsoft-Phi-3.5-mini-instruct.jinja"));
         var session = new ChatSession(loaded.Model, loaded.Tokenizer!, template);
         var first = session.Send("Once upon a time", Greedy);
@@ -32,7 +32,7 @@ public class ChatSessionTests
     [Fact]
     public void ResetForgetsHistoryButKeepsSystem()
     {
-        using var loaded = ModelLoader.Load(SharedData.Path("models", "stories260K", "stories260K.gguf"));
+        using var loaded = ModelLoader.Load(BundledModel.Stories260K);
         var session = new ChatSession(loaded.Model, loaded.Tokenizer!, null, system: "Be kind.");
         session.Send("Hi", Greedy);
         session.Reset();
@@ -43,7 +43,7 @@ public class ChatSessionTests
     [Fact]
     public void CancelledReplyStopsAndStaysInHistory()
     {
-        using var loaded = ModelLoader.Load(SharedData.Path("models", "stories260K", "stories260K.gguf"));
+        using var loaded = ModelLoader.Load(BundledModel.Stories260K);
         var session = new ChatSession(loaded.Model, loaded.Tokenizer!, null);
         using var cts = new CancellationTokenSource();
         int pieces = 0;

@@ -10,7 +10,7 @@ public class JsonlDatasetTests : IDisposable
 {
     private static readonly Lazy<Tokenizer> Stories = new(() =>
     {
-        using var loaded = ModelLoader.Load(SharedData.Path("models", "stories260K", "stories260K.gguf"));
+        using var loaded = ModelLoader.Load(BundledModel.Stories260K);
         return loaded.RequireTokenizer();
     });
 

@@ -23,10 +23,18 @@ internal static class SharedData
         return full;
     }
 
+    private static readonly HashSet<string> Reported = [];
+
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
     private static void Missing(string reason)
     {
         if (Environment.GetEnvironmentVariable("SCION_REQUIRE_SHARED") == "1") throw new FileNotFoundException(reason);
+        // The console shows skip reasons only at detailed verbosity: say once per missing item (or once for a
+        // missing folder) what is missing, as a diagnostic line that the default verbosity prints.
+        string what = Root.Value.Root is null ? $"{MissingPrefix} {Root.Value.Why}; tests that need it are skipped" : reason;
+        bool first;
+        lock (Reported) first = Reported.Add(what);
+        if (first) TestContext.Current.SendDiagnosticMessage(what);
         Assert.Skip(reason);
         throw new InvalidOperationException("unreachable: Assert.Skip throws");
     }

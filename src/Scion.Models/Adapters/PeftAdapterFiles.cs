@@ -14,7 +14,7 @@ public static class PeftAdapterFiles
 
     public static PeftAdapter Load(string directory)
     {
-        if (!Directory.Exists(directory)) throw new ModelFormatException($"{directory}: adapter folder does not exist.");
+        PathKind.RequireFolder(directory, "PEFT adapter folder (adapter_config.json + adapter_model.safetensors)");
         string configPath = Path.Combine(directory, ConfigFileName);
         string weightsPath = Path.Combine(directory, WeightsFileName);
         if (!File.Exists(configPath)) throw new ModelFormatException($"{directory}: no {ConfigFileName}; not a PEFT adapter folder.");

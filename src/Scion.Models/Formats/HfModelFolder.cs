@@ -33,8 +33,7 @@ public sealed class HfModelFolder : IDisposable
 
     public static HfModelFolder Open(string directory)
     {
-        if (!System.IO.Directory.Exists(directory))
-            throw new ModelFormatException($"{directory}: model folder does not exist.");
+        PathKind.RequireFolder(directory, "Hugging Face model folder");
         string configPath = Path.Combine(directory, ConfigFileName);
         if (!File.Exists(configPath))
             throw new ModelFormatException($"{directory}: no {ConfigFileName}; a Hugging Face model folder needs one.");

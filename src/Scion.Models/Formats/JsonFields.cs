@@ -14,6 +14,7 @@ internal sealed class JsonFields(JsonElement obj, string source)
 
     public static JsonDocument ParseFile(string path)
     {
+        if (Directory.Exists(path)) throw new ModelFormatException($"{path}: is a folder, expected a JSON file.");
         if (!File.Exists(path)) throw new ModelFormatException($"{path}: file is missing.");
         byte[] bytes = File.ReadAllBytes(path);
         // JsonDocument checks UTF-8 only when a string is read, and then throws InvalidOperationException.

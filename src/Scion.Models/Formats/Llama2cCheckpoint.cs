@@ -14,6 +14,9 @@ public sealed unsafe class Llama2cCheckpoint : IDisposable
     /// <summary>"ak42": the newer versioned llama2.c export, which this reader does not handle.</summary>
     private const uint VersionedMagic = 0x616b3432;
 
+    /// <summary>The words that begin the reason when a file's header is not a llama2.c header at all.</summary>
+    public const string NotACheckpoint = "not a llama2.c checkpoint";
+
     private readonly MappedFile _file;
     private readonly Dictionary<string, Llama2cTensorInfo> _byName;
 
@@ -78,7 +81,7 @@ public sealed unsafe class Llama2cCheckpoint : IDisposable
     private static Llama2cConfig ReadConfig(MappedFile file)
     {
         if (file.Length < HeaderBytes)
-            throw new ModelFormatException($"{file.Path}: file is {file.Length} bytes, too short for a llama2.c header ({HeaderBytes} bytes).");
+            throw new ModelFormatException($"{file.Path}: {NotACheckpoint} (the file is {file.Length} bytes, too short for its {HeaderBytes}-byte header).");
         int[] fields = MemoryMarshal.Cast<byte, int>(file.Span(0, HeaderBytes)).ToArray(); // little-endian, as every .NET target
         if ((uint)fields[0] == VersionedMagic)
             throw new ModelFormatException($"{file.Path}: this is a versioned llama2.c export (magic \"ak42\"); only the legacy format (7-int header, fp32) is supported.");
@@ -88,7 +91,7 @@ public sealed unsafe class Llama2cCheckpoint : IDisposable
         {
             // The bounds keep every offset computation far from overflow; real checkpoints are much smaller.
             if (value <= 0 || value > 1 << 20)
-                throw new ModelFormatException($"{file.Path}: llama2.c header field {name} is {value}, expected 1 to {1 << 20}; not a llama2.c checkpoint or corrupt.");
+                throw new ModelFormatException($"{file.Path}: {NotACheckpoint} (header field {name} is {value}, expected 1 to {1 << 20}).");
         }
         Positive(dim, "dim"); Positive(hidden, "hidden_dim"); Positive(layers, "n_layers"); Positive(heads, "n_heads");
         Positive(kvHeads, "n_kv_heads"); Positive(seqLen, "seq_len");

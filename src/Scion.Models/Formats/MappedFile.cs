@@ -16,7 +16,7 @@ public sealed unsafe class MappedFile : IDisposable
     public MappedFile(string path)
     {
         Path = path;
-        if (!File.Exists(path)) throw new FileNotFoundException($"File '{path}' does not exist.", path);
+        PathKind.RequireFile(path, "file");
         Length = new FileInfo(path).Length;
         if (Length == 0) return;
         _map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);

@@ -5,7 +5,12 @@ using Scion.Models.Tokenization;
 
 namespace Scion.Models.Loading;
 
-/// <summary>Opens a model from a GGUF file, a Hugging Face folder or a llama2.c checkpoint, deciding by what the path holds.</summary>
+/// <summary>
+/// Opens a model from a GGUF file, a Hugging Face folder or a llama2.c checkpoint, deciding by what the path holds:
+/// a folder is a Hugging Face folder; a file is GGUF when it starts with the GGUF magic, and otherwise is tried by
+/// its extension (.gguf: reported as not GGUF; .safetensors/.json: the folder is needed) and then as llama2.c, so
+/// an error names the format the file was taken for instead of quoting a field of the wrong format.
+/// </summary>
 public static class ModelLoader
 {
     public static LoadedModel Load(string path, string? tokenizerPath = null)
@@ -17,8 +22,8 @@ public static class ModelLoader
             var model = LlamaModel.LoadHuggingFace(path);
             return Finish(model, path, tokenizerPath, () => TryHfTokenizer(path), ReadHfChatTemplate(path));
         }
-        if (!File.Exists(path)) throw new FileNotFoundException($"Model '{path}' does not exist.", path);
-        if (IsGguf(path))
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: no such model file or folder.", path);
+        if (IsGguf(path) || HasExtension(path, ".gguf"))
         {
             var model = LlamaModel.LoadGguf(path);
             var md = model.GgufMetadata!;
@@ -26,9 +31,36 @@ public static class ModelLoader
                 () => md.Contains("tokenizer.ggml.model") ? Tokenizer.FromGguf(md) : null,
                 md.GetString("tokenizer.chat_template"));
         }
+        RefuseFolderParts(path);
         {
-            var model = LlamaModel.LoadLlama2c(path);
+            var model = LoadLlama2c(path);
             return Finish(model, path, tokenizerPath, () => FindLlama2cTokenizer(path, model.Config.Vocab), null);
+        }
+    }
+
+    private static bool HasExtension(string path, string extension) =>
+        System.IO.Path.GetExtension(path).Equals(extension, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>Files that belong to a Hugging Face folder: the folder is the model, not the file.</summary>
+    private static void RefuseFolderParts(string path)
+    {
+        if (HasExtension(path, ".safetensors") || HasExtension(path, ".json"))
+            throw new ModelFormatException(
+                $"{path}: a {System.IO.Path.GetExtension(path)} file is part of a Hugging Face model; give the folder that holds it with config.json.");
+    }
+
+    /// <summary>A .bin is a llama2.c checkpoint by name; any other file is one only if its header says so.</summary>
+    private static LlamaModel LoadLlama2c(string path)
+    {
+        if (HasExtension(path, ".bin")) return LlamaModel.LoadLlama2c(path);
+        try
+        {
+            return LlamaModel.LoadLlama2c(path);
+        }
+        catch (ModelFormatException e) when (e.Message.Contains(Llama2cCheckpoint.NotACheckpoint, StringComparison.Ordinal))
+        {
+            throw new ModelFormatException(
+                $"{path}: not a model file: not a GGUF file (it does not start with \"GGUF\") and {e.Message[(e.Message.IndexOf(Llama2cCheckpoint.NotACheckpoint, StringComparison.Ordinal))..]}", e);
         }
     }
 
@@ -36,11 +68,14 @@ public static class ModelLoader
     public static Tokenizer LoadTokenizer(string path, int vocabSize)
     {
         if (Directory.Exists(path)) return TryHfTokenizer(path) ?? throw new ModelFormatException($"{path}: no tokenizer.json in this folder.");
-        if (IsGguf(path))
+        PathKind.RequireFile(path, "tokenizer (GGUF file, tokenizer.bin, or a folder with tokenizer.json)");
+        if (IsGguf(path) || HasExtension(path, ".gguf"))
         {
             using var f = GgufFile.Open(path);
             return Tokenizer.FromGguf(f.Metadata);
         }
+        if (HasExtension(path, ".json"))
+            throw new ModelFormatException($"{path}: give the folder that holds tokenizer.json, not the file itself.");
         return Tokenizer.FromLlama2c(path, vocabSize);
     }
 

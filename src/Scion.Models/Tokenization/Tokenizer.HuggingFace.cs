@@ -15,6 +15,7 @@ public sealed partial class Tokenizer
     public static Tokenizer FromHuggingFace(string folder)
     {
         ArgumentNullException.ThrowIfNull(folder);
+        PathKind.RequireFolder(folder, "Hugging Face tokenizer folder");
         string path = Path.Combine(folder, "tokenizer.json");
         if (!File.Exists(path)) throw new FileNotFoundException($"{folder} has no tokenizer.json.", path);
         using var doc = ParseJson(path);

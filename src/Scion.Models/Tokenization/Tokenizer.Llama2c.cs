@@ -16,6 +16,7 @@ public sealed partial class Tokenizer
     {
         ArgumentNullException.ThrowIfNull(tokenizerBinPath);
         if (vocabSize <= 3) throw new ArgumentOutOfRangeException(nameof(vocabSize), vocabSize, "A llama2.c vocabulary needs more than 3 tokens.");
+        PathKind.RequireFile(tokenizerBinPath, "llama2.c tokenizer.bin file");
         byte[] data = File.ReadAllBytes(tokenizerBinPath);
         int offset = 4; // max_token_length is not needed
         var texts = new string[vocabSize];

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Scion.Models.Formats;
 using Scion.Models.Tokenization;
 using Scion.Models.Tokenization.Templates;
 
@@ -19,8 +20,12 @@ public sealed class JsonlDataset
 {
     public required string Path { get; init; }
     public required IReadOnlyList<TrainingExample> Examples { get; init; }
-    /// <summary>Examples cut to the maximum sequence length.</summary>
+    /// <summary>Examples cut to the maximum sequence length (their tokens past it are not trained on or scored).</summary>
     public int Truncated { get; init; }
+    /// <summary>The maximum sequence length the examples were cut to.</summary>
+    public int MaxTokens { get; init; }
+    /// <summary>The longest example's token count before cutting: above <see cref="MaxTokens"/> when some were cut.</summary>
+    public int LongestTokens { get; init; }
     /// <summary>Examples dropped because no target token was left.</summary>
     public int Skipped { get; init; }
     public long TargetTokens => Examples.Sum(e => (long)e.TargetCount);
@@ -28,25 +33,27 @@ public sealed class JsonlDataset
 
     public static JsonlDataset Load(string path, Tokenizer tokenizer, string? chatTemplate, int maxTokens)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"Training data '{path}' does not exist.", path);
+        PathKind.RequireFile(path, "JSONL data file");
         ArgumentOutOfRangeException.ThrowIfLessThan(maxTokens, 2);
         var examples = new List<TrainingExample>();
-        int truncated = 0, skipped = 0, lineNo = 0;
+        int truncated = 0, skipped = 0, lineNo = 0, longest = 0;
         ChatTemplate? template = null;
         foreach (var line in File.ReadLines(path))
         {
             lineNo++;
             if (string.IsNullOrWhiteSpace(line)) continue;
             string where = $"{path}:{lineNo}";
-            JsonObject obj;
+            JsonNode? node;
             try
             {
-                obj = JsonNode.Parse(line) as JsonObject ?? throw new InvalidDataException($"{where}: expected a JSON object.");
+                node = JsonNode.Parse(line);
             }
             catch (JsonException e)
             {
-                throw new InvalidDataException($"{where}: invalid JSON: {e.Message}", e);
+                throw new InvalidDataException($"{where}: {JsonLineError.Describe(line, e, Expected)}", e);
             }
+            if (node is not JsonObject obj)
+                throw new InvalidDataException($"{where}: expected {Expected}, found {JsonLineError.Kind(node?.GetValueKind() ?? JsonValueKind.Null)}.");
             (int[] tokens, bool[] mask) = obj switch
             {
                 _ when obj.ContainsKey("messages") => Messages(obj, where, tokenizer, template ??= ParseTemplate(chatTemplate, where)),
@@ -55,6 +62,7 @@ public sealed class JsonlDataset
                 _ => throw new InvalidDataException($"{where}: expected a \"text\", \"prompt\"/\"completion\" or \"messages\" field; found {Describe(obj)}."),
             };
             if (tokens.Length > maxTokens) truncated++;
+            longest = Math.Max(longest, tokens.Length);
             var example = TrainingExample.FromMask(tokens, mask, lineNo, maxTokens);
             if (example.TargetCount == 0)
             {
@@ -64,14 +72,18 @@ public sealed class JsonlDataset
             examples.Add(example);
         }
         if (examples.Count == 0)
-            throw new InvalidDataException($"{path}: no usable training example ({lineNo} lines, {skipped} examples without any target token within {maxTokens} tokens).");
-        return new JsonlDataset { Path = path, Examples = examples, Truncated = truncated, Skipped = skipped };
+            throw new InvalidDataException($"{path}: no usable example ({lineNo} lines, {skipped} examples without any target token within {maxTokens} tokens).");
+        return new JsonlDataset { Path = path, Examples = examples, Truncated = truncated, Skipped = skipped, MaxTokens = maxTokens, LongestTokens = longest };
     }
+
+    private const string Expected = "a JSON object with \"text\", \"prompt\"/\"completion\" or \"messages\"";
 
     private static string Describe(JsonObject obj) => obj.Count == 0 ? "an empty object" : "fields " + string.Join(", ", obj.Select(p => $"\"{p.Key}\""));
 
     private static string RequireString(JsonObject obj, string field, string where) =>
-        obj[field] is JsonValue v && v.TryGetValue<string>(out var s) ? s : throw new InvalidDataException($"{where}: field \"{field}\" must be a string.");
+        obj[field] is JsonValue v && v.TryGetValue<string>(out var s)
+            ? s
+            : throw new InvalidDataException($"{where}: field \"{field}\" must be a string, found {(obj.ContainsKey(field) ? JsonLineError.Kind(obj[field]?.GetValueKind() ?? JsonValueKind.Null) : "no such field")}.");
 
     private static int[] WithEos(int[] tokens, Tokenizer tokenizer) =>
         tokenizer.AddEos || tokenizer.EosId < 0 ? tokens : [.. tokens, tokenizer.EosId];

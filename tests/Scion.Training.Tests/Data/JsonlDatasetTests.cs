@@ -79,15 +79,59 @@ public class JsonlDatasetTests : IDisposable
         Assert.Contains("chat template", e.Message);
     }
 
+    [Theory]
+    [InlineData("not json", "expected a JSON object", "found `not json`")]
+    [InlineData("{\"text\": \"fine\" x}", "expected a JSON object", "at column 17: `x}`")]
+    [InlineData("{\"text\": \"unclosed", "expected a JSON object", "ends before the JSON value is complete")]
+    [InlineData("[1, 2]", "expected a JSON object", "found an array")]
+    [InlineData("{\"text\": 3}", "field \"text\" must be a string", "found a number")]
+    public void JsonErrorsSayWhatWasExpectedAndFoundWithoutParserInternals(string line, string expected, string found)
+    {
+        string path = Write("{\"text\": \"fine\"}", line);
+        var e = Assert.Throws<InvalidDataException>(() => JsonlDataset.Load(path, Stories.Value, null, 64));
+        Assert.StartsWith($"{path}:2: ", e.Message);
+        Assert.Contains(expected, e.Message);
+        Assert.Contains(found, e.Message);
+        foreach (var internals in new[] { "LineNumber", "BytePositionInLine", "invalid start of a value", "Path: $" })
+            Assert.DoesNotContain(internals, e.Message);
+    }
+
+    [Fact]
+    public void MissingOrFolderDataIsNamedWithoutSayingTraining()
+    {
+        // eval reads the same files: "training data" belongs to training's own messages only.
+        var e = Assert.ThrowsAny<IOException>(() => JsonlDataset.Load(Path.Combine(_dir, "missing.jsonl"), Stories.Value, null, 64));
+        Assert.Contains("no such file", e.Message);
+        Assert.DoesNotContain("raining", e.Message);
+        var folder = Assert.ThrowsAny<Exception>(() => JsonlDataset.Load(_dir, Stories.Value, null, 64));
+        Assert.Contains("is a folder, expected a JSONL data file", folder.Message);
+        Assert.DoesNotContain("raining", Assert.Throws<InvalidDataException>(() => JsonlDataset.Load(Write(""), Stories.Value, null, 64)).Message);
+    }
+
+    [Fact]
+    public void ExamplesLongerThanTheMaximumAreCountedWithTheLongestLength()
+    {
+        string story = string.Join(' ', Enumerable.Repeat("Once upon a time there was a girl named Lily.", 6));
+        int full = Stories.Value.Encode(story).Length + 1; // with EOS
+        var ds = JsonlDataset.Load(Write($"{{\"text\": \"{story}\"}}", "{\"text\": \"Hi.\"}", $"{{\"text\": \"{story}\"}}"), Stories.Value, null, 16);
+        Assert.Equal(2, ds.Truncated);
+        Assert.Equal(16, ds.MaxTokens);
+        Assert.Equal(full, ds.LongestTokens);
+        Assert.All(ds.Examples, x => Assert.True(x.Length <= 16));
+        var roomy = JsonlDataset.Load(Write($"{{\"text\": \"{story}\"}}"), Stories.Value, null, full);
+        Assert.Equal(0, roomy.Truncated);
+        Assert.Equal(full, roomy.LongestTokens);
+    }
+
     [Fact]
     public void AFileWithoutUsableExamplesIsRefused()
     {
         var e = Assert.Throws<InvalidDataException>(() => JsonlDataset.Load(Write("", "  "), Stories.Value, null, 64));
-        Assert.Contains("no usable training example", e.Message);
+        Assert.Contains("no usable example", e.Message);
         // The completion lies beyond the maximum length: nothing to learn.
         e = Assert.Throws<InvalidDataException>(() =>
             JsonlDataset.Load(Write("{\"prompt\": \"Once upon a time there was a girl\", \"completion\": \" Lily\"}"), Stories.Value, null, 4));
-        Assert.Contains("no usable training example", e.Message);
+        Assert.Contains("no usable example", e.Message);
     }
 
     [Fact]

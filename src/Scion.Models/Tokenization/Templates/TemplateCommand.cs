@@ -43,7 +43,7 @@ public static class TemplateCommand
             }
             catch (Exception e) when (e is TemplateException or JsonException)
             {
-                result = new JsonObject { ["error"] = e is JsonException ? $"input line {lineNo}: {e.Message}" : e.Message };
+                result = new JsonObject { ["error"] = e is JsonException j ? $"input line {lineNo}: {Scion.Models.Formats.JsonLineError.Describe(line, j)}" : e.Message };
                 rc = 1;
             }
             stdout.WriteLine(JsonSerializer.Serialize(result, Output));

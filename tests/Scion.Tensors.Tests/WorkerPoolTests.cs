@@ -130,11 +130,40 @@ public class WorkerPoolTests
     [Fact]
     public void KernelSelectionParsesTheEnvironmentValue()
     {
-        Assert.Equal(KernelLevel.Scalar, KernelSelection.Choose("scalar", KernelLevel.Avx512));
-        Assert.Equal(KernelLevel.Avx2, KernelSelection.Choose("AVX2", KernelLevel.Avx512));
-        Assert.Equal(KernelLevel.Avx2, KernelSelection.Choose("avx512", KernelLevel.Avx2));
-        Assert.Equal(KernelLevel.Avx512, KernelSelection.Choose(null, KernelLevel.Avx512));
-        Assert.Throws<ArgumentException>(() => KernelSelection.Choose("sse", KernelLevel.Avx512));
+        Assert.Equal(KernelLevel.Scalar, KernelSelection.Choose(EnvironmentSettings.ParseKernels("scalar"), KernelLevel.Avx512));
+        Assert.Equal(KernelLevel.Avx2, KernelSelection.Choose(EnvironmentSettings.ParseKernels("AVX2"), KernelLevel.Avx512));
+        Assert.Equal(KernelLevel.Avx2, KernelSelection.Choose(EnvironmentSettings.ParseKernels("avx512"), KernelLevel.Avx2));
+        Assert.Equal(KernelLevel.Avx512, KernelSelection.Choose(EnvironmentSettings.ParseKernels(null), KernelLevel.Avx512));
+        var e = Assert.Throws<EnvironmentSettingException>(() => EnvironmentSettings.ParseKernels("sse"));
+        Assert.Equal("environment variable SCION_KERNELS: expected one of scalar, avx2, avx512, found 'sse'.", e.Message);
+    }
+
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("0")]
+    [InlineData("-2")]
+    [InlineData("4 threads")]
+    [InlineData("2.5")]
+    public void BadThreadCountsAreErrorsNamingTheVariable(string value)
+    {
+        var e = Assert.Throws<EnvironmentSettingException>(() => EnvironmentSettings.ParseThreads(value));
+        Assert.Equal("SCION_THREADS", e.Variable);
+        Assert.Contains("SCION_THREADS", e.Message);
+        Assert.Contains("positive whole number", e.Message);
+        Assert.Contains($"found '{value}'", e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+    }
+
+    [Fact]
+    public void GoodThreadCountsAndSwitchesParse()
+    {
+        Assert.Equal(6, EnvironmentSettings.ParseThreads("6"));
+        Assert.Null(EnvironmentSettings.ParseThreads(null));
+        foreach (var on in new[] { "1", "on", "TRUE", "yes" }) Assert.True(EnvironmentSettings.ParseSwitch("SCION_PIN", on, false));
+        foreach (var off in new[] { "0", "Off", "false", "NO" }) Assert.False(EnvironmentSettings.ParseSwitch("SCION_PIN", off, true));
+        Assert.True(EnvironmentSettings.ParseSwitch("SCION_PIN", null, true));
+        var e = Assert.Throws<EnvironmentSettingException>(() => EnvironmentSettings.ParseSwitch("SCION_REPACK", "nope", true));
+        Assert.Equal("environment variable SCION_REPACK: expected 0 or 1 (also off/on, false/true, no/yes), found 'nope'.", e.Message);
     }
 }
 

@@ -11,7 +11,7 @@ namespace Scion.Models.Llama;
 /// </summary>
 internal static unsafe class WeightPacking
 {
-    public static bool Enabled => Environment.GetEnvironmentVariable("SCION_REPACK")?.Trim() != "0";
+    public static bool Enabled => EnvironmentSettings.Repack;
 
     /// <param name="releaseSource">whether the weights are a read-only file mapping whose pages may be dropped
     /// (never for memory the process owns: MADV_DONTNEED would zero it)</param>

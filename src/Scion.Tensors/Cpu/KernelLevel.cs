@@ -25,7 +25,9 @@ public static class KernelSelection
     public static KernelLevel Best { get; } = DetectBest();
 
     /// <summary>The level the public entry points use. A static readonly field so the JIT folds the dispatch away.</summary>
-    public static readonly KernelLevel Current = Choose(Environment.GetEnvironmentVariable("SCION_KERNELS"), DetectBest());
+    /// <remarks>A malformed SCION_KERNELS throws <see cref="EnvironmentSettingException"/> here, wrapped by the runtime in a
+    /// TypeInitializationException; programs call <see cref="EnvironmentSettings.Validate"/> first to report it plainly.</remarks>
+    public static readonly KernelLevel Current = Choose(EnvironmentSettings.Kernels, DetectBest());
 
     /// <summary>True when this CPU can run <paramref name="level"/>.</summary>
     public static bool IsAvailable(KernelLevel level) => level <= Best;
@@ -45,16 +47,6 @@ public static class KernelSelection
         return KernelLevel.Scalar;
     }
 
-    internal static KernelLevel Choose(string? requested, KernelLevel best)
-    {
-        if (string.IsNullOrWhiteSpace(requested)) return best;
-        KernelLevel wanted = requested.Trim().ToLowerInvariant() switch
-        {
-            "scalar" or "reference" => KernelLevel.Scalar,
-            "avx2" => KernelLevel.Avx2,
-            "avx512" => KernelLevel.Avx512,
-            _ => throw new ArgumentException($"SCION_KERNELS='{requested}' is not one of scalar, avx2, avx512."),
-        };
-        return wanted <= best ? wanted : best;
-    }
+    internal static KernelLevel Choose(KernelLevel? requested, KernelLevel best) =>
+        requested is KernelLevel wanted && wanted <= best ? wanted : best;
 }

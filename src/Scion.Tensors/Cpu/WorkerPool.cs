@@ -186,13 +186,11 @@ public sealed unsafe class WorkerPool : IDisposable
 
     private static int DefaultThreadCount()
     {
-        var env = Environment.GetEnvironmentVariable("SCION_THREADS");
-        if (int.TryParse(env, out int n) && n > 0) return n;
-        return Environment.ProcessorCount;
+        return EnvironmentSettings.Threads ?? Environment.ProcessorCount;
     }
 
     /// <summary>Whether pools pin their workers unless told otherwise: yes, except with SCION_PIN=0.</summary>
-    public static bool DefaultPinning => Environment.GetEnvironmentVariable("SCION_PIN") != "0";
+    public static bool DefaultPinning => EnvironmentSettings.Pin;
 
     public void Dispose()
     {

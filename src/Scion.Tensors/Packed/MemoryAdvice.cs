@@ -16,7 +16,7 @@ public static unsafe class MemoryAdvice
 
     /// <summary>Whether large owned weight copies ask for huge pages: on Linux unless <c>SCION_HUGEPAGES=0</c>.</summary>
     public static bool UseHugePages =>
-        OperatingSystem.IsLinux() && Environment.GetEnvironmentVariable("SCION_HUGEPAGES")?.Trim() != "0";
+        OperatingSystem.IsLinux() && EnvironmentSettings.HugePages;
 
     /// <summary>Asks for transparent huge pages over a range of owned memory not yet touched.</summary>
     public static void PreferHugePages(void* data, long bytes) => Advise(data, bytes, MadvHugePage);

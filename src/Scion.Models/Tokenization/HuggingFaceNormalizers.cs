@@ -17,7 +17,6 @@ internal static class HuggingFaceNormalizers
             "Sequence" => new SequenceNormalizer(e.GetProperty("normalizers").EnumerateArray().Select(n => Create(n, source)).OfType<Normalizer>().ToArray()),
             "Prepend" => Prepend(e.GetProperty("prepend").GetString() ?? ""),
             "Replace" => Replace(e, source),
-            // Invariant-globalization builds have no normalization data: there the text passes unchanged (see Unicode).
             "NFC" => new Simple(t => Unicode.Normalize(t, NormalizationForm.FormC)),
             "NFD" => new Simple(t => Unicode.Normalize(t, NormalizationForm.FormD)),
             "NFKC" => new Simple(t => Unicode.Normalize(t, NormalizationForm.FormKC)),
@@ -61,9 +60,7 @@ internal static class HuggingFaceNormalizers
 
     internal static class Unicode
     {
-        // Under InvariantGlobalization string.Normalize leaves text as it is; detect that once.
-        public static readonly bool Available = "e\u0301".Normalize(NormalizationForm.FormC) == "\u00e9";
-
-        public static string Normalize(string text, NormalizationForm form) => Available ? text.Normalize(form) : text;
+        // string.Normalize is a silent no-op under InvariantGlobalization (Scion's build), so Scion normalizes itself.
+        public static string Normalize(string text, NormalizationForm form) => Normalization.UnicodeNormalizer.Normalize(text, form);
     }
 }

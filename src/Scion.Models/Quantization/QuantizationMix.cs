@@ -83,14 +83,20 @@ public sealed class QuantizationMix
             && UseMoreBits(layer, layers))
             type = GgmlType.Q6_K;
 
-        long cols = shape[0];
-        if (cols % GgmlTypeInfo.BlockSize(type) != 0)
-        {
-            var chosen = type;
-            if (GgmlTypeInfo.BlockSize(type) == 256 && cols % 32 == 0) type = GgmlType.Q8_0;
-            else type = GgmlType.F16;
-            fallback = $"rows of {cols} are not whole {chosen} blocks of {GgmlTypeInfo.BlockSize(chosen)}; using {type}";
-        }
+        return FitRowLength(type, shape[0], out fallback);
+    }
+
+    /// <summary>
+    /// <paramref name="type"/> when a row of <paramref name="cols"/> values is a whole number of its blocks; else the
+    /// fallback (K-quants to Q8_0 when 32-value blocks fit, anything else to F16), with <paramref name="fallback"/> saying why.
+    /// </summary>
+    public static GgmlType FitRowLength(GgmlType type, long cols, out string? fallback)
+    {
+        fallback = null;
+        if (cols % GgmlTypeInfo.BlockSize(type) == 0) return type;
+        var chosen = type;
+        type = GgmlTypeInfo.BlockSize(type) == 256 && cols % 32 == 0 ? GgmlType.Q8_0 : GgmlType.F16;
+        fallback = $"rows of {cols} are not whole {chosen} blocks of {GgmlTypeInfo.BlockSize(chosen)}; using {type}";
         return type;
     }
 

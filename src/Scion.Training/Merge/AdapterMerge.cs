@@ -2,6 +2,9 @@ using System.Text.Json;
 using Scion.Models.Adapters;
 using Scion.Models.Formats;
 using Scion.Models.Llama;
+using Scion.Models.Loading;
+using Scion.Models.Quantization;
+using Scion.Models.Tokenization;
 using Scion.Tensors;
 
 namespace Scion.Training.Merge;
@@ -19,9 +22,13 @@ public static class AdapterMerge
 
     /// <summary>
     /// A GGUF with the base's metadata and tensor order; every tensor keeps its type unless <paramref name="type"/>
-    /// is given, which then applies to every matrix (2-D tensor). Needs a GGUF base (its metadata carries the tokenizer).
+    /// is given, which then applies to every matrix (2-D tensor) whose rows are whole blocks of it; other matrices
+    /// fall back as `quantize` does (<see cref="QuantizationMix.FitRowLength"/>) and carry a note saying so.
+    /// Needs a GGUF base (its metadata carries the tokenizer). Returns every tensor as written.
     /// </summary>
-    public static unsafe void WriteGguf(LlamaModel model, PeftAdapter peft, string output, GgmlType? type = null)
+    /// <param name="progress">called once per tensor as it is written, with its index (from 1), the count and the tensor.</param>
+    public static unsafe IReadOnlyList<ExportedTensor> WriteGguf(LlamaModel model, PeftAdapter peft, string output, GgmlType? type = null,
+        Action<int, int, ExportedTensor>? progress = null)
     {
         string basePath = model.Source.Path;
         if (model.GgufMetadata is null || !File.Exists(basePath))
@@ -32,32 +39,80 @@ public static class AdapterMerge
         var bySlot = SlotNames(model.Config, adapter);
         var writer = new GgufWriter();
         foreach (var kv in gguf.Metadata.Values) writer.Set(kv.Key, kv.Value);
+        var written = new List<ExportedTensor>();
+        int count = gguf.Tensors.Count;
         foreach (var info in gguf.Tensors)
         {
             bool matrix = info.Shape.Length >= 2 && info.Shape.Skip(2).All(d => d == 1);
-            var outType = matrix && type is { } forced ? forced : info.Type;
+            string? note = null;
+            var outType = matrix && type is { } forced ? QuantizationMix.FitRowLength(forced, info.Cols, out note) : info.Type;
+            var exported = new ExportedTensor(info.Name, (long[])info.Shape.Clone(), outType, note);
+            written.Add(exported);
+            int index = written.Count;
             if (bySlot.TryGetValue(info.Name, out var module) || (matrix && outType != info.Type))
             {
                 var w = new WeightMatrix(gguf.TensorData(info), info.Type, checked((int)info.Rows), checked((int)info.Cols));
-                if (outType is GgmlType.Q4_0 or GgmlType.Q8_0 or GgmlType.Q4_K or GgmlType.Q6_K && w.Cols % GgmlTypeInfo.BlockSize(outType) != 0)
-                    throw new NotSupportedException($"Tensor '{info.Name}' has {w.Cols} columns, not a multiple of {outType}'s block size.");
-                var bytes = MergedBytes(w, module, outType);
-                writer.AddTensor(info.Name, outType, info.Shape, bytes);
+                writer.AddTensor(info.Name, outType, info.Shape, s =>
+                {
+                    progress?.Invoke(index, count, exported);
+                    s.Write(MergedBytes(w, module, outType));
+                });
             }
             else
             {
-                writer.AddTensor(info.Name, info.Type, info.Shape, s => s.Write(gguf.TensorBytes(info)));
+                writer.AddTensor(info.Name, info.Type, info.Shape, s =>
+                {
+                    progress?.Invoke(index, count, exported);
+                    s.Write(gguf.TensorBytes(info));
+                });
             }
         }
         writer.Write(output);
+        return written;
+    }
+
+    /// <summary>
+    /// A Hugging Face folder as <see cref="WriteHuggingFace(LlamaModel, PeftAdapter, string, GgmlType?)"/>, with the
+    /// loaded model's tokenizer and chat template written as tokenizer files when the base is not an HF folder
+    /// (a llama2.c base's tokenizer.bin becomes tokenizer.json too).
+    /// </summary>
+    public static void WriteHuggingFace(LoadedModel loaded, PeftAdapter peft, string folder, GgmlType? type = null)
+    {
+        ArgumentNullException.ThrowIfNull(loaded);
+        WriteWeights(loaded.Model, peft, folder, type);
+        WriteTokenizerFiles(loaded.Model, loaded.Tokenizer, loaded.ChatTemplate, folder);
     }
 
     /// <summary>
     /// A Hugging Face folder: config.json (Llama/Qwen2 fields) and model.safetensors in HF naming and row order
-    /// (q/k rows of an interleaved GGUF base permuted back), as F32, F16 or BF16 (default F32). tokenizer files of an
-    /// HF base are copied along.
+    /// (q/k rows of an interleaved GGUF base permuted back), as F32, F16 or BF16 (default F32), and the tokenizer:
+    /// an HF base's tokenizer files are copied, a GGUF base's tokenizer and chat template are written as
+    /// tokenizer.json, tokenizer_config.json and generation_config.json, so the folder loads on its own.
     /// </summary>
     public static void WriteHuggingFace(LlamaModel model, PeftAdapter peft, string folder, GgmlType? type = null)
+    {
+        WriteWeights(model, peft, folder, type);
+        var md = model.GgufMetadata;
+        var tokenizer = md is not null && md.Contains("tokenizer.ggml.model") ? Tokenizer.FromGguf(md) : null;
+        WriteTokenizerFiles(model, tokenizer, md?.GetString("tokenizer.chat_template"), folder);
+    }
+
+    private static void WriteTokenizerFiles(LlamaModel model, Tokenizer? tokenizer, string? chatTemplate, string folder)
+    {
+        if (Directory.Exists(model.Source.Path))
+        {
+            foreach (var name in new[] { "tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json" })
+            {
+                string src = Path.Combine(model.Source.Path, name);
+                if (File.Exists(src)) File.Copy(src, Path.Combine(folder, name), overwrite: true);
+            }
+            return;
+        }
+        if (tokenizer is not null)
+            HuggingFaceTokenizerFiles.Write(folder, tokenizer, model.GgufMetadata, chatTemplate, model.Config.ContextLength);
+    }
+
+    private static void WriteWeights(LlamaModel model, PeftAdapter peft, string folder, GgmlType? type)
     {
         var outType = type ?? GgmlType.F32;
         if (outType is not (GgmlType.F32 or GgmlType.F16 or GgmlType.BF16))
@@ -95,12 +150,6 @@ public static class AdapterMerge
         writer.Write(Path.Combine(folder, HfModelFolder.SingleFileName));
         byte[] json = ConfigJson(c, outType);
         AtomicFile.Write(Path.Combine(folder, HfModelFolder.ConfigFileName), s => s.Write(json));
-        if (Directory.Exists(model.Source.Path))
-            foreach (var name in new[] { "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "generation_config.json" })
-            {
-                string src = Path.Combine(model.Source.Path, name);
-                if (File.Exists(src)) File.Copy(src, Path.Combine(folder, name), overwrite: true);
-            }
     }
 
     private static Dictionary<string, LoraModule> SlotNames(LlamaConfig c, LoraAdapter adapter)

@@ -1,5 +1,7 @@
 using Scion.Models.Adapters;
 using Scion.Models.Llama;
+using Scion.Models.Loading;
+using Scion.Testing;
 using Scion.Tensors;
 using Scion.Training.Merge;
 using Scion.Training.Model;
@@ -62,5 +64,61 @@ public class AdapterMergeTests : IDisposable
         Assert.Equal(RopeStyle.HalfSplit, merged.Config.RopeStyle);
         var actual = ModelFixtures.InferenceLogits(merged, ModelFixtures.Tokens);
         Assert.InRange(ModelFixtures.MaxRelativeDifference(actual, expected, model.Config.Vocab), 0, 1e-2);
+    }
+
+    // Ids within stories260K's 512-token vocabulary.
+    private static readonly int[] StoryTokens = [1, 403, 407, 261, 378, 291, 263, 29, 300];
+
+    [Fact]
+    public void MergeToQ8_0FallsBackPerTensorWhereRowsAreNotWholeBlocks()
+    {
+        // stories260K's FFN is 172 wide: ffn_down rows are not whole 32-value blocks, the rest (64 wide) are.
+        using var model = LlamaModel.LoadGguf(BundledModel.Stories260K);
+        var peft = TrainedAdapter(model, PeftMethod.Lora);
+        var expected = ModelFixtures.InferenceLogits(model, StoryTokens, AdapterLoader.FromPeft(peft, model, "a"));
+        string output = Path.Combine(_dir, "merged-q8.gguf");
+        var progress = new List<int>();
+        var written = AdapterMerge.WriteGguf(model, peft, output, GgmlType.Q8_0, (index, count, _) => progress.Add(index));
+        Assert.Equal(Enumerable.Range(1, written.Count), progress);
+        var down = written.Where(t => t.Name.EndsWith("ffn_down.weight", StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(down);
+        Assert.All(down, t => Assert.Equal(GgmlType.F16, t.Type));
+        Assert.All(down, t => Assert.Contains("not whole Q8_0 blocks", t.Note));
+        Assert.All(written.Where(t => t.Name.EndsWith("attn_q.weight", StringComparison.Ordinal)), t => Assert.Equal(GgmlType.Q8_0, t.Type));
+        using var merged = LlamaModel.LoadGguf(output);
+        Assert.Equal(GgmlType.Q8_0, merged.Weights.Layers[0].Q.Type);
+        var actual = ModelFixtures.InferenceLogits(merged, StoryTokens);
+        Assert.InRange(ModelFixtures.MaxRelativeDifference(actual, expected, model.Config.Vocab), 0, 3e-1);
+    }
+
+    [Fact]
+    public void AHuggingFaceFolderMergedFromGgufCarriesItsTokenizerAndLoadsOnItsOwn()
+    {
+        using var loaded = ModelLoader.Load(BundledModel.Stories260K);
+        var peft = TrainedAdapter(loaded.Model, PeftMethod.Lora);
+        var expected = ModelFixtures.InferenceLogits(loaded.Model, StoryTokens, AdapterLoader.FromPeft(peft, loaded.Model, "a"));
+        string output = Path.Combine(_dir, "merged-stories") + "/";
+        AdapterMerge.WriteHuggingFace(loaded.Model, peft, output);
+        foreach (var file in new[] { "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json", "generation_config.json" })
+            Assert.True(File.Exists(Path.Combine(output, file)), file);
+        using var merged = ModelLoader.Load(output);
+        var tokenizer = merged.RequireTokenizer();
+        var original = loaded.RequireTokenizer();
+        foreach (var text in new[] { "Once upon a time", "Lily's dog is named Max.", "  two spaces\nnew line", "é🦙" })
+            Assert.Equal(original.Encode(text), tokenizer.Encode(text));
+        var actual = ModelFixtures.InferenceLogits(merged.Model, StoryTokens);
+        Assert.InRange(ModelFixtures.MaxRelativeDifference(actual, expected, loaded.Model.Config.Vocab), 0, 1e-2);
+    }
+
+    [Fact]
+    public void AHuggingFaceFolderMergedFromLlama2cGetsATokenizerJsonFromTokenizerBin()
+    {
+        using var loaded = ModelLoader.Load(SharedData.Path("models", "stories260K", "stories260K.bin"));
+        var peft = TrainedAdapter(loaded.Model, PeftMethod.Lora);
+        string output = Path.Combine(_dir, "merged-llama2c") + "/";
+        AdapterMerge.WriteHuggingFace(loaded, peft, output);
+        using var merged = ModelLoader.Load(output);
+        foreach (var text in new[] { "Once upon a time", "Lily's dog is named Max." })
+            Assert.Equal(loaded.RequireTokenizer().Encode(text), merged.RequireTokenizer().Encode(text));
     }
 }

@@ -18,7 +18,7 @@ public static class ModelLoader
         if (Directory.Exists(path))
         {
             if (!File.Exists(System.IO.Path.Combine(path, HfModelFolder.ConfigFileName)))
-                throw new ModelFormatException($"{path}: a model folder must hold config.json (Hugging Face layout).");
+                throw new ModelFormatException($"{path}: is a folder without config.json; a model folder is a Hugging Face folder{FolderHint(path)}.");
             var model = LlamaModel.LoadHuggingFace(path);
             return Finish(model, path, tokenizerPath, () => TryHfTokenizer(path), ReadHfChatTemplate(path));
         }
@@ -36,6 +36,15 @@ public static class ModelLoader
             var model = LoadLlama2c(path);
             return Finish(model, path, tokenizerPath, () => FindLlama2cTokenizer(path, model.Config.Vocab), null);
         }
+    }
+
+    /// <summary>What the folder holds instead, when that tells the user what they meant.</summary>
+    private static string FolderHint(string folder)
+    {
+        if (File.Exists(System.IO.Path.Combine(folder, Adapters.PeftAdapterFiles.ConfigFileName)))
+            return " (this one holds a PEFT adapter: pass it as the adapter, with its base model as the model)";
+        var models = Directory.EnumerateFiles(folder, "*.gguf").Select(System.IO.Path.GetFileName).Order(StringComparer.Ordinal).Take(3).ToList();
+        return models.Count > 0 ? $" (this one holds {string.Join(", ", models)}: give the file itself)" : "";
     }
 
     private static bool HasExtension(string path, string extension) =>

@@ -80,4 +80,16 @@ public class ModelPathErrorTests
         Assert.Contains("is a file", Assert.Throws<ModelFormatException>(() => Tokenizer.FromHuggingFace(file)).Message);
         Assert.Contains("no such folder", Assert.Throws<DirectoryNotFoundException>(() => PeftAdapterFiles.Load(dir.File("missing"))).Message);
     }
+
+    [Fact]
+    public void AFolderWithoutConfigSaysWhatItHolds()
+    {
+        using var dir = new TempDirectory();
+        File.WriteAllText(dir.File("model.gguf"), Text);
+        var e = Assert.Throws<ModelFormatException>(() => ModelLoader.Load(dir.Path).Dispose());
+        Assert.Contains("without config.json", e.Message);
+        Assert.Contains("holds model.gguf: give the file itself", e.Message);
+        File.WriteAllText(dir.File(PeftAdapterFiles.ConfigFileName), "{}");
+        Assert.Contains("holds a PEFT adapter", Assert.Throws<ModelFormatException>(() => ModelLoader.Load(dir.Path).Dispose()).Message);
+    }
 }

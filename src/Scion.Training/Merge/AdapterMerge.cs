@@ -79,7 +79,7 @@ public static class AdapterMerge
     public static void WriteHuggingFace(LoadedModel loaded, PeftAdapter peft, string folder, GgmlType? type = null)
     {
         ArgumentNullException.ThrowIfNull(loaded);
-        WriteWeights(loaded.Model, peft, folder, type);
+        WriteWeights(loaded.Model, peft, folder, type, loaded.Tokenizer);
         WriteTokenizerFiles(loaded.Model, loaded.Tokenizer, loaded.ChatTemplate, folder);
     }
 
@@ -91,9 +91,9 @@ public static class AdapterMerge
     /// </summary>
     public static void WriteHuggingFace(LlamaModel model, PeftAdapter peft, string folder, GgmlType? type = null)
     {
-        WriteWeights(model, peft, folder, type);
         var md = model.GgufMetadata;
         var tokenizer = md is not null && md.Contains("tokenizer.ggml.model") ? Tokenizer.FromGguf(md) : null;
+        WriteWeights(model, peft, folder, type, tokenizer);
         WriteTokenizerFiles(model, tokenizer, md?.GetString("tokenizer.chat_template"), folder);
     }
 
@@ -112,7 +112,7 @@ public static class AdapterMerge
             HuggingFaceTokenizerFiles.Write(folder, tokenizer, model.GgufMetadata, chatTemplate, model.Config.ContextLength);
     }
 
-    private static void WriteWeights(LlamaModel model, PeftAdapter peft, string folder, GgmlType? type)
+    private static void WriteWeights(LlamaModel model, PeftAdapter peft, string folder, GgmlType? type, Tokenizer? tokenizer)
     {
         var outType = type ?? GgmlType.F32;
         if (outType is not (GgmlType.F32 or GgmlType.F16 or GgmlType.BF16))
@@ -148,7 +148,7 @@ public static class AdapterMerge
         }
         Directory.CreateDirectory(folder);
         writer.Write(Path.Combine(folder, HfModelFolder.SingleFileName));
-        byte[] json = ConfigJson(c, outType);
+        byte[] json = ConfigJson(c, outType, tokenizer);
         AtomicFile.Write(Path.Combine(folder, HfModelFolder.ConfigFileName), s => s.Write(json));
     }
 
@@ -179,7 +179,8 @@ public static class AdapterMerge
         return result;
     }
 
-    private static byte[] ConfigJson(LlamaConfig c, GgmlType type)
+    /// <summary>config.json; with the tokenizer known, its BOS/EOS ids too (transformers' defaults, 1 and 2, fit only Llama 2).</summary>
+    private static byte[] ConfigJson(LlamaConfig c, GgmlType type, Tokenizer? tokenizer)
     {
         bool qwen = c.Architecture == "qwen2";
         using var buffer = new MemoryStream();
@@ -204,6 +205,8 @@ public static class AdapterMerge
             w.WriteBoolean("attention_bias", c.QkvBias);
             w.WriteString("hidden_act", "silu");
             w.WriteString("torch_dtype", type switch { GgmlType.F16 => "float16", GgmlType.BF16 => "bfloat16", _ => "float32" });
+            if (tokenizer?.BosId >= 0) w.WriteNumber("bos_token_id", tokenizer.BosId);
+            if (tokenizer?.EosId >= 0) w.WriteNumber("eos_token_id", tokenizer.EosId);
             if (c.RopeScaling is { } s)
             {
                 w.WriteStartObject("rope_scaling");

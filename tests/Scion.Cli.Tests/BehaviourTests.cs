@@ -128,20 +128,24 @@ public class BehaviourTests
     {
         string dir = Bundled.TempDir();
         string data = Path.Combine(dir, "long.jsonl");
-        // stories260K's context is 512 tokens; this example is far longer.
+        // Far longer than stories260K's context.
         string story = string.Join(' ', Enumerable.Repeat("Lily saw a big red ball in the park.", 120));
         File.WriteAllLines(data, [JsonSerializer.Serialize(new { text = story }), JsonSerializer.Serialize(new { text = "Once upon a time" })]);
+        int context = JsonDocument.Parse(CliRunner.Run("inspect", "--json").Out).RootElement.GetProperty("context_length").GetInt32();
+        string shortOnly = Path.Combine(dir, "short.jsonl");
+        File.WriteAllLines(shortOnly, [JsonSerializer.Serialize(new { text = "Once upon a time" })]);
+        long shortTokens = JsonDocument.Parse(CliRunner.Run("eval", "--data", shortOnly, "--json").Out).RootElement.GetProperty("tokens").GetInt64();
         var eval = CliRunner.Run("eval", "--data", data, "--json");
         Assert.True(eval.ExitCode == 0, eval.Err);
-        Assert.Contains("1 of 2 examples exceed the model's context of 512 tokens", eval.Err);
-        // All 512 positions of the long example count (before: --seq-len defaulted to 512 regardless of the model).
-        Assert.Equal(511 + 4, JsonDocument.Parse(eval.Out).RootElement.GetProperty("tokens").GetInt64());
+        Assert.Contains($"1 of 2 examples exceed the model's context of {context} tokens", eval.Err);
+        // The long example is cut to the context (before: --seq-len defaulted to 512 whatever the model's context).
+        Assert.Equal(context - 1 + shortTokens, JsonDocument.Parse(eval.Out).RootElement.GetProperty("tokens").GetInt64());
         var ft = CliRunner.Run("finetune", "--data", data, "--output", Path.Combine(dir, "a"), "--steps", "1", "--batch-tokens", "1024");
         Assert.True(ft.ExitCode == 0, ft.Err);
-        Assert.Contains("exceed the model's context of 512 tokens", ft.Err);
+        Assert.Contains($"exceed the model's context of {context} tokens", ft.Err);
         var tooLong = CliRunner.Run("eval", "--data", data, "--seq-len", "4096");
         Assert.Equal(2, tooLong.ExitCode);
-        Assert.Contains("more than the model's context length of 512", tooLong.Err);
+        Assert.Contains($"more than the model's context length of {context}", tooLong.Err);
         Directory.Delete(dir, true);
     }
 

@@ -119,7 +119,8 @@ public class CommandLineTests
     [Fact]
     public void CompletionDirectiveSuggestsOptions()
     {
-        var r = CliRunner.Run("[suggest]", "generate", "--max");
+        // dotnet-suggest's form: the cursor position and the whole line.
+        var r = CliRunner.Run("[suggest:14]", "generate --max");
         Assert.Equal(0, r.ExitCode);
         Assert.Contains("--max-tokens", r.Out);
     }

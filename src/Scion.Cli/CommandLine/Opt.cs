@@ -22,7 +22,7 @@ internal static class Opt
         var o = new Option<int?>(name, aliases) { Description = description, HelpName = "N" };
         o.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<int?>() is { } v && (v < min || v > max))
+            if (Value<int?>(r) is { } v && (v < min || v > max))
                 r.AddError($"{name} must be between {min} and {max}, got {v}.");
         });
         return o;
@@ -39,7 +39,7 @@ internal static class Opt
         var o = new Option<float>(name, aliases) { Description = description, DefaultValueFactory = _ => defaultValue, HelpName = "X" };
         o.Validators.Add(r =>
         {
-            float v = r.GetValueOrDefault<float>();
+            if (Value<float?>(r) is not { } v) return;
             if (!float.IsFinite(v) || v < min || v > max)
                 r.AddError(string.Create(CultureInfo.InvariantCulture, $"{name} must be a number between {min} and {max}, got {v}."));
         });
@@ -51,7 +51,7 @@ internal static class Opt
         var o = new Option<float?>(name) { Description = description, HelpName = "X" };
         o.Validators.Add(r =>
         {
-            if (r.GetValueOrDefault<float?>() is { } v && (!float.IsFinite(v) || v < min || v > max))
+            if (Value<float?>(r) is { } v && (!float.IsFinite(v) || v < min || v > max))
                 r.AddError(string.Create(CultureInfo.InvariantCulture, $"{name} must be a number between {min} and {max}, got {v}."));
         });
         return o;
@@ -74,9 +74,22 @@ internal static class Opt
     public static Option<bool> Flag(string name, string description, params string[] aliases) =>
         new(name, aliases) { Description = description };
 
+    /// <summary>The parsed value, or null when the token did not parse (System.CommandLine reports that error itself).</summary>
+    private static T? Value<T>(System.CommandLine.Parsing.OptionResult r)
+    {
+        try
+        {
+            return r.GetValueOrDefault<T>();
+        }
+        catch (InvalidOperationException)
+        {
+            return default;
+        }
+    }
+
     private static void AddRange(Option<int> o, int min, int max) => o.Validators.Add(r =>
     {
-        int v = r.GetValueOrDefault<int>();
+        if (Value<int?>(r) is not { } v) return;
         if (v < min || v > max) r.AddError($"{o.Name} must be between {min} and {max}, got {v}.");
     });
 }

@@ -76,6 +76,13 @@ public class BehaviourTests
         Assert.Contains("is a directory; expected a file name to write", output.Err);
         var prompts = CliRunner.Run("logits", "--prompts-file", dir);
         Assert.Contains("is a directory", prompts.Err);
+        // merge: an existing folder named like a GGUF file is not turned into a Hugging Face folder.
+        string gguf = Path.Combine(dir, "merged.gguf");
+        Directory.CreateDirectory(gguf);
+        Directory.CreateDirectory(Path.Combine(dir, "adapter"));
+        var merge = CliRunner.Run("merge", "--adapter", Path.Combine(dir, "adapter"), "--output", gguf);
+        Assert.Equal(1, merge.ExitCode);
+        Assert.Contains("expected a GGUF file name", merge.Err);
         Directory.Delete(dir, true);
     }
 

@@ -31,6 +31,9 @@ internal static class MergeCommand
                     ? parsed : throw new UsageException($"merge: --type expects F32, F16, BF16, Q8_0, Q4_0, Q4_K or Q6_K, got '{t}'.")
                 : null;
             string adapterDir = PathChecks.ExistingFolder(p.GetValue(adapter)!, "--adapter", "adapter");
+            // A name the user meant as a GGUF file never silently becomes a Hugging Face folder (or the reverse).
+            if (target.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) && Directory.Exists(target))
+                throw new ArgumentException($"--output {target}: is a directory; expected a GGUF file name to write.");
             bool folder = AdapterMerge.IsFolderOutput(target);
             bool existed = Directory.Exists(target);
             if (folder) PathChecks.OutputFolder(target, p.GetValue(force));

@@ -102,6 +102,12 @@ public class BehaviourTests
         var forced = CliRunner.Run("create", "--config", "tiny", "--type", "Q8_0", "--output", path, "--force");
         Assert.True(forced.ExitCode == 0, forced.Err);
         using (var f = GgufFile.Open(path)) Assert.NotEmpty(f.Tensors);
+        var quantized = CliRunner.Run("quantize", "-m", path, "--type", "Q4_0", "-o", Path.Combine(dir, "q4.gguf"), "--json");
+        Assert.True(quantized.ExitCode == 0, quantized.Err);
+        var summary = JsonDocument.Parse(quantized.Out).RootElement;
+        Assert.Equal(new FileInfo(Path.Combine(dir, "q4.gguf")).Length, summary.GetProperty("bytes").GetInt64());
+        using (var f = GgufFile.Open(Path.Combine(dir, "q4.gguf")))
+            Assert.Equal(f.Tensors.Count(t => t.Type == Scion.Tensors.GgmlType.Q4_0), summary.GetProperty("tensor_types").GetProperty("Q4_0").GetInt32());
 
         // An adapter folder with files in it is not trained over either.
         string adapter = Path.Combine(dir, "adapter");

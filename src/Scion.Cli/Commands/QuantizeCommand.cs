@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.Json;
 using Scion.Cli.CommandLine;
 using Scion.Models.Formats;
 using Scion.Models.Loading;
@@ -20,9 +21,10 @@ internal static class QuantizeCommand
         var output = Opt.RequiredText("--output", "GGUF file to write", "OUT.gguf", "-o");
         var tokenizer = Opt.Text("--tokenizer", "take the tokenizer from this GGUF (for inputs that carry none)", "VOCAB.gguf");
         var force = Opt.Flag("--force", "overwrite an existing output file");
+        var json = Opt.Flag("--json", "print one JSON object (output, sizes, tensors per type, fallbacks) instead of the summary");
         var command = new Command("quantize", "convert a model to a GGUF of another type (Q8_0, Q4_0, Q4_K_M, F16 ...)");
         model.AddTo(command);
-        command.With(type, output, tokenizer, force);
+        command.With(type, output, tokenizer, force, json);
         return command.WithHandler((p, io, cancel) =>
         {
             QuantizationMix mix;
@@ -62,6 +64,21 @@ internal static class QuantizeCommand
             }
             long inSize = InputBytes(input);
             long outSize = new FileInfo(target).Length;
+            if (p.GetValue(json))
+            {
+                io.Out.WriteLine(JsonSerializer.Serialize(new
+                {
+                    output = target,
+                    type = mix.Name,
+                    tensors = tensors.Count,
+                    bytes = outSize,
+                    input_bytes = inSize,
+                    seconds = Math.Round(clock.Elapsed.TotalSeconds, 3),
+                    tensor_types = tensors.GroupBy(t => t.Type).OrderBy(g => g.Key).ToDictionary(g => g.Key.ToString(), g => g.Count()),
+                    fallbacks = tensors.Where(t => t.Note is not null).Select(t => new { name = t.Name, type = t.Type.ToString(), note = t.Note }),
+                }, JsonOutput.Options));
+                return ExitCodes.Success;
+            }
             io.Out.WriteLine($"wrote {target}: {mix.Name}, {tensors.Count} tensors, {outSize / 1048576.0:F2} MiB (input {inSize / 1048576.0:F2} MiB) in {clock.Elapsed.TotalSeconds:F1} s");
             foreach (var g in tensors.GroupBy(t => t.Type).OrderBy(g => g.Key))
                 io.Out.WriteLine($"  {g.Key,-6} {g.Count(),5} tensors");

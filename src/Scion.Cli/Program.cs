@@ -16,6 +16,7 @@ Console.CancelKeyPress += (_, e) =>
     // At the chat prompt (blocked reading a line) or on a second press: end the process now.
     if (ChatCommand.AtPrompt || interrupt.IsCancellationRequested) return;
     e.Cancel = true;
+    Console.Error.WriteLine("stopping (Ctrl-C again ends the process at once)");
     interrupt.Cancel();
 };
 return CliApp.Run(args, CliIo.FromConsole(), interrupt.Token);

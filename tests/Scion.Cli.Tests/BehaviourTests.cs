@@ -99,9 +99,13 @@ public class BehaviourTests
         var q = CliRunner.Run("quantize", "--type", "Q8_0", "--output", path);
         Assert.Equal(1, q.ExitCode);
         Assert.Equal("precious", File.ReadAllText(path));
-        var forced = CliRunner.Run("create", "--config", "tiny", "--type", "Q8_0", "--output", path, "--force");
+        var forced = CliRunner.Run("create", "--config", "tiny", "--type", "Q8_0", "--output", path, "--force", "--json");
         Assert.True(forced.ExitCode == 0, forced.Err);
-        using (var f = GgufFile.Open(path)) Assert.NotEmpty(f.Tensors);
+        using (var f = GgufFile.Open(path))
+        {
+            Assert.Equal(f.Tensors.Count, JsonDocument.Parse(forced.Out).RootElement.GetProperty("tensors").GetInt32());
+            Assert.Equal(new FileInfo(path).Length, JsonDocument.Parse(forced.Out).RootElement.GetProperty("bytes").GetInt64());
+        }
         var quantized = CliRunner.Run("quantize", "-m", path, "--type", "Q4_0", "-o", Path.Combine(dir, "q4.gguf"), "--json");
         Assert.True(quantized.ExitCode == 0, quantized.Err);
         var summary = JsonDocument.Parse(quantized.Out).RootElement;

@@ -33,7 +33,7 @@ internal static class BenchCommand
         var json = Opt.Flag("--json", "print one JSON object (field meanings: docs/performance.md) instead of the table");
         var command = new Command("bench", "measure prefill/decode tokens/s against the machine's bandwidth and FMA roofline");
         command.With(model, threads, promptTokens, genTokens, repetitions, batch, depth, adapter, seed, rooflineMib, json);
-        return command.WithHandler((p, io, _) =>
+        return command.WithHandler((p, io, cancel) =>
         {
             string path = PathChecks.ExistingModel(BundledModel.Resolve(p.GetValue(model), io));
             if (p.GetValue(adapter) is { } dir) PathChecks.ExistingFolder(dir, "--adapter", "adapter");
@@ -46,11 +46,11 @@ internal static class BenchCommand
                 Depth = p.GetValue(depth),
                 Seed = p.GetValue(seed),
             };
-            return Run(path, p.GetValue(threads), options, p.GetValue(adapter), p.GetValue(rooflineMib), p.GetValue(json), io);
+            return Run(path, p.GetValue(threads), options, p.GetValue(adapter), p.GetValue(rooflineMib), p.GetValue(json), io, cancel);
         });
     }
 
-    private static int Run(string path, int threads, BenchOptions options, string? adapterDir, int rooflineMib, bool asJson, CliIo io)
+    private static int Run(string path, int threads, BenchOptions options, string? adapterDir, int rooflineMib, bool asJson, CliIo io, CancellationToken cancel)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var loaded = CliProgress.Status(io, $"loading {path}", () => ModelLoader.Load(path));
@@ -69,12 +69,19 @@ internal static class BenchCommand
         options = options with { Adapter = adapter };
 
         var cost = new ModelCost(model);
-        var timings = CliProgress.Status(io, "running the pp/tg tests", () => ModelBench.Run(model, options, io.Err.WriteLine));
+        var timings = CliProgress.Status(io, "running the pp/tg tests", () => ModelBench.Run(model, options, line =>
+        {
+            // Ctrl-C is honoured between the bench's phases (each logs a line).
+            cancel.ThrowIfCancellationRequested();
+            io.Err.WriteLine(line);
+        }));
+        cancel.ThrowIfCancellationRequested();
         long rssAfterBench = MachineInfo.ResidentBytes();
         long hugeAfterBench = MachineInfo.HugePageBytes();
 
         io.Err.WriteLine($"measuring memory bandwidth ({rooflineMib} MiB) and FMA peak on {threads} threads ...");
         var bandwidth = Measurement.Of(CliProgress.Status(io, "measuring memory bandwidth", () => Roofline.MeasureBandwidth(pool, (long)rooflineMib << 20)));
+        cancel.ThrowIfCancellationRequested();
         var fma = Measurement.Of(CliProgress.Status(io, "measuring the FMA peak", () => Roofline.MeasureFmaPeak(pool)));
 
         int p = options.PromptTokens, g = options.GenTokens, b = options.Batch;

@@ -81,7 +81,16 @@ internal static class ChatCommand
                 GenerationResult result;
                 try
                 {
-                    result = session.Send(Text.Unescape(line), options, piece => { io.Out.Write(piece); io.Out.Flush(); }, reply.Token);
+                    bool told = false;
+                    void TellDropped()
+                    {
+                        // Dropping happens before the reply streams: say so before its first piece.
+                        if (told || session.DroppedMessages == 0) return;
+                        told = true;
+                        io.Err.WriteLine($"(context full: dropped the {session.DroppedMessages} oldest messages{(p.GetValue(system) is not null ? ", kept the system prompt" : "")})");
+                    }
+                    result = session.Send(Text.Unescape(line), options, piece => { TellDropped(); io.Out.Write(piece); io.Out.Flush(); }, reply.Token);
+                    TellDropped();
                 }
                 catch (TemplateException e)
                 {
@@ -100,8 +109,6 @@ internal static class ChatCommand
                     reply.Dispose();
                 }
                 io.Out.WriteLine();
-                if (session.DroppedMessages > 0)
-                    io.Err.WriteLine($"(context full: dropped the {session.DroppedMessages} oldest messages{(p.GetValue(system) is not null ? ", kept the system prompt" : "")})");
                 io.Err.WriteLine($"[{result.Tokens.Length} tokens, {result.DecodeTokensPerSecond:F1} tokens/s, {result.FinishReason}{(result.FinishReason == "cancelled" ? " by Ctrl-C" : "")}]");
             }
             return cancel.IsCancellationRequested ? ExitCodes.Interrupted : ExitCodes.Success;

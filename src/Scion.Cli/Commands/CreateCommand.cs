@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.Json;
 using Scion.Cli.CommandLine;
 using Scion.Models.Formats;
 using Scion.Models.Loading;
@@ -22,8 +23,9 @@ internal static class CreateCommand
         var tokenizer = Opt.Text("--tokenizer", "copy the tokenizer from this GGUF (its vocabulary size must equal the model's)", "VOCAB.gguf");
         var name = Opt.Text("--name", "general.name of the file (default: random-ARCH-seedS)", "NAME");
         var force = Opt.Flag("--force", "overwrite an existing output file");
+        var json = Opt.Flag("--json", "print one JSON object (output, parameters, type, seed, bytes, fallbacks) instead of the summary");
         var command = new Command("create", "write a random-weight model of a preset or config.json shape as GGUF");
-        command.With(config, type, output, seed, tokenizer, name, force);
+        command.With(config, type, output, seed, tokenizer, name, force, json);
         return command.WithHandler((p, io, cancel) =>
         {
             QuantizationMix mix;
@@ -59,6 +61,22 @@ internal static class CreateCommand
                 PathChecks.DeleteTemporaries(target);
             }
             long parameters = tensors.Sum(t => t.Shape.Aggregate(1L, (x, y) => x * y));
+            if (p.GetValue(json))
+            {
+                io.Out.WriteLine(JsonSerializer.Serialize(new
+                {
+                    output = target,
+                    architecture = shape.Architecture,
+                    parameters,
+                    type = mix.Name,
+                    seed = weightSeed,
+                    tensors = tensors.Count,
+                    bytes = new FileInfo(target).Length,
+                    seconds = Math.Round(clock.Elapsed.TotalSeconds, 3),
+                    fallbacks = tensors.Where(t => t.Note is not null).Select(t => new { name = t.Name, type = t.Type.ToString(), note = t.Note }),
+                }, JsonOutput.Options));
+                return ExitCodes.Success;
+            }
             io.Out.WriteLine($"wrote {target}: {shape.Architecture} {parameters / 1e6:F1}M parameters, {mix.Name}, seed {weightSeed}, " +
                              $"{new FileInfo(target).Length / 1048576.0:F2} MiB in {clock.Elapsed.TotalSeconds:F1} s");
             foreach (var t in tensors.Where(t => t.Note is not null))

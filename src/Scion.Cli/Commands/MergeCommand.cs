@@ -43,6 +43,18 @@ internal static class MergeCommand
             var peft = PeftAdapterFiles.Load(adapterDir);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             cancel.ThrowIfCancellationRequested();
+            // The merge writer cannot stop part-way, so Ctrl-C removes what it was writing and ends the process (130).
+            using var hardStop = cancel.Register(() =>
+            {
+                PathChecks.DeleteTemporaries(target);
+                if (folder)
+                {
+                    foreach (var file in new[] { "model.safetensors", "config.json" }) PathChecks.DeleteTemporaries(Path.Combine(target, file));
+                    if (!existed) TryDeleteFolder(target);
+                }
+                io.Err.WriteLine("interrupted");
+                Environment.Exit(ExitCodes.Interrupted);
+            });
             try
             {
                 // The merge writes through AtomicFile (a temporary beside each output file, renamed when complete).

@@ -75,7 +75,7 @@ public static class CliApp
     }
 
     /// <summary>Every failure becomes one line on stderr and an exit code; only our own bugs get a stack trace.</summary>
-    private static int Fail(Exception e, TextWriter err, CancellationToken cancel)
+    internal static int Fail(Exception e, TextWriter err, CancellationToken cancel)
     {
         while (e is TypeInitializationException { InnerException: { } inner }) e = inner; // SCION_* settings read in static constructors
         switch (e)

@@ -100,7 +100,8 @@ public class CommandLineTests
         Assert.Contains("--prompt", missing.Err);
         var notANumber = CliRunner.Run("generate", "-p", "hi", "-n", "lots");
         Assert.Equal(2, notANumber.ExitCode);
-        Assert.Contains("lots", notANumber.Err);
+        Assert.Contains("--max-tokens expects an integer, got 'lots'", notANumber.Err);
+        Assert.DoesNotContain("System.", notANumber.Err);
     }
 
     [Fact]

@@ -38,11 +38,26 @@ internal static class ParseErrors
                 ArgumentResult { Parent: OptionResult o } => $"{o.Option.Name}: ",
                 _ => "",
             };
-            string message = string.Join(' ', error.Message.Split(['\n', '\t', '\r'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries));
+            string message = Plain(string.Join(' ', error.Message.Split(['\n', '\t', '\r'], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)));
             err.WriteLine($"error: {where}: {(message.StartsWith(prefix.TrimEnd(' ', ':'), StringComparison.Ordinal) ? "" : prefix)}{message}");
         }
         err.WriteLine($"see '{where} --help' for the options.");
         return ExitCodes.Usage;
+    }
+
+    /// <summary>"Cannot parse argument 'x' for option '--n' as expected type 'System.Int32'" in the user's words, not .NET's.</summary>
+    private static string Plain(string message)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(message, @"^Cannot parse argument '(.*)' for option '([^']+)' as expected type '([^']+)'");
+        if (!m.Success) return message;
+        string expected = m.Groups[3].Value switch
+        {
+            var t when t.Contains("Int32", StringComparison.Ordinal) => "an integer",
+            var t when t.Contains("UInt64", StringComparison.Ordinal) => "a non-negative integer",
+            var t when t.Contains("Single", StringComparison.Ordinal) || t.Contains("Double", StringComparison.Ordinal) => "a number",
+            var t => t,
+        };
+        return $"{m.Groups[2].Value} expects {expected}, got '{m.Groups[1].Value}'.";
     }
 
     private static string CommandPath(CommandResult result)

@@ -77,9 +77,14 @@ public static class CliApp
     /// <summary>Every failure becomes one line on stderr and an exit code; only our own bugs get a stack trace.</summary>
     internal static int Fail(Exception e, TextWriter err, CancellationToken cancel)
     {
-        while (e is TypeInitializationException { InnerException: { } inner }) e = inner; // SCION_* settings read in static constructors
+        // SCION_* settings are read in static constructors: whatever they throw is a bad setting, not a bug here.
+        bool setting = e is TypeInitializationException;
+        while (e is TypeInitializationException { InnerException: { } inner }) e = inner;
         switch (e)
         {
+            case var _ when setting:
+                err.WriteLine($"error: {e.Message}");
+                return ExitCodes.Failure;
             case OperationCanceledException when cancel.IsCancellationRequested:
                 err.WriteLine("interrupted");
                 return ExitCodes.Interrupted;

@@ -13,6 +13,9 @@ public class ExitCodeTests
         var wrapped = new TypeInitializationException("Scion.Tensors.Kernels", new ArgumentException("SCION_KERNELS='foo' is not one of scalar, avx2, avx512."));
         Assert.Equal(1, CliApp.Fail(wrapped, err, CancellationToken.None));
         Assert.Equal("error: SCION_KERNELS='foo' is not one of scalar, avx2, avx512.\n", err.ToString().Replace("\r\n", "\n"));
+        var custom = new StringWriter();
+        Assert.Equal(1, CliApp.Fail(new TypeInitializationException("X", new Exception("SCION_THREADS='abc' is not a positive integer.")), custom, CancellationToken.None));
+        Assert.Equal("error: SCION_THREADS='abc' is not a positive integer.\n", custom.ToString().Replace("\r\n", "\n"));
         var usage = new StringWriter();
         Assert.Equal(2, CliApp.Fail(new Scion.Cli.CommandLine.UsageException("bad"), usage, CancellationToken.None));
         using var cancelled = new CancellationTokenSource();

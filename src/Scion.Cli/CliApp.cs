@@ -55,6 +55,8 @@ public static class CliApp
             root.Parse(["--help"], Parsing).Invoke(new InvocationConfiguration { Output = io.Err, Error = io.Err });
             return ExitCodes.Usage;
         }
+        // `scion help [COMMAND]`, which the first scion accepted, is `scion [COMMAND] --help`.
+        if (args[0] == "help") args = [.. args[1..], "--help"];
         var parse = root.Parse(args, Parsing);
         if (parse.Action is not ScionAction action)
         {

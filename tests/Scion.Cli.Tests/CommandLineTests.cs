@@ -13,6 +13,9 @@ public class CommandLineTests
         var r = CliRunner.Run("--help");
         Assert.Equal(0, r.ExitCode);
         foreach (var command in CliApp.BuildRoot().Subcommands) Assert.Contains(command.Name, r.Out);
+        var help = CliRunner.Run("help", "generate");
+        Assert.Equal(0, help.ExitCode);
+        Assert.Contains("--max-tokens", help.Out);
         var none = CliRunner.Run();
         Assert.Equal(2, none.ExitCode);
         Assert.Contains("generate", none.Err);

@@ -1,73 +1,107 @@
+using System.CommandLine;
+using System.CommandLine.Help;
 using Scion.Cli.CommandLine;
 using Scion.Cli.Commands;
 using Scion.Models.Formats;
+using Scion.Models.Tokenization.Templates;
 
 namespace Scion.Cli;
 
-/// <summary>Dispatches `scion COMMAND ...`; results go to stdout, progress, timings and errors to stderr.</summary>
+/// <summary>
+/// `scion COMMAND ...` parsed by System.CommandLine. Results go to stdout, progress, timings and errors to stderr;
+/// exit codes: 0 success, 1 bad input or runtime failure, 2 usage, 130 interrupted (<see cref="ExitCodes"/>).
+/// </summary>
 public static class CliApp
 {
-    private static readonly Dictionary<string, (string Summary, Func<string[], CliIo, int> Run)> Commands = new()
-    {
-        ["generate"] = ("generate text from a prompt", GenerateCommand.Run),
-        ["logits"] = ("write top logits and greedy continuations as JSON lines (golden format)", LogitsCommand.Run),
-        ["tokenize"] = ("tokenize JSON strings from stdin, one per line", TokenizeCommand.Run),
-        ["inspect"] = ("print a model's architecture, tensors and memory needs", InspectCommand.Run),
-        ["template"] = ("render a chat template for JSON lines on stdin", TemplateCliCommand.Run),
-        ["finetune"] = ("train a LoRA / PiSSA / DoRA adapter on JSONL data", FinetuneCommand.Run),
-        ["merge"] = ("fold an adapter into the base model (GGUF or HF folder)", MergeCommand.Run),
-        ["eval"] = ("loss and perplexity of a model (and adapter) on JSONL data", EvalCommand.Run),
-        ["chat"] = ("chat interactively (or over piped stdin) with history", ChatCommand.Run),
-        ["bench"] = ("measure prefill/decode tokens/s against the machine's bandwidth and FMA roofline", BenchCommand.Run),
-        ["quantize"] = ("convert a model to a GGUF of another type (Q8_0, Q4_0, Q4_K_M, F16 ...)", QuantizeCommand.Run),
-        ["create"] = ("write a random-weight model of a preset or config.json shape as GGUF", CreateCommand.Run),
-    };
+    /// <summary>Every command, one file each: a new command adds its Build here.</summary>
+    private static readonly Func<Command>[] Commands =
+    [
+        GenerateCommand.Build,
+        ChatCommand.Build,
+        LogitsCommand.Build,
+        TokenizeCommand.Build,
+        TemplateCliCommand.Build,
+        InspectCommand.Build,
+        BenchCommand.Build,
+        QuantizeCommand.Build,
+        CreateCommand.Build,
+        FinetuneCommand.Build,
+        EvalCommand.Build,
+        MergeCommand.Build,
+    ];
 
-    public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr)
+    /// <summary>The whole command tree (fresh each call: options hold no state, but tests compare trees).</summary>
+    public static RootCommand BuildRoot()
     {
-        var io = new CliIo(stdin, stdout, stderr);
-        if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+        var root = new RootCommand("scion — run, fine-tune and adapt Llama-family models in pure .NET");
+        foreach (var build in Commands) root.Subcommands.Add(build());
+        // The default --version prints only the assembly version; ours adds the git commit it was built from.
+        foreach (var option in root.Options.OfType<VersionOption>()) option.Action = new VersionAction();
+        return root;
+    }
+
+    private static readonly ParserConfiguration Parsing = new() { EnablePosixBundling = true };
+
+    public static int Run(string[] args, TextReader stdin, TextWriter stdout, TextWriter stderr) =>
+        Run(args, new CliIo(stdin, stdout, stderr), CancellationToken.None);
+
+    /// <param name="cancel">Ctrl-C (Program wires it): long work stops cleanly, leaves no temporary files, and exits 130.</param>
+    public static int Run(string[] args, CliIo io, CancellationToken cancel)
+    {
+        var root = BuildRoot();
+        if (args.Length == 0)
         {
-            PrintHelp(stdout);
-            return args.Length == 0 ? 2 : 0;
+            // No command: the overview on stderr, as a usage error.
+            root.Parse(["--help"], Parsing).Invoke(new InvocationConfiguration { Output = io.Err, Error = io.Err });
+            return ExitCodes.Usage;
         }
-        if (!Commands.TryGetValue(args[0], out var command))
+        // `scion help [COMMAND]`, which the first scion accepted, is `scion [COMMAND] --help`.
+        if (args[0] == "help") args = [.. args[1..], "--help"];
+        var parse = root.Parse(args, Parsing);
+        if (parse.Action is not ScionAction action)
         {
-            stderr.WriteLine($"error: unknown command '{args[0]}'. Commands: {string.Join(", ", Commands.Keys)}.");
-            return 2;
+            // Help, --version, [suggest] completion and parse errors: System.CommandLine's own actions, on our streams.
+            if (parse.Errors.Count > 0 && parse.Action is System.CommandLine.Invocation.ParseErrorAction)
+                return ParseErrors.Report(parse, io.Err);
+            return parse.Invoke(new InvocationConfiguration { Output = io.Out, Error = io.Err, EnableDefaultExceptionHandler = false });
         }
+        if (parse.Errors.Count > 0) return ParseErrors.Report(parse, io.Err);
         try
         {
-            return command.Run(args[1..], io);
-        }
-        catch (UsageException e)
-        {
-            stderr.WriteLine($"error: {e.Message}");
-            return 2;
-        }
-        catch (Exception e) when (e is ModelFormatException or FileNotFoundException or DirectoryNotFoundException or ArgumentException
-                                       or NotSupportedException or InvalidDataException or IOException or UnauthorizedAccessException)
-        {
-            stderr.WriteLine($"error: {e.Message}");
-            return 1;
+            return action.Handler(parse, io, cancel);
         }
         catch (Exception e)
         {
-            stderr.WriteLine($"internal error ({e.GetType().Name}): {e.Message}");
-            stderr.WriteLine(e.StackTrace);
-            return 1;
+            return Fail(e, io.Err, cancel);
         }
     }
 
-    private static void PrintHelp(TextWriter w)
+    /// <summary>Every failure becomes one line on stderr and an exit code; only our own bugs get a stack trace.</summary>
+    internal static int Fail(Exception e, TextWriter err, CancellationToken cancel)
     {
-        w.WriteLine("scion — run and adapt Llama-family models in pure .NET");
-        w.WriteLine();
-        w.WriteLine("usage: scion COMMAND [options]   (scion COMMAND --help for its options)");
-        w.WriteLine();
-        foreach (var (name, (summary, _)) in Commands) w.WriteLine($"  {name,-10} {summary}");
+        // SCION_* settings are read in static constructors: whatever they throw is a bad setting, not a bug here.
+        bool setting = e is TypeInitializationException;
+        while (e is TypeInitializationException { InnerException: { } inner }) e = inner;
+        switch (e)
+        {
+            case var _ when setting:
+                err.WriteLine($"error: {e.Message}");
+                return ExitCodes.Failure;
+            case OperationCanceledException when cancel.IsCancellationRequested:
+                err.WriteLine("interrupted");
+                return ExitCodes.Interrupted;
+            case UsageException:
+                err.WriteLine($"error: {e.Message}");
+                return ExitCodes.Usage;
+            case ModelFormatException or FileNotFoundException or DirectoryNotFoundException or ArgumentException or NotSupportedException
+                or InvalidDataException or IOException or UnauthorizedAccessException or TemplateException or FormatException
+                or InvalidOperationException or OutOfMemoryException:
+                err.WriteLine($"error: {e.Message}");
+                return ExitCodes.Failure;
+            default:
+                err.WriteLine($"internal error ({e.GetType().Name}): {e.Message}");
+                err.WriteLine(e.StackTrace);
+                return ExitCodes.Failure;
+        }
     }
 }
-
-/// <summary>The process's streams, injectable for tests.</summary>
-public sealed record CliIo(TextReader In, TextWriter Out, TextWriter Err);

@@ -1,6 +1,6 @@
 using System.Text.Json;
 using Scion.Cli;
-using Scion.Cli.Commands;
+using Scion.Cli.CommandLine;
 using Scion.Models.Adapters;
 using Scion.Models.Generation;
 using Scion.Models.Loading;
@@ -103,7 +103,7 @@ public class FinetuneCommandTests : IDisposable
         using var cancelled = new CancellationTokenSource();
         cancelled.Cancel();
         var err = new StringWriter();
-        int code = FinetuneCommand.Run(args, new CliIo(new StringReader(""), new StringWriter(), err), cancelled.Token);
+        int code = CliApp.Run(["finetune", .. args], new CliIo(new StringReader(""), new StringWriter(), err), cancelled.Token);
         Assert.Equal(130, code);
         Assert.True(File.Exists(P("run/checkpoint-0/trainer_state.bin")), err.ToString());
         var (code2, output, err2) = Cli(["finetune", .. args, "--resume", P("run")]);

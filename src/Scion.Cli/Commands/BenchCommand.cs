@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Scion.Cli.CommandLine;
@@ -17,25 +18,42 @@ namespace Scion.Cli.Commands;
 /// </summary>
 internal static class BenchCommand
 {
-    public static int Run(string[] args, CliIo io)
+    public static Command Build()
     {
-        var a = CliArguments.Parse("bench", args,
-            ["model", "threads", "prompt-tokens", "gen-tokens", "repetitions", "adapter", "batch", "depth", "seed", "roofline-mib"], ["json"]);
-        string path = a.Require("model");
-        int threads = a.Int("threads", Environment.ProcessorCount, 1, 1024);
-        var options = new BenchOptions
+        var model = Opt.Text("--model", "model to measure (default: the bundled models/stories260K.gguf)", "PATH", "-m");
+        var threads = Opt.Int("--threads", Environment.ProcessorCount, "worker threads (default: one per logical core)", 1, 1024, "-t");
+        var promptTokens = Opt.Int("--prompt-tokens", 512, "prefill test length (pp); 0 skips it", 0, 1 << 20, "-p");
+        var genTokens = Opt.Int("--gen-tokens", 128, "decode test length (tg); 0 skips it", 0, 1 << 20, "-n");
+        var repetitions = Opt.Int("--repetitions", 3, "timed repetitions of each test", 1, 1000, "-r");
+        var batch = Opt.Int("--batch", 1, "sequences decoded together in the tg test", 1, 4096, "-b");
+        var depth = Opt.Int("--depth", 0, "tokens already in the KV cache when the tg test starts", 0, 1 << 20, "-d");
+        var adapter = Opt.Text("--adapter", "apply this PEFT adapter (unmerged) while measuring", "DIR");
+        var seed = Opt.ULong("--seed", 1234, "seed of the random prompt tokens", "-s");
+        var rooflineMib = Opt.Int("--roofline-mib", 1024, "buffer size of the bandwidth measurement", 8, 1 << 20);
+        var json = Opt.Flag("--json", "print one JSON object (field meanings: docs/performance.md) instead of the table");
+        var command = new Command("bench", "measure prefill/decode tokens/s against the machine's bandwidth and FMA roofline");
+        command.With(model, threads, promptTokens, genTokens, repetitions, batch, depth, adapter, seed, rooflineMib, json);
+        return command.WithHandler((p, io, cancel) =>
         {
-            PromptTokens = a.Int("prompt-tokens", 512, 0, 1 << 20),
-            GenTokens = a.Int("gen-tokens", 128, 0, 1 << 20),
-            Repetitions = a.Int("repetitions", 3, 1, 1000),
-            Batch = a.Int("batch", 1, 1, 4096),
-            Depth = a.Int("depth", 0, 0, 1 << 20),
-            Seed = a.ULong("seed", 1234),
-        };
-        int rooflineMib = a.Int("roofline-mib", 1024, 8, 1 << 20);
+            string path = PathChecks.ExistingModel(BundledModel.Resolve(p.GetValue(model), io));
+            if (p.GetValue(adapter) is { } dir) PathChecks.ExistingFolder(dir, "--adapter", "adapter");
+            var options = new BenchOptions
+            {
+                PromptTokens = p.GetValue(promptTokens),
+                GenTokens = p.GetValue(genTokens),
+                Repetitions = p.GetValue(repetitions),
+                Batch = p.GetValue(batch),
+                Depth = p.GetValue(depth),
+                Seed = p.GetValue(seed),
+            };
+            return Run(path, p.GetValue(threads), options, p.GetValue(adapter), p.GetValue(rooflineMib), p.GetValue(json), io, cancel);
+        });
+    }
 
+    private static int Run(string path, int threads, BenchOptions options, string? adapterDir, int rooflineMib, bool asJson, CliIo io, CancellationToken cancel)
+    {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        using var loaded = ModelLoader.Load(path);
+        using var loaded = CliProgress.Status(io, $"loading {path}", () => ModelLoader.Load(path));
         double loadMs = clock.Elapsed.TotalMilliseconds;
         long rssAfterLoad = MachineInfo.ResidentBytes();
         io.Err.WriteLine($"loaded {loaded.Format} model {path} in {loadMs:F0} ms (RSS {rssAfterLoad / 1048576.0:F0} MiB)");
@@ -43,7 +61,7 @@ internal static class BenchCommand
         using var pool = new WorkerPool(threads, WorkerPool.DefaultPinning);
         model.Pool = pool;
         LoraAdapter? adapter = null;
-        if (a.String("adapter") is { } dir)
+        if (adapterDir is { } dir)
         {
             adapter = AdapterLoader.Load(dir, model);
             io.Err.WriteLine($"loaded adapter {dir}");
@@ -51,13 +69,20 @@ internal static class BenchCommand
         options = options with { Adapter = adapter };
 
         var cost = new ModelCost(model);
-        var timings = ModelBench.Run(model, options, io.Err.WriteLine);
+        var timings = CliProgress.Status(io, "running the pp/tg tests", () => ModelBench.Run(model, options, line =>
+        {
+            // Ctrl-C is honoured between the bench's phases (each logs a line).
+            cancel.ThrowIfCancellationRequested();
+            io.Err.WriteLine(line);
+        }));
+        cancel.ThrowIfCancellationRequested();
         long rssAfterBench = MachineInfo.ResidentBytes();
         long hugeAfterBench = MachineInfo.HugePageBytes();
 
         io.Err.WriteLine($"measuring memory bandwidth ({rooflineMib} MiB) and FMA peak on {threads} threads ...");
-        var bandwidth = Measurement.Of(Roofline.MeasureBandwidth(pool, (long)rooflineMib << 20));
-        var fma = Measurement.Of(Roofline.MeasureFmaPeak(pool));
+        var bandwidth = Measurement.Of(CliProgress.Status(io, "measuring memory bandwidth", () => Roofline.MeasureBandwidth(pool, (long)rooflineMib << 20)));
+        cancel.ThrowIfCancellationRequested();
+        var fma = Measurement.Of(CliProgress.Status(io, "measuring the FMA peak", () => Roofline.MeasureFmaPeak(pool)));
 
         int p = options.PromptTokens, g = options.GenTokens, b = options.Batch;
         var prefillTps = Measurement.Of(timings.PrefillSeconds.Select(s => p / s).ToArray());
@@ -79,7 +104,7 @@ internal static class BenchCommand
         long kvBytes = cost.KvBytesPerPosition * (long)Math.Max(p, b * (timings.DecodeStart + g));
         string date = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 
-        if (a.Flag("json"))
+        if (asJson)
         {
             io.Out.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
             {
@@ -98,7 +123,7 @@ internal static class BenchCommand
                 ["depth"] = options.Depth,
                 ["decode_start_position"] = timings.DecodeStart,
                 ["repetitions"] = options.Repetitions,
-                ["adapter"] = a.String("adapter"),
+                ["adapter"] = adapterDir,
                 ["prefill_tokens_per_s"] = Num(prefillTps.Mean),
                 ["prefill_tokens_per_s_sd"] = Num(prefillTps.Sd),
                 ["decode_tokens_per_s"] = Num(decodeTps.Mean),

@@ -1,81 +1,75 @@
+using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Scion.Cli.CommandLine;
-using Scion.Models.Loading;
 using Scion.Training.Data;
 using Scion.Training.Model;
 using Scion.Training.Optim;
 using Scion.Training.Peft;
 using Scion.Training.Trainer;
+using Spectre.Console;
 
 namespace Scion.Cli.Commands;
 
 /// <summary>
-/// `scion finetune --model PATH --data FILE.jsonl --output DIR [options]`: trains a LoRA / PiSSA / DoRA adapter and
+/// `scion finetune [--model PATH] --data FILE.jsonl --output DIR [options]`: trains a LoRA / PiSSA / DoRA adapter and
 /// writes it to DIR as PEFT files (adapter_config.json, adapter_model.safetensors), with metrics.jsonl and checkpoints.
+/// Ctrl-C stops between optimizer steps after writing a checkpoint (exit code 130); --resume DIR continues.
 /// </summary>
 internal static class FinetuneCommand
 {
-    private static readonly string[] Options =
-    [
-        "model", "tokenizer", "data", "output", "method", "rank", "alpha", "dropout", "targets", "layers", "epochs", "steps", "lr",
-        "batch-tokens", "seq-len", "grad-accum", "warmup", "schedule", "weight-decay", "clip", "seed", "resume", "validation",
-        "validation-split", "eval-every", "checkpoint-every", "checkpointing", "threads",
-    ];
-
-    public static int Run(string[] args, CliIo io) => Run(args, io, CancellationToken.None);
-
-    /// <summary>Ctrl-C (or <paramref name="external"/>) stops between optimizer steps after writing a checkpoint.</summary>
-    public static int Run(string[] args, CliIo io, CancellationToken external)
+    public static Command Build()
     {
-        var a = CliArguments.Parse("finetune", args, Options, ["rslora"]);
-        string data = a.Require("data"), output = a.Require("output");
-        if (a.Has("epochs") && a.Has("steps")) throw new UsageException("finetune: give --epochs or --steps, not both.");
-        if (a.Has("validation") && a.Has("validation-split")) throw new UsageException("finetune: give --validation or --validation-split, not both.");
-        var peft = ParsePeft(a);
-        var options = ParseTrainer(a);
-        int seqLen = a.Int("seq-len", 512, 2);
+        var model = new ModelOptions(adapter: false);
+        var o = new FinetuneOptions();
+        var command = new Command("finetune", "train a LoRA / PiSSA / DoRA adapter on JSONL data");
+        model.AddTo(command);
+        o.AddTo(command);
+        command.Validators.Add(r =>
+        {
+            if (r.GetResult(o.Epochs) is not null && r.GetResult(o.Steps) is not null) r.AddError("give --epochs or --steps, not both.");
+            if (r.GetResult(o.Validation) is not null && r.GetResult(o.ValidationSplit) is not null) r.AddError("give --validation or --validation-split, not both.");
+        });
+        return command.WithHandler((p, io, cancel) => Run(p, io, cancel, model, o));
+    }
 
-        using var loaded = ModelLoader.Load(a.Require("model"), a.String("tokenizer"));
-        if (a.Has("threads")) loaded.Model.Pool = new Scion.Tensors.WorkerPool(a.Int("threads", 1, 1, 1024));
-        var tokenizer = loaded.RequireTokenizer();
-        var dataset = JsonlDataset.Load(data, tokenizer, loaded.ChatTemplate, seqLen);
+    private static int Run(ParseResult p, CliIo io, CancellationToken cancel, ModelOptions model, FinetuneOptions o)
+    {
+        string data = PathChecks.ExistingFile(p.GetValue(o.Data)!, "--data", "training data");
+        string output = p.GetValue(o.Output)!;
+        string? resume = p.GetValue(o.Resume) is { } r ? PathChecks.ExistingFolder(r, "--resume", "checkpoint") : null;
+        // Resuming into the folder being resumed from is the usual case; anything else must not clobber a folder.
+        bool resumesHere = resume is not null && Path.GetFullPath(resume).TrimEnd('/') == Path.GetFullPath(output).TrimEnd('/');
+        PathChecks.OutputFolder(output, p.GetValue(o.Force) || resumesHere);
+        string? valPath = p.GetValue(o.Validation) is { } v ? PathChecks.ExistingFile(v, "--validation", "validation data") : null;
+        string? templateFile = p.GetValue(o.ChatTemplate) is { } t ? PathChecks.ExistingFile(t, "--chat-template", "chat template") : null;
+        var peft = o.Peft(p);
+        var options = o.Trainer(p);
+        string path = model.ModelPath(p, io);
+
+        using var loaded = model.Load(p, io, path);
+        int seqLen = TrainingData.SequenceLength(loaded, p.GetValue(o.SeqLen));
+        string? template = templateFile is not null ? File.ReadAllText(templateFile) : loaded.ChatTemplate;
+        var dataset = TrainingData.Load(data, loaded, template, seqLen, io);
         io.Err.WriteLine($"{data}: {dataset.Examples.Count} examples, {dataset.Tokens} tokens ({dataset.TargetTokens} trained on)" +
                          (dataset.Truncated > 0 ? $", {dataset.Truncated} cut to {seqLen} tokens" : "") +
                          (dataset.Skipped > 0 ? $", {dataset.Skipped} skipped (no target tokens)" : ""));
         List<TrainingExample> train = [.. dataset.Examples];
         List<TrainingExample>? validation = null;
-        if (a.String("validation") is { } valPath)
-            validation = [.. JsonlDataset.Load(valPath, tokenizer, loaded.ChatTemplate, seqLen).Examples];
-        else if (a.Has("validation-split"))
-            (train, validation) = DataOrder.Split(dataset.Examples, a.Float("validation-split", 0.1f), options.Seed);
+        if (valPath is not null)
+            validation = [.. TrainingData.Load(valPath, loaded, template, seqLen, io).Examples];
+        else if (p.GetValue(o.ValidationSplit) is { } split)
+            (train, validation) = DataOrder.Split(dataset.Examples, split, options.Seed);
         if (validation is not null) io.Err.WriteLine($"validation: {validation.Count} examples");
 
-        var model = new TrainingModel(loaded.Model);
-        var tuner = new FineTuner(model, peft, options, train, validation, output, Path.GetFileName(Path.TrimEndingDirectorySeparator(loaded.Path)))
-        {
-            Progress = io.Err,
-        };
-        io.Err.WriteLine($"training {peft.Method.ToString().ToLowerInvariant()} rank {peft.Rank} on {model.Adapters().Count()} projections " +
-                         $"({model.Parameters().Sum(p => (long)p.Length)} parameters) for {tuner.TotalSteps} steps");
-        if (a.String("resume") is { } resume) tuner.Resume(resume);
+        var trainingModel = new TrainingModel(loaded.Model);
+        var tuner = new FineTuner(trainingModel, peft, options, train, validation, output, Path.GetFileName(Path.TrimEndingDirectorySeparator(loaded.Path)));
+        io.Err.WriteLine($"training {peft.Method.ToString().ToLowerInvariant()} rank {peft.Rank} on {trainingModel.Adapters().Count()} projections " +
+                         $"({trainingModel.Parameters().Sum(x => (long)x.Length)} parameters) for {tuner.TotalSteps} steps");
+        tuner.Progress = io.Err;
+        if (resume is not null) tuner.Resume(resume);
 
-        using var cancel = CancellationTokenSource.CreateLinkedTokenSource(external);
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            e.Cancel = true; // keep the process alive long enough to write the checkpoint
-            cancel.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
-        TrainResult result;
-        try
-        {
-            result = tuner.Run(cancel.Token);
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
-        }
+        var result = io.ErrIsTerminal ? RunLive(tuner, io, cancel) : tuner.Run(cancel);
         var summary = new Dictionary<string, object?>
         {
             ["output"] = output,
@@ -87,84 +81,46 @@ internal static class FinetuneCommand
             ["checkpoint"] = result.CheckpointDirectory,
         };
         io.Out.WriteLine(JsonSerializer.Serialize(summary, JsonOutput.Options));
-        return result.Interrupted ? 130 : 0;
+        return result.Interrupted ? ExitCodes.Interrupted : ExitCodes.Success;
     }
 
-    private static PeftOptions ParsePeft(CliArguments a)
+    /// <summary>On a terminal: one live bar whose text is the latest step's loss, learning rate, tokens/s and ETA.</summary>
+    private static TrainResult RunLive(FineTuner tuner, CliIo io, CancellationToken cancel)
     {
-        var method = (a.String("method") ?? "lora") switch
-        {
-            "lora" => PeftMethod.Lora,
-            "pissa" => PeftMethod.Pissa,
-            "dora" => PeftMethod.Dora,
-            var m => throw new UsageException($"finetune: --method expects lora, pissa or dora, got '{m}'."),
-        };
-        int rank = a.Int("rank", 8, 1);
-        var peft = new PeftOptions
-        {
-            Method = method,
-            Rank = rank,
-            Alpha = a.Float("alpha", 2 * rank),
-            Dropout = a.Float("dropout", 0),
-            UseRslora = a.Flag("rslora"),
-            Targets = a.String("targets") is { } t ? PeftOptions.ParseTargets(t) : PeftOptions.ParseTargets("q_proj,v_proj"),
-            Layers = a.String("layers") is { } l ? ParseInts(l, "layers") : null,
-        };
-        try
-        {
-            peft.Validate();
-        }
-        catch (ArgumentException e)
-        {
-            throw new UsageException($"finetune: {e.Message}");
-        }
-        return peft;
+        var console = CliProgress.Console(io);
+        TrainResult result = null!;
+        console.Progress().AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn())
+            .Start(ctx =>
+            {
+                var task = ctx.AddTask("training", maxValue: tuner.TotalSteps);
+                task.Value = tuner.Step;
+                // Step lines are the bar; other lines (eval, checkpoints) are printed above it.
+                tuner.Progress = new LineWriter(line =>
+                {
+                    if (!line.StartsWith("step ", StringComparison.Ordinal)) console.WriteLine(line);
+                });
+                tuner.StepCompleted += m =>
+                {
+                    task.Value = m.Step;
+                    task.Description = string.Create(CultureInfo.InvariantCulture,
+                        $"step {m.Step}/{m.TotalSteps}  loss {m.Loss:F4}  lr {m.LearningRate:G3}  {m.TokensPerSecond:F0} tok/s  ETA {TimeSpan.FromSeconds(Math.Round(m.EtaSeconds)):c}");
+                };
+                result = tuner.Run(cancel);
+            });
+        return result;
     }
 
-    private static TrainerOptions ParseTrainer(CliArguments a)
+    /// <summary>A TextWriter that hands each completed line to a callback.</summary>
+    private sealed class LineWriter(Action<string> onLine) : TextWriter
     {
-        var schedule = (a.String("schedule") ?? "cosine") switch
-        {
-            "cosine" => LrDecay.Cosine,
-            "linear" => LrDecay.Linear,
-            "constant" => LrDecay.Constant,
-            var s => throw new UsageException($"finetune: --schedule expects cosine, linear or constant, got '{s}'."),
-        };
-        bool checkpointing = (a.String("checkpointing") ?? "off") switch
-        {
-            "on" => true,
-            "off" => false,
-            var s => throw new UsageException($"finetune: --checkpointing expects on or off, got '{s}'."),
-        };
-        var options = new TrainerOptions
-        {
-            Epochs = a.Int("epochs", 1, 1),
-            Steps = a.Has("steps") ? a.Int("steps", 1, 1) : null,
-            LearningRate = a.Float("lr", 2e-4f),
-            BatchTokens = a.Int("batch-tokens", 2048, 2),
-            GradAccum = a.Int("grad-accum", 1, 1),
-            WarmupSteps = a.Int("warmup", 0, 0),
-            Schedule = schedule,
-            WeightDecay = a.Float("weight-decay", 0),
-            Clip = a.Float("clip", 1),
-            Seed = a.ULong("seed", 42),
-            EvalEvery = a.Int("eval-every", 0, 0),
-            CheckpointEvery = a.Int("checkpoint-every", 0, 0),
-            GradientCheckpointing = checkpointing,
-        };
-        try
-        {
-            options.Validate();
-        }
-        catch (ArgumentException e)
-        {
-            throw new UsageException($"finetune: {e.Message}");
-        }
-        return options;
-    }
+        private readonly System.Text.StringBuilder _line = new();
+        public override System.Text.Encoding Encoding => System.Text.Encoding.UTF8;
 
-    internal static int[] ParseInts(string text, string option) =>
-        text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s =>
-            int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v >= 0
-                ? v : throw new UsageException($"finetune: --{option} expects comma-separated non-negative integers, got '{s}'.")).ToArray();
+        public override void Write(char value)
+        {
+            if (value == '\n') { onLine(_line.ToString().TrimEnd('\r')); _line.Clear(); }
+            else _line.Append(value);
+        }
+    }
 }

@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text.Json;
 using Scion.Cli.CommandLine;
 using Scion.Models.Llama;
@@ -8,10 +9,24 @@ namespace Scion.Cli.Commands;
 /// <summary>`scion inspect --model PATH [--json]`: architecture, hyper-parameters, tensor types and counts, memory needs.</summary>
 internal static class InspectCommand
 {
-    public static int Run(string[] args, CliIo io)
+    public static Command Build()
     {
-        var a = CliArguments.Parse("inspect", args, ["model", "tokenizer", "context"], ["json"]);
-        using var loaded = CommonOptions.LoadModel(a, io);
+        var model = new ModelOptions(adapter: false);
+        var context = Opt.OptionalInt("--context", "context length the KV cache figure is for (default: the model's)", 1, 1 << 24, "-c");
+        var json = Opt.Flag("--json", "print one JSON object instead of the table");
+        var command = new Command("inspect", "print a model's architecture, tensors and memory needs");
+        model.AddTo(command);
+        command.With(context, json);
+        return command.WithHandler((p, io, _) =>
+        {
+            string path = model.ModelPath(p, io);
+            using var loaded = model.Load(p, io, path);
+            return Run(loaded, p.GetValue(context), p.GetValue(json), io);
+        });
+    }
+
+    private static int Run(Scion.Models.Loading.LoadedModel loaded, int? contextOption, bool json, CliIo io)
+    {
         var c = loaded.Model.Config;
         var w = loaded.Model.Weights;
         var matrices = new List<(string Name, WeightMatrix M)>
@@ -28,10 +43,10 @@ internal static class InspectCommand
         long normParams = (long)c.Dim * (2 * c.Layers + 1) + (c.QkvBias ? (long)c.Layers * (c.QDim + 2 * c.KvDim) : 0);
         long weightBytes = byType.Sum(t => t.Bytes) + normParams * 4;
         long parameters = byType.Sum(t => t.Params) + normParams;
-        int context = a.Int("context", c.ContextLength, 1);
+        int context = contextOption ?? c.ContextLength;
         // The cache keeps K and V per layer for every position (fp32 today).
         long kvBytes = 2L * c.Layers * context * c.KvDim * sizeof(float);
-        if (a.Flag("json"))
+        if (json)
         {
             io.Out.WriteLine(JsonSerializer.Serialize(new
             {

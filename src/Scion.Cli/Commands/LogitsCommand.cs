@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Text;
 using System.Text.Json;
 using Scion.Cli.CommandLine;
@@ -12,23 +13,35 @@ namespace Scion.Cli.Commands;
 /// </summary>
 internal static class LogitsCommand
 {
-    public static int Run(string[] args, CliIo io)
+    public static Command Build()
     {
-        var a = CliArguments.Parse("logits", args, [.. CommonOptions.Model, "prompts-file", "top", "greedy"], []);
-        string file = a.Require("prompts-file");
-        if (!File.Exists(file)) throw new FileNotFoundException($"Prompts file '{file}' does not exist.", file);
-        int top = a.Int("top", 20, 1);
-        int greedy = a.Int("greedy", 16, 0);
-        using var loaded = CommonOptions.LoadModel(a, io);
-        var adapter = CommonOptions.LoadAdapter(a, loaded, io);
+        var model = new ModelOptions();
+        var prompts = Opt.RequiredText("--prompts-file", "text file with one prompt per line (a literal \\n is a newline)", "FILE");
+        var topOption = Opt.Int("--top", 20, "how many of the largest logits to list per position", 1);
+        var greedyOption = Opt.Int("--greedy", 16, "greedy continuation tokens to list per prompt");
+        var command = new Command("logits", "write top logits and greedy continuations as JSON lines (golden format)");
+        model.AddTo(command);
+        command.With(prompts, topOption, greedyOption);
+        return command.WithHandler((p, io, cancel) =>
+        {
+            string file = PathChecks.ExistingFile(p.GetValue(prompts)!, "--prompts-file", "prompts");
+            string path = model.ModelPath(p, io);
+            using var loaded = model.Load(p, io, path);
+            return Run(loaded, model.LoadAdapter(p, loaded, io), file, p.GetValue(topOption), p.GetValue(greedyOption), io, cancel);
+        });
+    }
+
+    private static int Run(Scion.Models.Loading.LoadedModel loaded, Scion.Models.Adapters.LoraAdapter? adapter, string file, int top, int greedy, CliIo io, CancellationToken cancel)
+    {
         var tokenizer = loaded.RequireTokenizer();
         var model = loaded.Model;
         int vocab = model.Config.Vocab;
         top = Math.Min(top, vocab);
         foreach (var line in File.ReadLines(file))
         {
+            cancel.ThrowIfCancellationRequested();
             if (line.Length == 0) continue;
-            string prompt = CommonOptions.Unescape(line);
+            string prompt = Text.Unescape(line);
             var ids = tokenizer.Encode(prompt, addSpecial: true);
             if (ids.Length == 0) throw new ArgumentException($"{file}: prompt '{line}' has no tokens.");
             if (ids.Length + greedy > model.Config.ContextLength)

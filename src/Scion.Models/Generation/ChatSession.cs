@@ -25,17 +25,25 @@ public sealed class ChatSession
     private readonly List<(string Role, string Content)> _messages = [];
     private readonly List<int> _cached = []; // tokens whose keys and values are in the cache, in order
     private readonly string? _system;
+    private readonly int _context;
 
     public LoraAdapter? Adapter { get; init; }
+    /// <summary>Positions the conversation may use: the model's context length unless the constructor was given less.</summary>
+    public int ContextSize => _context;
+    /// <summary>How many of the oldest messages the last <see cref="Send"/> dropped to fit the context (0 when none).</summary>
+    public int DroppedMessages { get; private set; }
     public IReadOnlyList<(string Role, string Content)> Messages => _messages;
     public int CachedTokens => _cached.Count;
 
-    public ChatSession(LlamaModel model, Tokenizer tokenizer, string? template, string? system = null)
+    /// <param name="contextSize">KV cache positions (default and maximum: the model's context length).</param>
+    public ChatSession(LlamaModel model, Tokenizer tokenizer, string? template, string? system = null, int? contextSize = null)
     {
         _model = model;
         _tokenizer = tokenizer;
         _template = ChatTemplate.Parse(template ?? FallbackTemplate);
-        _cache = new PagedKvCache(model.Config, model.Config.ContextLength);
+        _context = Math.Min(contextSize ?? model.Config.ContextLength, model.Config.ContextLength);
+        if (_context < 2) throw new ArgumentOutOfRangeException(nameof(contextSize), contextSize, "a chat needs a context of at least 2 tokens.");
+        _cache = new PagedKvCache(model.Config, _context);
         _system = system;
         Reset();
     }
@@ -46,16 +54,35 @@ public sealed class ChatSession
         if (_system is not null) _messages.Add(("system", _system));
     }
 
-    /// <summary>Adds a user turn and streams the reply; the reply joins the history even when cancelled part-way.</summary>
+    /// <summary>
+    /// Adds a user turn and streams the reply; the reply joins the history even when cancelled part-way. When the
+    /// conversation no longer fits the context (with room for a reply), the oldest messages after the system prompt
+    /// are dropped until it does (<see cref="DroppedMessages"/> says how many); only a single turn that cannot fit
+    /// on its own is an error.
+    /// </summary>
     public GenerationResult Send(string userText, GenerationOptions options, Action<string>? onText = null, CancellationToken cancel = default)
     {
         _messages.Add(("user", userText));
+        int context = _context;
+        // Room for a reply: the reply budget, but never more than a quarter of the context, and at least one token.
+        int reserve = Math.Max(1, Math.Min(options.MaxTokens, context / 4));
+        int first = _system is not null ? 1 : 0;
+        DroppedMessages = 0;
         var prompt = Encode(addGenerationPrompt: true);
-        int context = _model.Config.ContextLength;
+        while (prompt.Length + reserve > context && _messages.Count - first > 1)
+        {
+            // A whole turn at a time: templates that check user/assistant alternation stay happy.
+            do
+            {
+                _messages.RemoveAt(first);
+                DroppedMessages++;
+            } while (_messages.Count - first > 1 && _messages[first].Role != "user");
+            prompt = Encode(addGenerationPrompt: true);
+        }
         if (prompt.Length >= context)
         {
             _messages.RemoveAt(_messages.Count - 1);
-            throw new ArgumentException($"The conversation needs {prompt.Length} tokens, more than the model's context of {context}; use /reset.");
+            throw new ArgumentException($"This message needs {prompt.Length} tokens with the system prompt, more than the context of {context}.");
         }
         int common = 0;
         while (common < _cached.Count && common < prompt.Length - 1 && _cached[common] == prompt[common]) common++;

@@ -52,4 +52,34 @@ public class ChatSessionTests
         Assert.True(r.Tokens.Length <= 4);
         Assert.Equal("assistant", session.Messages[^1].Role);
     }
+
+    [Fact]
+    public void LongConversationDropsOldestTurnsButKeepsTheSystemPrompt()
+    {
+        using var loaded = ModelLoader.Load(SharedData.Path("models", "stories260K", "stories260K.gguf"));
+        // A small window so a few turns overflow it: before, the session threw once the history outgrew the context.
+        var session = new ChatSession(loaded.Model, loaded.Tokenizer!, null, system: "Be kind.", contextSize: 96);
+        int dropped = 0;
+        for (int turn = 0; turn < 8; turn++)
+        {
+            var r = session.Send($"Tell me about the dog number {turn}", Greedy with { MaxTokens = 16 });
+            Assert.True(r.PromptTokens + r.Tokens.Length <= session.ContextSize);
+            dropped += session.DroppedMessages;
+            Assert.True(session.CachedTokens <= session.ContextSize, $"turn {turn}: {session.CachedTokens} cached tokens");
+        }
+        Assert.True(dropped > 0);
+        Assert.Equal(("system", "Be kind."), session.Messages[0]);
+        Assert.Equal("user", session.Messages[1].Role);
+        Assert.Equal("Tell me about the dog number 7", session.Messages[^2].Content);
+    }
+
+    [Fact]
+    public void OneMessageLongerThanTheContextIsAnErrorAndLeavesHistoryAlone()
+    {
+        using var loaded = ModelLoader.Load(SharedData.Path("models", "stories260K", "stories260K.gguf"));
+        var session = new ChatSession(loaded.Model, loaded.Tokenizer!, null, contextSize: 32);
+        var e = Assert.Throws<ArgumentException>(() => session.Send(string.Join(' ', Enumerable.Repeat("dog", 64)), Greedy));
+        Assert.Contains("context of 32", e.Message);
+        Assert.Empty(session.Messages);
+    }
 }

@@ -20,7 +20,7 @@ public sealed class TemplateCommandTests : IDisposable
     public void WritesOneJsonLinePerInputWithTextOrError()
     {
         string path = WriteTemplate(
-            "{{ bos_token }}{% for m in messages %}{% if m.role == 'bad' %}{{ raise_exception('bad role') }}{% endif %}[{{ m.role }}] {{ m.content }}\n{% endfor %}{% if add_generation_prompt %}[assistant] {% endif %}{{ tools | length if tools is defined else '' }}");
+            "{{ bos_token }}{% for m in messages %}{% if m.role == 'bad' %}{{ raise_exception('bad role') }}{% endif %}[{{ m.role }}] {{ m.content }}\n{% endfor %}{% if add_generation_prompt %}[assistant] {% endif %}{{ tools | length if tools else '' }}");
         var input = new StringReader(string.Join("\n",
             """{"messages": [{"role": "user", "content": "héllo \"q\" <b>"}], "add_generation_prompt": true, "bos_token": "<s>", "eos_token": "</s>"}""",
             "",
@@ -28,6 +28,7 @@ public sealed class TemplateCommandTests : IDisposable
             """{"messages": [], "add_generation_prompt": false, "bos_token": "", "eos_token": "", "tools": [{"a": 1}, {"b": 2}]}""",
             "not json"));
         var output = new StringWriter();
+        // tools is None when absent (as transformers passes it), so the template tests truthiness, not definedness.
         int rc = TemplateCommand.Run(path, input, output);
         Assert.Equal(1, rc);
         var lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);

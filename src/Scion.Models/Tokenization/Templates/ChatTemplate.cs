@@ -16,6 +16,12 @@ public sealed class ChatTemplate
 
     private ChatTemplate(List<Node> body) => _body = body;
 
+    /// <summary>
+    /// Variables transformers' <c>apply_chat_template</c> always passes, as None when the caller has none: templates
+    /// testing <c>tools is defined</c> see them defined, and templates iterating over them fail as they do there.
+    /// </summary>
+    public static IReadOnlyList<string> NoneByDefault { get; } = ["tools", "documents"];
+
     /// <summary>The clock behind <c>strftime_now</c>; local time unless replaced (tests pin it).</summary>
     public Func<DateTime> Clock { get; set; } = () => DateTime.Now;
 
@@ -77,6 +83,7 @@ public sealed class ChatTemplate
         IReadOnlyDictionary<string, object?>? extra)
     {
         var vars = new Dictionary<string, object?>(StringComparer.Ordinal);
+        foreach (var key in NoneByDefault) vars[key] = null;
         if (extra is not null) foreach (var (k, v) in extra) vars[k] = v;
         vars["messages"] = messages;
         vars["add_generation_prompt"] = addGenerationPrompt;

@@ -17,18 +17,37 @@ public static class TemplateCommand
     public static int Run(string templatePath, TextReader stdin, TextWriter stdout)
     {
         ArgumentNullException.ThrowIfNull(templatePath);
+        string source;
+        try
+        {
+            source = File.ReadAllText(templatePath);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            stdout.WriteLine(JsonSerializer.Serialize(new JsonObject { ["error"] = $"{templatePath}: {e.Message}" }, Output));
+            return 2;
+        }
+        return Run(source, templatePath, stdin, stdout);
+    }
+
+    /// <summary>As <see cref="Run(string, TextReader, TextWriter)"/> for template text named <paramref name="name"/> in errors.</summary>
+    /// <param name="clock">pins <c>strftime_now</c> (null: local time).</param>
+    public static int Run(string source, string name, TextReader stdin, TextWriter stdout, Func<DateTime>? clock = null)
+    {
+        ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(stdin);
         ArgumentNullException.ThrowIfNull(stdout);
         ChatTemplate template;
         try
         {
-            template = ChatTemplate.Parse(File.ReadAllText(templatePath));
+            template = ChatTemplate.Parse(source);
         }
-        catch (Exception e) when (e is TemplateException or IOException or UnauthorizedAccessException)
+        catch (TemplateException e)
         {
-            stdout.WriteLine(JsonSerializer.Serialize(new JsonObject { ["error"] = $"{templatePath}: {e.Message}" }, Output));
+            stdout.WriteLine(JsonSerializer.Serialize(new JsonObject { ["error"] = $"{name}: {e.Message}" }, Output));
             return 2;
         }
+        if (clock is not null) template.Clock = clock;
 
         int rc = 0, lineNo = 0;
         for (string? line = stdin.ReadLine(); line is not null; line = stdin.ReadLine())
@@ -39,6 +58,8 @@ public static class TemplateCommand
             try
             {
                 var request = JsonNode.Parse(line) as JsonObject ?? throw new TemplateException("input line is not a JSON object");
+                // apply_chat_template passes these as None when the caller gives none (not undefined).
+                foreach (var key in ChatTemplate.NoneByDefault) request.TryAdd(key, null);
                 result = new JsonObject { ["text"] = template.Render(request) };
             }
             catch (Exception e) when (e is TemplateException or JsonException)

@@ -18,12 +18,26 @@ public sealed partial class AdapterStore
     {
         lock (_gate)
         {
-            if (--entry.Pins > 0 || entry.Resident is null) return;
-            // Unregistered while leased: its memory goes as soon as the last lease does.
-            if (!IsCurrentLocked(entry)) DropResidentLocked(entry);
-            else entry.LruNode = _lru.AddLast(entry);
-            EvictOverBudgetLocked(keep: null);
+            entry.Pins--;
+            Unpinned(entry);
         }
+    }
+
+    /// <summary>A waiter that will not pin (cancelled, failed, or unregistered under it) leaves the entry.</summary>
+    private void LeaveLocked(Entry entry, bool left = false)
+    {
+        if (!left) entry.Waiters--;
+        Unpinned(entry);
+    }
+
+    /// <summary>After a pin or a waiter went: with neither left, the adapter becomes evictable (or, unregistered, goes).</summary>
+    private void Unpinned(Entry entry)
+    {
+        if (entry.Pins > 0 || entry.Waiters > 0 || entry.Resident is null) return;
+        // Unregistered while leased: its memory goes as soon as the last lease does.
+        if (!IsCurrentLocked(entry)) DropResidentLocked(entry);
+        else entry.LruNode ??= _lru.AddLast(entry);
+        EvictOverBudgetLocked();
     }
 
     private void MakeResidentLocked(Entry entry, LoadedAdapter loaded)
@@ -34,7 +48,7 @@ public sealed partial class AdapterStore
         entry.Targets = loaded.Targets ?? entry.Targets;
         _residentBytes += entry.Bytes;
         _peakResidentBytes = Math.Max(_peakResidentBytes, _residentBytes);
-        if (entry.Pins == 0) entry.LruNode = _lru.AddLast(entry);
+        if (entry.Pins == 0 && entry.Waiters == 0) entry.LruNode = _lru.AddLast(entry);
     }
 
     private void DropResidentLocked(Entry entry)
@@ -45,20 +59,14 @@ public sealed partial class AdapterStore
         _residentBytes -= entry.Bytes;
     }
 
-    /// <summary>Evicts unpinned adapters, least recently used first, until the resident bytes fit the budget or only
-    /// pinned ones (and <paramref name="keep"/>, just loaded for waiters that have not pinned it yet) are left.</summary>
-    private void EvictOverBudgetLocked(Entry? keep)
+    /// <summary>Evicts adapters from the LRU (resident, no pins, no waiters), least recently used first, until the
+    /// resident bytes fit the budget or only pinned ones are left.</summary>
+    private void EvictOverBudgetLocked()
     {
-        var node = _lru.First;
-        while (_residentBytes > Options.ByteBudget && node is not null)
+        while (_residentBytes > Options.ByteBudget && _lru.First is { } oldest)
         {
-            var next = node.Next;
-            if (!ReferenceEquals(node.Value, keep))
-            {
-                DropResidentLocked(node.Value);
-                _evictions++;
-            }
-            node = next;
+            DropResidentLocked(oldest.Value);
+            _evictions++;
         }
     }
 }

@@ -69,6 +69,7 @@ public sealed partial class AdapterStore : IAdapterStore
                 return new ValueTask<AdapterLease>(PinLocked(entry, resident));
             }
             _misses++;
+            entry.Waiters++;
             load = entry.Load ??= StartLoadLocked(entry);
         }
         return new ValueTask<AdapterLease>(AwaitLoadAsync(entry, load, cancellationToken));
@@ -77,15 +78,25 @@ public sealed partial class AdapterStore : IAdapterStore
     private async Task<AdapterLease> AwaitLoadAsync(Entry entry, Task<LoadedAdapter> load, CancellationToken cancellationToken)
     {
         // The load is shared: one waiter giving up does not cancel it for the others.
-        var loaded = await load.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await load.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            lock (_gate) LeaveLocked(entry);
+            throw;
+        }
         lock (_gate)
         {
-            if (!IsCurrentLocked(entry))
+            entry.Waiters--;
+            // Waiters keep a loaded adapter out of the LRU, so it is still resident unless it was unregistered.
+            if (!IsCurrentLocked(entry) || entry.Resident is not { } resident)
+            {
+                LeaveLocked(entry, left: true);
                 throw new AdapterException($"Adapter '{entry.Name}' was unregistered while it was loading.");
-            // Evicted between the load's end and this waiter's turn (nothing had pinned it yet): the adapter is still
-            // in hand, so it becomes resident again instead of being read a second time.
-            if (entry.Resident is null) MakeResidentLocked(entry, loaded);
-            return PinLocked(entry, entry.Resident!);
+            }
+            return PinLocked(entry, resident);
         }
     }
 
@@ -120,7 +131,7 @@ public sealed partial class AdapterStore : IAdapterStore
                 _loads++;
                 entry.LastError = null;
                 MakeResidentLocked(entry, loaded);
-                EvictOverBudgetLocked(keep: entry);
+                EvictOverBudgetLocked();
             }
         }
         return loaded;
@@ -154,6 +165,7 @@ public sealed partial class AdapterStore : IAdapterStore
         public LoraAdapter? Resident;
         public long Bytes = -1;            // -1 until the first load
         public int Pins;
+        public int Waiters;                // acquires waiting on Load: like pins, they keep the loaded adapter resident
         public long Requests;
         public Task<LoadedAdapter>? Load;  // the load in progress, shared by every acquire that arrives meanwhile
         public LinkedListNode<Entry>? LruNode; // set while resident and unpinned

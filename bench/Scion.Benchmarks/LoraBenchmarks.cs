@@ -109,6 +109,12 @@ public class LoraBenchmarks
         Grouped(_sharedGroups[l]);
     }
 
+    [Benchmark]
+    public void Distinct32AdaptersOnly() => Grouped(_distinctGroups[NextLayer()]);
+
+    [Benchmark]
+    public void Shared1AdaptersOnly() => Grouped(_sharedGroups[NextLayer()]);
+
     /// <summary>The formulation before grouping: per row, rank dots over the input, then a dot of length rank per output.</summary>
     [Benchmark]
     public void Distinct32PerRowDots()

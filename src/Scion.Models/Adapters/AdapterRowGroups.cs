@@ -14,10 +14,11 @@ public sealed class AdapterRowGroups
 {
     public static AdapterRowGroups None { get; } = new([]);
 
-    private AdapterRowGroups(AdapterRowGroup[] groups) => Groups = groups;
+    private AdapterRowGroups(AdapterRowGroup[] groups) => All = groups;
 
-    public IReadOnlyList<AdapterRowGroup> Groups { get; }
-    public bool IsEmpty => Groups.Count == 0;
+    internal AdapterRowGroup[] All { get; }
+    public IReadOnlyList<AdapterRowGroup> Groups => All;
+    public bool IsEmpty => All.Length == 0;
 
     /// <param name="adapters">[rows] each row's adapter, null for the base model; adapters compare by reference.</param>
     public static AdapterRowGroups Of(IReadOnlyList<LoraAdapter?> adapters)

@@ -18,15 +18,51 @@ public static class LoraApply
     /// <summary>Every group's module of (layer, slot), added to its rows of y.</summary>
     /// <param name="x">[tokens, inDim] input of the linear.</param>
     /// <param name="y">[tokens, outDim] base output, updated in place.</param>
-    public static void AddGroups(int layer, LinearSlot slot, ReadOnlySpan<float> x, Span<float> y, int inDim, int outDim,
+    public static unsafe void AddGroups(int layer, LinearSlot slot, ReadOnlySpan<float> x, Span<float> y, int inDim, int outDim,
         AdapterRowGroups groups, WorkerPool? pool = null)
     {
-        foreach (var g in groups.Groups)
+        // A group worth the pool on its own (a prefill) runs its products split over the pool, one group at a time;
+        // the small ones (decode rows, one or a few per adapter) run side by side, one group per work item, so 32
+        // distinct adapters of one row each still use every core. Either way a row gets the same bits.
+        long smallWork = 0;
+        int small = 0;
+        foreach (var g in groups.All)
         {
             if (g.Adapter[layer, slot] is not { } m) continue;
             if (m.In != inDim || m.Out != outDim)
                 throw new ArgumentException($"Adapter '{g.Adapter.Name}' layer {layer} {slot}: module is [{m.Out}, {m.In}] but the base linear is [{outDim}, {inDim}].");
-            Add(m, x, y, g.Rows, pool);
+            long work = Work(m, g.Rows.Length);
+            if (work >= LowRankProduct.ParallelThreshold) Add(m, x, y, g.Rows, pool);
+            else { smallWork += work; small++; }
+        }
+        if (small == 0) return;
+        fixed (float* px = x) fixed (float* py = y)
+        {
+            var job = new SmallGroupsJob { Groups = groups.All, Layer = layer, Slot = slot, X = px, XLength = x.Length, Y = py, YLength = y.Length };
+            if (pool is null || small == 1 || smallWork < LowRankProduct.ParallelThreshold)
+                for (int i = 0; i < groups.All.Length; i++) job.Execute(i);
+            else pool.Run(groups.All.Length, ref job);
+        }
+    }
+
+    // Multiply-adds of a group: shrink rows·r·in plus expand rows·r·out.
+    private static long Work(LoraModule m, int rows) => (long)rows * m.Rank * (m.In + m.Out);
+
+    private unsafe struct SmallGroupsJob : IParallelJob
+    {
+        public AdapterRowGroup[] Groups;
+        public int Layer;
+        public LinearSlot Slot;
+        public float* X;   // [tokens, in]
+        public int XLength;
+        public float* Y;   // [tokens, out]; groups own disjoint rows, so items never write the same row
+        public int YLength;
+
+        public readonly void Execute(int index)
+        {
+            var g = Groups[index];
+            if (g.Adapter[Layer, Slot] is not { } m || Work(m, g.Rows.Length) >= LowRankProduct.ParallelThreshold) return;
+            Add(m, new ReadOnlySpan<float>(X, XLength), new Span<float>(Y, YLength), g.Rows, null);
         }
     }
 

@@ -15,7 +15,7 @@ namespace Scion.Tensors;
 public static unsafe partial class LowRankProduct
 {
     /// <summary>Multiply-adds below which a product runs on the calling thread: waking the pool costs more.</summary>
-    internal const long ParallelThreshold = 1 << 18;
+    public const long ParallelThreshold = 1 << 18;
 
     /// <summary>Rows per shrink work item; each item streams every A row once over its rows (A row stays in L1).</summary>
     internal const int ShrinkRowsPerItem = 8;

@@ -82,6 +82,35 @@ public class BatchedLoraTests
         }
     }
 
+    /// <summary>32 one-row adapters (run side by side on the pool) and a 40-row one (its products split over the
+    /// pool), interleaved with base rows: the same bits as on the calling thread and as each row alone.</summary>
+    [Fact]
+    public void PoolSplitsGiveTheSameBitsAsTheCallingThread()
+    {
+        const int inDim = 1024, outDim = 1024 + 16 + 3, rank = 8;
+        var small = Enumerable.Range(0, 32).Select(i => new LoraAdapter($"s{i}", 1) { [0, LinearSlot.O] = Module(rank, inDim, outDim, (ulong)(10 + i), dora: i % 5 == 0) }).ToArray();
+        var big = new LoraAdapter("big", 1) { [0, LinearSlot.O] = Module(rank, inDim, outDim, 99) };
+        var rowAdapters = new List<LoraAdapter?>();
+        for (int i = 0; i < 40; i++) { rowAdapters.Add(big); if (i < 32) rowAdapters.Add(small[i]); if (i % 7 == 0) rowAdapters.Add(null); }
+        int rows = rowAdapters.Count;
+        var groups = AdapterRowGroups.Of(rowAdapters);
+        var rng = new Xoshiro256(8);
+        var x = Enumerable.Range(0, rows * inDim).Select(_ => (float)rng.NextGaussian()).ToArray();
+        var y0 = Enumerable.Range(0, rows * outDim).Select(_ => (float)rng.NextGaussian()).ToArray();
+        var serial = (float[])y0.Clone();
+        LoraApply.AddGroups(0, LinearSlot.O, x, serial, inDim, outDim, groups);
+        using var pool = new WorkerPool(3);
+        var pooled = (float[])y0.Clone();
+        LoraApply.AddGroups(0, LinearSlot.O, x, pooled, inDim, outDim, groups, pool);
+        Assert.Equal(serial, pooled);
+        for (int t = 0; t < rows; t += 5)
+        {
+            var alone = y0.AsSpan(t * outDim, outDim).ToArray();
+            if (rowAdapters[t]?[0, LinearSlot.O] is { } m) LoraApply.Add(m, x.AsSpan(t * inDim, inDim), alone, 1);
+            Assert.Equal(alone, pooled.AsSpan(t * outDim, outDim).ToArray());
+        }
+    }
+
     [Fact]
     public void BatchMixingZeroToManyAdaptersEqualsEachSequenceAlone()
     {

@@ -109,21 +109,35 @@ public sealed partial class AdapterStore
         }
     }
 
-    /// <summary>Every registered adapter, by name.</summary>
-    public IReadOnlyList<AdapterInfo> List()
+    /// <summary>Drops <paramref name="name"/> from host memory now, keeping it registered (the next acquire loads it
+    /// again). False when it is not resident or is pinned (leased, or about to be by waiting acquires).</summary>
+    public bool Unload(string name)
     {
         lock (_gate)
         {
-            return [.. _entries.Values.OrderBy(e => e.Name, StringComparer.Ordinal).Select(e => new AdapterInfo
-            {
-                Name = e.Name, Folder = e.Folder, IsLoaded = e.Resident is not null, IsLoading = e.Load is not null,
-                Pins = e.Pins, Requests = e.Requests, Bytes = e.Bytes >= 0 ? e.Bytes : null,
-                Rank = e.Config?.R, Alpha = e.Config?.LoraAlpha, UseDora = e.Config?.UseDora, UseRslora = e.Config?.UseRslora,
-                Targets = e.Targets, LastError = e.LastError,
-            })];
+            if (!_entries.TryGetValue(name, out var entry) || entry.Resident is null || entry.Pins > 0 || entry.Waiters > 0) return false;
+            DropResidentLocked(entry);
+            return true;
         }
     }
 
+    /// <summary>Every registered adapter, by name.</summary>
+    public IReadOnlyList<AdapterInfo> List()
+    {
+        lock (_gate) return [.. _entries.Values.OrderBy(e => e.Name, StringComparer.Ordinal).Select(Describe)];
+    }
+
     /// <summary>The registered info of one name, or null.</summary>
-    public AdapterInfo? Find(string name) => List().FirstOrDefault(i => i.Name == name);
+    public AdapterInfo? Find(string name)
+    {
+        lock (_gate) return _entries.TryGetValue(name, out var entry) ? Describe(entry) : null;
+    }
+
+    private static AdapterInfo Describe(Entry e) => new()
+    {
+        Name = e.Name, Folder = e.Folder, IsLoaded = e.Resident is not null, IsLoading = e.Load is not null,
+        Pins = e.Pins, Requests = e.Requests, Bytes = e.Bytes >= 0 ? e.Bytes : null,
+        Rank = e.Config?.R, Alpha = e.Config?.LoraAlpha, UseDora = e.Config?.UseDora, UseRslora = e.Config?.UseRslora,
+        Targets = e.Targets, LastError = e.LastError,
+    };
 }

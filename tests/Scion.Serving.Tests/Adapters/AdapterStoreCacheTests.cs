@@ -92,6 +92,27 @@ public class AdapterStoreCacheTests
     }
 
     [Fact]
+    public async Task UnloadDropsAnUnpinnedAdapterAndKeepsItRegistered()
+    {
+        using var f = new AdapterFixture();
+        f.Write("a", 1);
+        var store = new AdapterStore(f.Model);
+        store.RegisterRoot(f.Root);
+        Assert.False(store.Unload("a")); // not resident
+        float[] first;
+        using (var lease = await Acquire(store, "a"))
+        {
+            first = f.Logits(lease.Adapter);
+            Assert.False(store.Unload("a")); // pinned
+        }
+        Assert.True(store.Unload("a"));
+        Assert.Equal((0L, false), (store.Stats.ResidentBytes, store.Find("a")!.IsLoaded));
+        using (var lease = await Acquire(store, "a")) Assert.Equal(first, f.Logits(lease.Adapter));
+        Assert.Equal(2, store.Stats.Loads);
+        Assert.False(store.Unload("nobody"));
+    }
+
+    [Fact]
     public void OptionsAreValidated()
     {
         using var f = new AdapterFixture();

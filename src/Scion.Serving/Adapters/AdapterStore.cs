@@ -53,16 +53,20 @@ public sealed partial class AdapterStore : IAdapterStore
         return new LoadedAdapter(adapter, peft.Config, targets);
     }
 
+    /// <summary>Every failure comes back through the returned task, never as a synchronous throw, so the engine can
+    /// start acquires for a step and handle their outcomes in one place.</summary>
     public ValueTask<AdapterLease> AcquireAsync(string name, CancellationToken cancellationToken = default)
     {
-        AdapterPaths.CheckName(name);
-        cancellationToken.ThrowIfCancellationRequested();
-        Entry entry;
+        if (AdapterPaths.NameProblem(name) is { } problem)
+            return ValueTask.FromException<AdapterLease>(new AdapterException($"Adapter name '{name}' is refused: {problem}."));
+        if (cancellationToken.IsCancellationRequested) return ValueTask.FromCanceled<AdapterLease>(cancellationToken);
+        Entry? entry;
         Task<LoadedAdapter> load;
         lock (_gate)
         {
-            if (!_entries.TryGetValue(name, out entry!))
-                throw new AdapterException($"Adapter '{name}' is not registered ({_entries.Count} adapters are; register its folder first).");
+            if (!_entries.TryGetValue(name, out entry))
+                return ValueTask.FromException<AdapterLease>(
+                    new AdapterException($"Adapter '{name}' is not registered ({_entries.Count} adapters are; register its folder first)."));
             if (entry.Resident is { } resident)
             {
                 _hits++;

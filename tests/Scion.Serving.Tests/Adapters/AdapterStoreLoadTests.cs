@@ -122,7 +122,11 @@ public class AdapterStoreLoadTests
         var store = new AdapterStore(f.Model);
         store.RegisterRoot(f.Root);
 
-        var unknown = await Assert.ThrowsAsync<AdapterException>(async () => await store.AcquireAsync("nobody"));
+        // Failures come back through the task, never as a throw from the call itself.
+        var call = store.AcquireAsync("nobody");
+        Assert.True(call.IsFaulted);
+        Assert.True(store.AcquireAsync("../fine").IsFaulted);
+        var unknown = await Assert.ThrowsAsync<AdapterException>(async () => await call);
         Assert.Equal("Adapter 'nobody' is not registered (4 adapters are; register its folder first).", unknown.Message);
 
         Directory.Delete(f.Folder("missing"), recursive: true);

@@ -12,8 +12,8 @@ internal static unsafe class LowRankKernels
 {
     /// <summary>
     /// ax[i, j] = scale · A[j, :]·x[rows[i], :] for i in [start, end). Each dot is decode's float dot
-    /// (<see cref="SimdVecDot.F32Split"/>), so a row alone gets the bits it got before batching existed. A row of A
-    /// (rank ≤ 64 rows of ≤ 16K floats) is read from memory once per item and then from L1 for the item's other rows.
+    /// (<see cref="SimdVecDot.F32Split"/>), so a row alone gets the bits it got before batching existed. Each row of A
+    /// (in floats, 8 KiB at width 2048) is read from memory once per item and then from L1 for the item's other rows.
     /// </summary>
     public static void Shrink(float* x, int inDim, int* rows, int start, int end, float* a, int rank, float scale, float* ax, KernelLevel level)
     {

@@ -12,7 +12,7 @@ namespace Scion.Tensors;
 /// Large groups (prefill) run on the pool; the cost is rows × rank × (in + out), independent of how many
 /// adapters exist.
 /// </summary>
-public static unsafe partial class LowRankProduct
+public static unsafe class LowRankProduct
 {
     /// <summary>Multiply-adds below which a product runs on the calling thread: waking the pool costs more.</summary>
     public const long ParallelThreshold = 1 << 18;

@@ -22,6 +22,17 @@ public sealed class LoraAdapter
         set => _modules[layer, (int)slot] = value;
     }
 
+    /// <summary>Host memory of all modules once prepared (see <see cref="LoraModule.Bytes"/>).</summary>
+    public long Bytes => Modules().Sum(m => m.Module.Bytes);
+
+    /// <summary>Derives what the forward needs beyond the loaded tensors (Bᵀ), so the first forward that uses the
+    /// adapter does not pay for it on the engine thread.</summary>
+    public LoraAdapter Prepare()
+    {
+        foreach (var (_, _, m) in Modules()) _ = m.BTransposed;
+        return this;
+    }
+
     public IEnumerable<(int Layer, LinearSlot Slot, LoraModule Module)> Modules()
     {
         for (int l = 0; l < _modules.GetLength(0); l++)

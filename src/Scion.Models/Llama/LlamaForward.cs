@@ -21,8 +21,7 @@ public sealed partial class LlamaModel
         var tables = PrepareCache(batch, cache);
         var s = _scratch = ForwardScratch.Ensure(_scratch, c, n);
         var positions = batch.Positions.ToArray();
-        var segments = batch.Segments();
-        bool anyAdapter = segments.Any(seg => seg.Adapter is not null);
+        var groups = AdapterRowGroups.Of(batch);
 
         // x: [T, D] residual stream
         var x = s.X.AsSpan(0, n * c.Dim);
@@ -45,25 +44,25 @@ public sealed partial class LlamaModel
             var v = s.V.AsSpan(0, n * c.KvDim);
             // One preparation (rounding or quantizing, packing) of xn for all three.
             MatMul.MultiplyShared(w.Q, w.K, w.V, xn, q, k, v, n, Pool);
-            AfterLinear(l, LinearSlot.Q, w.Q, xn, q, n, segments, anyAdapter, w.QBias);
-            AfterLinear(l, LinearSlot.K, w.K, xn, k, n, segments, anyAdapter, w.KBias);
-            AfterLinear(l, LinearSlot.V, w.V, xn, v, n, segments, anyAdapter, w.VBias);
+            AfterLinear(l, LinearSlot.Q, w.Q, xn, q, n, groups, w.QBias);
+            AfterLinear(l, LinearSlot.K, w.K, xn, k, n, groups, w.KBias);
+            AfterLinear(l, LinearSlot.V, w.V, xn, v, n, groups, w.VBias);
             ForwardRows.RopeAndCache(Rope, s.Q, s.K, s.V, c.Heads, c.KvHeads, n, positions, tables, cache, l, Pool);
 
             var attn = s.Attn.AsSpan(0, n * c.QDim);
             PagedAttention.Run(q, attn, n, positions, tables, cache, l, c.Heads, c.KvHeads, c.HeadDim, c.SlidingWindow, Pool);
             var o = s.Norm.AsSpan(0, n * c.Dim); // xn is no longer needed
-            Linear(l, LinearSlot.O, w.O, attn, o, n, segments, anyAdapter, null);
+            Linear(l, LinearSlot.O, w.O, attn, o, n, groups, null);
             // x += o; xn = norm(x). xn is o's buffer: each row's o is read before its xn is written.
             ForwardRows.AddNorm(s.X, s.Norm, w.FfnNorm, c.RmsEps, s.Norm, n, c.Dim, Pool);
             var gate = s.Gate.AsSpan(0, n * c.FfnDim);
             var up = s.Up.AsSpan(0, n * c.FfnDim);
             MatMul.MultiplyShared(w.Gate, w.Up, xn, gate, up, n, Pool);
-            AfterLinear(l, LinearSlot.Gate, w.Gate, xn, gate, n, segments, anyAdapter, null);
-            AfterLinear(l, LinearSlot.Up, w.Up, xn, up, n, segments, anyAdapter, null);
+            AfterLinear(l, LinearSlot.Gate, w.Gate, xn, gate, n, groups, null);
+            AfterLinear(l, LinearSlot.Up, w.Up, xn, up, n, groups, null);
             ForwardRows.SiluMul(s.Gate, s.Up, (long)n * c.FfnDim, n, Pool);
             var down = s.Norm.AsSpan(0, n * c.Dim);
-            Linear(l, LinearSlot.Down, w.Down, gate, down, n, segments, anyAdapter, null);
+            Linear(l, LinearSlot.Down, w.Down, gate, down, n, groups, null);
             // x += down, and the next layer's attention norm into down's buffer (the next layer's xn).
             ForwardRows.AddNorm(s.X, s.Norm, l + 1 < c.Layers ? Weights.Layers[l + 1].AttnNorm : null, c.RmsEps, s.Norm, n, c.Dim, Pool);
         }
@@ -85,24 +84,17 @@ public sealed partial class LlamaModel
     }
 
     private void Linear(int layer, LinearSlot slot, in WeightMatrix w, ReadOnlySpan<float> x, Span<float> y, int n,
-        AdapterSegment[] segments, bool anyAdapter, float[]? bias)
+        AdapterRowGroups groups, float[]? bias)
     {
         MatMul.Multiply(w, x, y, n, Pool);
-        AfterLinear(layer, slot, w, x, y, n, segments, anyAdapter, bias);
+        AfterLinear(layer, slot, w, x, y, n, groups, bias);
     }
 
-    /// <summary>What follows a linear's base product y = W·x: the segments' adapter terms, then the bias.</summary>
-    private static void AfterLinear(int layer, LinearSlot slot, in WeightMatrix w, ReadOnlySpan<float> x, Span<float> y, int n,
-        AdapterSegment[] segments, bool anyAdapter, float[]? bias)
+    /// <summary>What follows a linear's base product y = W·x: each adapter group's term, then the bias.</summary>
+    private void AfterLinear(int layer, LinearSlot slot, in WeightMatrix w, ReadOnlySpan<float> x, Span<float> y, int n,
+        AdapterRowGroups groups, float[]? bias)
     {
-        if (anyAdapter)
-        {
-            foreach (var seg in segments)
-            {
-                if (seg.Adapter?[layer, slot] is not { } m) continue;
-                LoraApply.Add(m, x.Slice(seg.Start * w.Cols, seg.Count * w.Cols), y.Slice(seg.Start * w.Rows, seg.Count * w.Rows), seg.Count);
-            }
-        }
+        if (!groups.IsEmpty) LoraApply.AddGroups(layer, slot, x, y, w.Cols, w.Rows, groups, Pool);
         // Bias after the adapter: DoRA rescales W·x + ΔW·x but not the bias, as PEFT does.
         if (bias is not null)
             for (int t = 0; t < n; t++) Ops.Add(y.Slice(t * w.Rows, w.Rows), bias, y.Slice(t * w.Rows, w.Rows));

@@ -67,8 +67,41 @@ public sealed partial class ServingEngine : IDisposable, IAsyncDisposable
 
     /// <summary>Test hook, called on the engine thread with (request id, choice, generated index, logits [V]) before each sample.</summary>
     internal Action<long, int, int, float[]>? LogitsObserver { get; set; }
-    /// <summary>Test hook: the block manager, to be read only between steps (engine idle).</summary>
+    /// <summary>Test hook: the block manager; touch it only inside <see cref="InspectAsync"/>.</summary>
     internal KvBlockManager Blocks => _blocks;
+
+    private readonly ConcurrentQueue<Action> _probes = new();
+    private volatile bool _held;
+
+    /// <summary>Test hook: runs <paramref name="probe"/> on the engine thread between steps.</summary>
+    internal Task<T> InspectAsync<T>(Func<T> probe)
+    {
+        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        _probes.Enqueue(() =>
+        {
+            try { done.SetResult(probe()); }
+            catch (Exception e) { done.SetException(e); }
+        });
+        _wake.Set();
+        return done.Task;
+    }
+
+    /// <summary>Test hook: while held, the engine takes nothing in and runs no step (after the one in progress), so
+    /// requests submitted meanwhile all enter the same first step.</summary>
+    internal IDisposable HoldSteps()
+    {
+        _held = true;
+        return new Release(this);
+    }
+
+    private sealed class Release(ServingEngine engine) : IDisposable
+    {
+        public void Dispose()
+        {
+            engine._held = false;
+            engine._wake.Set();
+        }
+    }
 
     /// <summary>
     /// Queues a request. Throws <see cref="ArgumentException"/> for a bad request (naming the field),
@@ -101,8 +134,14 @@ public sealed partial class ServingEngine : IDisposable, IAsyncDisposable
             while (true)
             {
                 _wake.Reset();
-                TakeIn();
+                while (_probes.TryDequeue(out var probe)) probe();
                 if (_stopping) break;
+                if (_held)
+                {
+                    _wake.Wait();
+                    continue;
+                }
+                TakeIn();
                 if (_running.Count == 0 && _waiting.Count == 0)
                 {
                     PublishStats();
@@ -184,6 +223,8 @@ public sealed partial class ServingEngine : IDisposable, IAsyncDisposable
         }
         pending.AsTask().ContinueWith(t =>
         {
+            // After the engine stopped nobody would take the lease in: give it back here.
+            if (_stopped.Task.IsCompleted && t.IsCompletedSuccessfully) t.Result.Dispose();
             _loaded.Enqueue(t.IsCompletedSuccessfully ? (r, t.Result, null) : (r, null, t.Exception?.InnerException ?? new OperationCanceledException()));
             _wake.Set();
         }, TaskScheduler.Default);

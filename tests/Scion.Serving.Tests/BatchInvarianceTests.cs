@@ -1,0 +1,88 @@
+using Scion.Models.Adapters;
+using Scion.Models.Sampling;
+using Scion.Serving.Engine;
+
+namespace Scion.Serving.Tests;
+
+/// <summary>
+/// Each request's tokens and logits through the engine, mixed with others, chunked or not, with adapters, and across
+/// preemptions, are bit-for-bit what the request gives alone through the plain forward.
+/// </summary>
+public class BatchInvarianceTests
+{
+    private static readonly int[] PromptLengths = [1, 5, 17, 33, 70, 3, 16, 48];
+
+    private static EngineRequest Greedy(int[] prompt, int maxTokens, string? adapter = null) => new()
+    {
+        PromptTokens = prompt, MaxTokens = maxTokens, Sampling = SamplingOptions.Greedy, Adapter = adapter,
+    };
+
+    private static async Task AssertMatchesAlone(EngineOptions options, bool withAdapters, SamplingOptions? sampling = null, int maxTokens = 12)
+    {
+        using var model = EngineFixture.NewTiny();
+        var store = new InMemoryAdapterStore();
+        var adapters = new LoraAdapter?[] { null, InMemoryAdapterStore.RandomAdapter("a", model.Config, 1), InMemoryAdapterStore.RandomAdapter("b", model.Config, 2) };
+        foreach (var a in adapters) if (a is not null) store.Add(a);
+        var prompts = PromptLengths.Select((n, i) => EngineFixture.Tokens(n, (ulong)(100 + i))).ToArray();
+        LoraAdapter? AdapterOf(int i) => withAdapters ? adapters[i % 3] : null;
+        var requests = prompts.Select((p, i) => Greedy(p, maxTokens, AdapterOf(i)?.Name) with
+        {
+            Sampling = sampling ?? SamplingOptions.Greedy, Seed = (ulong)(7 + i),
+        }).ToList();
+
+        await using var rec = new EngineFixture.Recording(model, options, store);
+        var results = await rec.RunTogether(requests);
+        for (int i = 0; i < prompts.Length; i++)
+        {
+            var alone = EngineFixture.Run(model, prompts[i], maxTokens, AdapterOf(i), (sampling ?? SamplingOptions.Greedy) with { Seed = (ulong)(7 + i) });
+            var (handle, result) = results[i];
+            Assert.Equal(FinishReason.Length, result.Choices[0].FinishReason);
+            Assert.Equal(alone.Tokens, result.Choices[0].Tokens);
+            var logits = rec.Logits(handle.Id);
+            Assert.Equal(maxTokens, logits.Count);
+            for (int t = 0; t < maxTokens; t++) EngineFixture.AssertSameBits(alone.Logits[t], logits[t], $"request {i} (prompt {prompts[i].Length}), token {t}");
+        }
+        Assert.Equal(0, store.ActiveLeases);
+    }
+
+    [Theory]
+    [InlineData(512)] // whole prompts in one step
+    [InlineData(16)]  // prompts split into chunks across steps, sharing steps with decodes
+    [InlineData(7)]
+    public Task BaseModelMixedEqualsAlone(int batchTokens) =>
+        AssertMatchesAlone(new EngineOptions { MaxBatchTokens = batchTokens, KvCacheTokens = 4096 }, withAdapters: false);
+
+    [Theory]
+    [InlineData(512)]
+    [InlineData(16)]
+    public Task AdaptersMixedEqualsAlone(int batchTokens) =>
+        AssertMatchesAlone(new EngineOptions { MaxBatchTokens = batchTokens, KvCacheTokens = 4096 }, withAdapters: true);
+
+    [Fact]
+    public async Task PreemptedRequestsFinishWithTheOutputTheyWouldHaveHad()
+    {
+        // 160 tokens of KV for prompts totalling 193 plus 8 x 24 generated: preemption is certain.
+        var options = new EngineOptions { MaxBatchTokens = 32, KvCacheTokens = 160, BlockSize = 4 };
+        await AssertMatchesAlone(options, withAdapters: true, maxTokens: 24);
+    }
+
+    [Fact]
+    public async Task PreemptionKeepsEachSamplersRandomState()
+    {
+        var options = new EngineOptions { MaxBatchTokens = 32, KvCacheTokens = 160, BlockSize = 4 };
+        var sampling = new SamplingOptions { Temperature = 1.2f, TopK = 20, TopP = 0.95f, MinP = 0, RepetitionPenalty = 1.1f };
+        await AssertMatchesAlone(options, withAdapters: false, sampling, maxTokens: 24);
+    }
+
+    [Fact]
+    public async Task PreemptionActuallyHappensUnderTheSmallCache()
+    {
+        using var model = EngineFixture.NewTiny();
+        var options = new EngineOptions { MaxBatchTokens = 32, KvCacheTokens = 160, BlockSize = 4 };
+        await using var rec = new EngineFixture.Recording(model, options);
+        var prompts = PromptLengths.Select((n, i) => EngineFixture.Tokens(n, (ulong)(100 + i)));
+        await rec.RunTogether(prompts.Select(p => Greedy(p, 24)));
+        Assert.True(rec.Engine.Stats.Preemptions > 0, "the test cache was meant to force preemptions");
+        Assert.Equal(0, await rec.Engine.InspectAsync(() => { rec.Engine.Blocks.Validate(); return rec.Engine.Blocks.UsedBlocks; }));
+    }
+}

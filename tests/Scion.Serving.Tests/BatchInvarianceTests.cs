@@ -1,6 +1,7 @@
 using Scion.Models.Adapters;
 using Scion.Models.Sampling;
 using Scion.Serving.Engine;
+using Scion.Tensors;
 
 namespace Scion.Serving.Tests;
 
@@ -17,9 +18,10 @@ public class BatchInvarianceTests
         PromptTokens = prompt, MaxTokens = maxTokens, Sampling = SamplingOptions.Greedy, Adapter = adapter,
     };
 
-    private static async Task AssertMatchesAlone(EngineOptions options, bool withAdapters, SamplingOptions? sampling = null, int maxTokens = 12)
+    private static async Task AssertMatchesAlone(EngineOptions options, bool withAdapters, SamplingOptions? sampling = null, int maxTokens = 12,
+        GgmlType weights = GgmlType.F32)
     {
-        using var model = EngineFixture.NewTiny();
+        using var model = EngineFixture.NewTiny(weights);
         var store = new InMemoryAdapterStore();
         var adapters = new LoraAdapter?[] { null, InMemoryAdapterStore.RandomAdapter("a", model.Config, 1), InMemoryAdapterStore.RandomAdapter("b", model.Config, 2) };
         foreach (var a in adapters) if (a is not null) store.Add(a);
@@ -35,6 +37,8 @@ public class BatchInvarianceTests
         for (int i = 0; i < prompts.Length; i++)
         {
             var alone = EngineFixture.Run(model, prompts[i], maxTokens, AdapterOf(i), (sampling ?? SamplingOptions.Greedy) with { Seed = (ulong)(7 + i) });
+            if (AdapterOf(i) is not null)
+                Assert.NotEqual(EngineFixture.Run(model, prompts[i], maxTokens).Logits[0], alone.Logits[0]); // the adapter matters
             var (handle, result) = results[i];
             Assert.Equal(FinishReason.Length, result.Choices[0].FinishReason);
             Assert.Equal(alone.Tokens, result.Choices[0].Tokens);
@@ -43,6 +47,9 @@ public class BatchInvarianceTests
             for (int t = 0; t < maxTokens; t++) EngineFixture.AssertSameBits(alone.Logits[t], logits[t], $"request {i} (prompt {prompts[i].Length}), token {t}");
         }
         Assert.Equal(0, store.ActiveLeases);
+        // The requests did share steps: one after the other they would need this many.
+        int sequential = prompts.Sum(p => (p.Length + options.MaxBatchTokens - 1) / options.MaxBatchTokens + maxTokens - 1);
+        Assert.True(rec.Engine.Stats.Steps < sequential, $"{rec.Engine.Stats.Steps} steps, {sequential} one request at a time");
     }
 
     [Theory]
@@ -57,6 +64,12 @@ public class BatchInvarianceTests
     [InlineData(16)]
     public Task AdaptersMixedEqualsAlone(int batchTokens) =>
         AssertMatchesAlone(new EngineOptions { MaxBatchTokens = batchTokens, KvCacheTokens = 4096 }, withAdapters: true);
+
+    [Theory]
+    [InlineData(GgmlType.Q8_0)]
+    [InlineData(GgmlType.Q4_0)]
+    public Task QuantizedWeightsMixedEqualsAlone(GgmlType weights) =>
+        AssertMatchesAlone(new EngineOptions { MaxBatchTokens = 16, KvCacheTokens = 4096 }, withAdapters: true, weights: weights);
 
     [Fact]
     public async Task PreemptedRequestsFinishWithTheOutputTheyWouldHaveHad()

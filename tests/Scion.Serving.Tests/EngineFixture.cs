@@ -13,10 +13,11 @@ internal static class EngineFixture
 {
     /// <summary>A fresh seeded tiny model (same weights every call): the forward is not thread-safe, and tests run in
     /// parallel, so each engine gets its own.</summary>
-    public static LlamaModel NewTiny()
+    public static LlamaModel NewTiny(GgmlType weights = GgmlType.F32)
     {
-        var c = RandomModel.TinyConfig(vocab: 64);
-        return new LlamaModel(c, RandomModel.Build(c, seed: 11));
+        // FFN width 64 so every matrix's input is whole 32-value quant blocks.
+        var c = RandomModel.TinyConfig(vocab: 64) with { FfnDim = 64 };
+        return new LlamaModel(c, RandomModel.Build(c, seed: 11, weights));
     }
 
     public static readonly TimeSpan Timeout = TimeSpan.FromMinutes(3);

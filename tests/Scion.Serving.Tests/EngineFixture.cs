@@ -20,7 +20,7 @@ internal static class EngineFixture
         return new LlamaModel(c, RandomModel.Build(c, seed: 11, weights));
     }
 
-    public static readonly TimeSpan Timeout = TimeSpan.FromMinutes(3);
+    public static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
 
     public static int[] Tokens(int count, ulong seed, int vocab = 64)
     {

@@ -32,6 +32,19 @@ public class RequestOptionsTests
         Assert.Equal(0, await rec.Engine.InspectAsync(() => { rec.Engine.Blocks.Validate(); return rec.Engine.Blocks.UsedBlocks; }));
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    public async Task NChoicesThatEndAtTheirFirstSampleStillAllFinish(int maxTokens)
+    {
+        using var model = EngineFixture.NewTiny();
+        await using var rec = new EngineFixture.Recording(model, new EngineOptions());
+        var (_, result) = (await rec.RunTogether([new EngineRequest { PromptTokens = EngineFixture.Tokens(9, 1), N = 3, MaxTokens = maxTokens, Sampling = Sampled }]))[0];
+        Assert.All(result.Choices, c => Assert.Equal(FinishReason.Length, c.FinishReason));
+        Assert.All(result.Choices, c => Assert.Equal(maxTokens, c.Tokens.Length));
+        Assert.Equal(0, await rec.Engine.InspectAsync(() => { rec.Engine.Blocks.Validate(); return rec.Engine.Blocks.UsedBlocks; }));
+    }
+
     [Fact]
     public async Task LogprobsAreTheModelsLogSoftmaxWithTopAlternativesBestFirst()
     {
@@ -127,21 +140,35 @@ public class RequestOptionsTests
     }
 
     [Fact]
-    public async Task CancellingAWaitingOrRunningRequestEndsEveryChoiceAndFreesItsBlocks()
+    public async Task CancellingARunningRequestEndsEveryChoiceAtTheNextStepAndFreesItsBlocks()
     {
         using var model = EngineFixture.NewTiny();
-        await using var rec = new EngineFixture.Recording(model, new EngineOptions());
+        await using var engine = new ServingEngine(model, null, new EngineOptions());
         using var source = new CancellationTokenSource();
-        var handle = rec.Engine.Submit(new EngineRequest { PromptTokens = EngineFixture.Tokens(5, 1), MaxTokens = 200, N = 3, Sampling = Sampled, IgnoreEos = true }, source.Token);
-        int tokens = 0;
-        var choices = new FinishReason?[3];
-        await foreach (var e in handle.ReadAllAsync().WithCancellation(CancellationToken.None))
+        // Cancelled from the engine thread itself as the 5th token is sampled: no race with a fast engine.
+        engine.LogitsObserver = (_, index, generated, _) => { if (index == 0 && generated == 4) source.Cancel(); };
+        var handle = engine.Submit(new EngineRequest { PromptTokens = EngineFixture.Tokens(5, 1), MaxTokens = 200, N = 3, Sampling = Sampled }, source.Token);
+        var result = await handle.CollectAsync().WaitAsync(EngineFixture.Timeout);
+        Assert.All(result.Choices, c => Assert.Equal(FinishReason.Cancelled, c.FinishReason));
+        Assert.All(result.Choices, c => Assert.Equal(5, c.Tokens.Length));
+        Assert.Equal(0, await engine.InspectAsync(() => { engine.Blocks.Validate(); return engine.Blocks.UsedBlocks; }));
+    }
+
+    [Fact]
+    public async Task CancellingAQueuedRequestEndsItWithoutRunningIt()
+    {
+        using var model = EngineFixture.NewTiny();
+        await using var engine = new ServingEngine(model, null, new EngineOptions());
+        RequestHandle handle;
+        using (engine.HoldSteps())
         {
-            if (e is TokenEvent && ++tokens == 5) source.Cancel();
-            if (e is FinishEvent f) choices[f.Index] = f.Reason;
+            handle = engine.Submit(new EngineRequest { PromptTokens = [1, 2, 3], MaxTokens = 10, N = 2 });
+            handle.Cancel();
         }
-        Assert.All(choices, c => Assert.Equal(FinishReason.Cancelled, c));
-        Assert.Equal(0, await rec.Engine.InspectAsync(() => { rec.Engine.Blocks.Validate(); return rec.Engine.Blocks.UsedBlocks; }));
+        var result = await handle.CollectAsync().WaitAsync(EngineFixture.Timeout);
+        Assert.All(result.Choices, c => Assert.Equal(FinishReason.Cancelled, c.FinishReason));
+        Assert.All(result.Choices, c => Assert.Empty(c.Tokens));
+        Assert.Equal(0, engine.Stats.Steps);
     }
 
     [Fact]

@@ -11,19 +11,21 @@ public sealed partial class ServingEngine
         var r = seq.Request;
         if (r.Request.N > 1 && !r.Forked)
         {
+            // Fork while choice 0 still holds the prompt's blocks (sampling may end it at once), then sample each.
             r.Forked = true;
-            Advance(seq, logits);
-            for (int i = 1; i < r.Request.N && !r.Done; i++)
+            var choices = new List<SequenceState> { seq };
+            for (int i = 1; i < r.Request.N; i++)
             {
                 var child = new SequenceState(_nextSequenceId++, i, r, NewSampler(r, i), _tokenizer);
+                _blocks.Fork(seq.Id, child.Id);
                 r.Sequences.Add(child);
                 _sequences[child.Id] = child;
-                _blocks.Fork(seq.Id, child.Id);
-                child.Computed = seq.PromptLength;
+                child.Computed = seq.Computed;
                 child.Running = true;
                 _running.Add(child);
-                Advance(child, logits);
+                choices.Add(child);
             }
+            foreach (var choice in choices) Advance(choice, logits);
             return;
         }
         if (seq.Finished) return;

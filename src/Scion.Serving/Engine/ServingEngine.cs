@@ -156,7 +156,7 @@ public sealed partial class ServingEngine : IDisposable, IAsyncDisposable
                 {
                     // A bug in a step must not take every other request down with the process: fail the requests
                     // that were in flight and carry on with a clean slate.
-                    foreach (var r in _running.Select(s => s.Request).Concat(_waiting.Select(s => s.Request)).Distinct().ToList())
+                    foreach (var r in _active.Where(r => !_loading.Contains(r)).ToList())
                         FinishRequest(r, FinishReason.Error, new InvalidOperationException($"Engine step failed: {e.Message}", e));
                 }
                 PublishStats();

@@ -36,4 +36,10 @@ public sealed record TokenEvent(int Index, int TokenId, string Text, TokenLogpro
 /// <summary>Choice <paramref name="Index"/> ended; <paramref name="Text"/> is text held back until the end.</summary>
 public sealed record FinishEvent(int Index, FinishReason Reason, string Text = "", Exception? Error = null) : EngineEvent;
 
-public sealed record UsageEvent(RequestUsage Usage) : EngineEvent;
+/// <param name="QueueSeconds">Submit to the first step that ran the request (or to its end, if it never ran).</param>
+/// <param name="TimeToFirstTokenSeconds">Submit to the first generated token; null when none was generated.</param>
+/// <param name="TotalSeconds">Submit to the end.</param>
+public sealed record RequestTimings(double QueueSeconds, double? TimeToFirstTokenSeconds, double TotalSeconds);
+
+/// <summary>The last event of a request.</summary>
+public sealed record UsageEvent(RequestUsage Usage, RequestTimings Timings) : EngineEvent;

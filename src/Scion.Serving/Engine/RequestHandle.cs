@@ -27,6 +27,7 @@ public sealed class RequestHandle
         var choices = Enumerable.Range(0, _state.Request.N).Select(_ => new ChoiceBuilder()).ToArray();
         IReadOnlyList<TokenLogprob?>? promptLogprobs = null;
         RequestUsage? usage = null;
+        RequestTimings? timings = null;
         await foreach (var e in ReadAllAsync(cancellationToken))
         {
             switch (e)
@@ -42,12 +43,12 @@ public sealed class RequestHandle
                     choices[f.Index].Error = f.Error;
                     break;
                 case PromptLogprobsEvent p: promptLogprobs = p.Logprobs; break;
-                case UsageEvent u: usage = u.Usage; break;
+                case UsageEvent u: (usage, timings) = (u.Usage, u.Timings); break;
             }
         }
         return new CompletionResult(
             [.. choices.Select(c => new CompletionChoice(c.Tokens.ToArray(), c.Text.ToString(), c.Reason, c.Logprobs.ToArray(), c.Error))],
-            promptLogprobs, usage ?? throw new InvalidOperationException($"Request {Id}: the stream ended without usage."));
+            promptLogprobs, usage ?? throw new InvalidOperationException($"Request {Id}: the stream ended without usage."), timings!);
     }
 
     private sealed class ChoiceBuilder
@@ -62,4 +63,5 @@ public sealed class RequestHandle
 
 public sealed record CompletionChoice(int[] Tokens, string Text, FinishReason FinishReason, TokenLogprob[] Logprobs, Exception? Error);
 
-public sealed record CompletionResult(IReadOnlyList<CompletionChoice> Choices, IReadOnlyList<TokenLogprob?>? PromptLogprobs, RequestUsage Usage);
+public sealed record CompletionResult(IReadOnlyList<CompletionChoice> Choices, IReadOnlyList<TokenLogprob?>? PromptLogprobs, RequestUsage Usage,
+    RequestTimings? Timings = null);

@@ -14,6 +14,10 @@ internal sealed class RequestState(ServingEngine engine, long id, EngineRequest 
     public CancellationToken CancellationToken { get; } = cancellationToken;
     public Channel<EngineEvent> Output { get; } = Channel.CreateUnbounded<EngineEvent>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     public CancellationTokenRegistration Registration { get; set; }
+    /// <summary>Stopwatch timestamps: submitted, first run in a step, first token.</summary>
+    public long SubmittedAt { get; } = System.Diagnostics.Stopwatch.GetTimestamp();
+    public long? StartedAt { get; set; }
+    public long? FirstTokenAt { get; set; }
 
     public AdapterLease? Lease { get; set; }
     public LoraAdapter? Adapter => Lease?.Adapter;

@@ -38,4 +38,6 @@ internal sealed class SequenceState
     /// <summary>Scheduling order: the request's arrival, then the choice.</summary>
     public long Arrival => Request.Id * EngineRequest.MaxChoices + Index;
     public string? AdapterName => Request.Request.Adapter;
+    /// <summary>Stopwatch timestamp of this choice's previous token (inter-token latency).</summary>
+    public long LastTokenAt { get; set; }
 }

@@ -45,6 +45,15 @@ public sealed partial class ServingEngine
         seq.Tokens.Add(token);
         r.CompletionTokens++;
         _generatedTokens++;
+        long now = System.Diagnostics.Stopwatch.GetTimestamp();
+        if (r.FirstTokenAt is null)
+        {
+            r.FirstTokenAt = now;
+            _metrics.FirstToken(System.Diagnostics.Stopwatch.GetElapsedTime(r.SubmittedAt, now).TotalSeconds);
+        }
+        else if (seq.LastTokenAt != 0) _metrics.NextToken(System.Diagnostics.Stopwatch.GetElapsedTime(seq.LastTokenAt, now).TotalSeconds);
+        seq.LastTokenAt = now;
+        _metrics.Generated();
         string text = seq.Decoder is { } decoder ? seq.Stops.Push(decoder.Push(token)) : "";
         r.Output.Writer.TryWrite(new TokenEvent(seq.Index, token, text, logprob));
         if (seq.Stops.Stopped) FinishSequence(seq, FinishReason.Stop);
@@ -84,6 +93,7 @@ public sealed partial class ServingEngine
             tail = seq.Stops.Push(seq.Decoder?.Flush() ?? "") + seq.Stops.Flush();
         var r = seq.Request;
         r.Output.Writer.TryWrite(new FinishEvent(seq.Index, reason, tail, error));
+        _metrics.ChoiceFinished(reason);
         if (--r.Unfinished == 0) CompleteRequest(r);
     }
 
@@ -97,6 +107,7 @@ public sealed partial class ServingEngine
         for (int i = r.Sequences.Count; i < r.Request.N; i++)
         {
             r.Output.Writer.TryWrite(new FinishEvent(i, reason, "", error));
+            _metrics.ChoiceFinished(reason);
             if (--r.Unfinished == 0) CompleteRequest(r);
         }
     }
@@ -106,7 +117,11 @@ public sealed partial class ServingEngine
         r.Done = true;
         _active.Remove(r);
         _requestsFinished++;
-        r.Output.Writer.TryWrite(new UsageEvent(new RequestUsage(r.Prompt.Length, r.CompletionTokens, r.CachedTokens ?? 0)));
+        long end = System.Diagnostics.Stopwatch.GetTimestamp();
+        double Since(long? t) => System.Diagnostics.Stopwatch.GetElapsedTime(r.SubmittedAt, t ?? end).TotalSeconds;
+        var timings = new RequestTimings(Since(r.StartedAt), r.FirstTokenAt is null ? null : Since(r.FirstTokenAt), Since(end));
+        _metrics.RequestFinished(r.Prompt.Length, timings);
+        r.Output.Writer.TryWrite(new UsageEvent(new RequestUsage(r.Prompt.Length, r.CompletionTokens, r.CachedTokens ?? 0), timings));
         r.Output.Writer.TryComplete();
         r.Registration.Dispose();
         AdapterLease? lease = r.Lease;

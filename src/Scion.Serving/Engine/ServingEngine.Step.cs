@@ -38,6 +38,7 @@ public sealed partial class ServingEngine
                 Preempt(seq, counted: !s.Admitted);
                 continue;
             }
+            seq.Request.StartedAt ??= System.Diagnostics.Stopwatch.GetTimestamp();
             work.Add((seq, count));
         }
         if (work.Count == 0)

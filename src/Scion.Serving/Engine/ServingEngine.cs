@@ -33,6 +33,7 @@ public sealed partial class ServingEngine : IDisposable, IAsyncDisposable
     private long _nextRequestId;
     private int _nextSequenceId;
     private volatile EngineStats _stats = new();
+    private readonly EngineMetrics _metrics;
 
     // Engine-thread state.
     private readonly Dictionary<long, SequenceState> _sequences = [];
@@ -43,7 +44,9 @@ public sealed partial class ServingEngine : IDisposable, IAsyncDisposable
     private long _preemptions, _steps, _promptTokens, _generatedTokens, _requestsFinished;
     private double _stepSeconds;
 
-    public ServingEngine(LlamaModel model, Tokenizer? tokenizer, EngineOptions? options = null, IAdapterStore? adapters = null)
+    /// <param name="meterFactory">Where the engine's instruments (<see cref="EngineMetrics"/>) come from; null: a meter of its own.</param>
+    public ServingEngine(LlamaModel model, Tokenizer? tokenizer, EngineOptions? options = null, IAdapterStore? adapters = null,
+        System.Diagnostics.Metrics.IMeterFactory? meterFactory = null)
     {
         _model = model;
         _tokenizer = tokenizer;
@@ -54,6 +57,7 @@ public sealed partial class ServingEngine : IDisposable, IAsyncDisposable
         _blocks = new KvBlockManager(model.Config, _options.ResolveKvTokens(model.Config.ContextLength), _options.BlockSize);
         _inbox = Channel.CreateBounded<RequestState>(new BoundedChannelOptions(_options.MaxQueuedRequests) { SingleReader = true });
         PublishStats();
+        _metrics = new EngineMetrics(meterFactory, () => _stats);
         _thread = new Thread(Run) { IsBackground = true, Name = "scion-engine" };
         _thread.Start();
     }
@@ -169,6 +173,7 @@ public sealed partial class ServingEngine : IDisposable, IAsyncDisposable
             foreach (var r in _active.ToList()) FinishRequest(r, FinishReason.Cancelled, stop);
             while (_loaded.TryDequeue(out var l)) l.Lease?.Dispose();
             PublishStats();
+            _metrics.Dispose();
             _stopped.TrySetResult();
         }
     }

@@ -88,6 +88,35 @@ public class BatchInvarianceTests
     }
 
     [Fact]
+    public Task OneAdapterPerStepStillGivesEveryRequestItsOwnOutput() =>
+        AssertMatchesAlone(new EngineOptions { MaxBatchTokens = 64, KvCacheTokens = 4096, MaxAdaptersPerStep = 1 }, withAdapters: true);
+
+    [Fact]
+    public async Task ForkedChoicesSurvivePreemptionWithTheirOwnRandomState()
+    {
+        using var model = EngineFixture.NewTiny();
+        var sampling = new SamplingOptions { Temperature = 1f, TopK = 0, TopP = 1, MinP = 0 };
+        // Three requests of n = 3 over 96 tokens of KV: forks share the prompt, then outgrow the cache.
+        var options = new EngineOptions { MaxBatchTokens = 32, KvCacheTokens = 96, BlockSize = 4 };
+        await using var rec = new EngineFixture.Recording(model, options);
+        var prompts = new[] { EngineFixture.Tokens(13, 1), EngineFixture.Tokens(6, 2), EngineFixture.Tokens(10, 3) };
+        var results = await rec.RunTogether(prompts.Select((p, i) => new EngineRequest
+        {
+            PromptTokens = p, N = 3, MaxTokens = 16, Sampling = sampling, Seed = (ulong)(50 + 10 * i),
+        }));
+        Assert.True(rec.Engine.Stats.Preemptions > 0, "the test cache was meant to force preemptions");
+        for (int i = 0; i < prompts.Length; i++)
+            for (int c = 0; c < 3; c++)
+            {
+                var alone = EngineFixture.Run(model, prompts[i], 16, sampling: sampling with { Seed = (ulong)(50 + 10 * i + c) });
+                Assert.Equal(alone.Tokens, results[i].Result.Choices[c].Tokens);
+                for (int t = 0; t < 16; t++)
+                    EngineFixture.AssertSameBits(alone.Logits[t], rec.Logits(results[i].Handle.Id, c)[t], $"request {i} choice {c} token {t}");
+            }
+        Assert.Equal(0, await rec.Engine.InspectAsync(() => { rec.Engine.Blocks.Validate(); return rec.Engine.Blocks.UsedBlocks; }));
+    }
+
+    [Fact]
     public async Task PreemptionActuallyHappensUnderTheSmallCache()
     {
         using var model = EngineFixture.NewTiny();

@@ -19,9 +19,9 @@ public class BatchInvarianceTests
     };
 
     private static async Task AssertMatchesAlone(EngineOptions options, bool withAdapters, SamplingOptions? sampling = null, int maxTokens = 12,
-        GgmlType weights = GgmlType.F32)
+        GgmlType weights = GgmlType.F32, bool wide = false)
     {
-        using var model = EngineFixture.NewTiny(weights);
+        using var model = EngineFixture.NewTiny(weights, wide);
         var store = new InMemoryAdapterStore();
         var adapters = new LoraAdapter?[] { null, InMemoryAdapterStore.RandomAdapter("a", model.Config, 1), InMemoryAdapterStore.RandomAdapter("b", model.Config, 2) };
         foreach (var a in adapters) if (a is not null) store.Add(a);
@@ -86,6 +86,14 @@ public class BatchInvarianceTests
         var sampling = new SamplingOptions { Temperature = 1.2f, TopK = 20, TopP = 0.95f, MinP = 0, RepetitionPenalty = 1.1f };
         await AssertMatchesAlone(options, withAdapters: false, sampling, maxTokens: 24);
     }
+
+    [Theory]
+    [InlineData(GgmlType.F32, 512)]
+    [InlineData(GgmlType.F32, 24)]
+    [InlineData(GgmlType.Q8_0, 512)]
+    [InlineData(GgmlType.Q4_0, 24)]
+    public Task WiderModelMixedEqualsAlone(GgmlType weights, int batchTokens) =>
+        AssertMatchesAlone(new EngineOptions { MaxBatchTokens = batchTokens, KvCacheTokens = 4096 }, withAdapters: true, weights: weights, wide: true);
 
     [Fact]
     public Task OneAdapterPerStepStillGivesEveryRequestItsOwnOutput() =>

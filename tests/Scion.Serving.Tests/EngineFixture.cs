@@ -13,10 +13,13 @@ internal static class EngineFixture
 {
     /// <summary>A fresh seeded tiny model (same weights every call): the forward is not thread-safe, and tests run in
     /// parallel, so each engine gets its own.</summary>
-    public static LlamaModel NewTiny(GgmlType weights = GgmlType.F32)
+    public static LlamaModel NewTiny(GgmlType weights = GgmlType.F32, bool wide = false)
     {
-        // FFN width 64 so every matrix's input is whole 32-value quant blocks.
-        var c = RandomModel.TinyConfig(vocab: 64) with { FfnDim = 64 };
+        // FFN width 64 so every matrix's input is whole 32-value quant blocks. The wide one has matrices of several
+        // GEMM tiles and work items, so row splits and panel boundaries (64 tokens) fall inside the batch.
+        var c = wide
+            ? RandomModel.TinyConfig(vocab: 256) with { Dim = 128, Heads = 4, KvHeads = 2, HeadDim = 32, RopeDim = 32, FfnDim = 320 }
+            : RandomModel.TinyConfig(vocab: 64) with { FfnDim = 64 };
         return new LlamaModel(c, RandomModel.Build(c, seed: 11, weights));
     }
 

@@ -184,6 +184,8 @@ public class RequestOptionsTests
         Assert.Contains("max_tokens", Assert.Throws<ArgumentException>(() => engine.Submit(Ok() with { MaxTokens = -1 })).Message);
         Assert.Contains("tokenizer", Assert.Throws<ArgumentException>(() => engine.Submit(Ok() with { Stop = ["x"] })).Message);
         Assert.Contains("context", Assert.Throws<ArgumentException>(() => engine.Submit(Ok() with { PromptTokens = new int[256] })).Message);
+        Assert.Contains("logit_bias", Assert.Throws<ArgumentException>(() => engine.Submit(Ok() with { LogitBias = new Dictionary<int, float> { [70] = 1 } })).Message);
+        Assert.Contains("[-100, 100]", Assert.Throws<ArgumentException>(() => engine.Submit(Ok() with { LogitBias = new Dictionary<int, float> { [1] = float.NaN } })).Message);
         Assert.Contains("temperature", Assert.Throws<ArgumentException>(() => engine.Submit(Ok() with { Sampling = new SamplingOptions { Temperature = -1 } })).Message);
     }
 

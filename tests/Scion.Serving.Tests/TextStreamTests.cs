@@ -41,6 +41,32 @@ public class TextStreamTests
     }
 
     [Fact]
+    public async Task TheEndTokenEndsAChoiceWithStopUnlessIgnored()
+    {
+        using var loaded = Load();
+        var tokenizer = loaded.RequireTokenizer();
+        await using var engine = new ServingEngine(loaded.Model, tokenizer);
+        var prompt = tokenizer.Encode(Prompts[1]);
+        // A logit bias makes the end token the greedy pick at once (stories260K rarely ends within its context).
+        var request = new EngineRequest
+        {
+            PromptTokens = prompt, MaxTokens = 30, Sampling = SamplingOptions.Greedy,
+            LogitBias = new Dictionary<int, float> { [tokenizer.EosId] = 100 },
+        };
+        var ended = await engine.Submit(request).CollectAsync().WaitAsync(EngineFixture.Timeout);
+        Assert.Equal(FinishReason.Stop, ended.Choices[0].FinishReason);
+        Assert.Empty(ended.Choices[0].Tokens); // the end token itself is not part of the output
+        var ignored = await engine.Submit(request with { IgnoreEos = true }).CollectAsync().WaitAsync(EngineFixture.Timeout);
+        Assert.Equal(FinishReason.Length, ignored.Choices[0].FinishReason);
+        Assert.Equal(Enumerable.Repeat(tokenizer.EosId, 30), ignored.Choices[0].Tokens);
+        // Banning a token keeps it out of a greedy run that would otherwise pick it first.
+        var free = await engine.Submit(request with { LogitBias = null }).CollectAsync().WaitAsync(EngineFixture.Timeout);
+        int first = free.Choices[0].Tokens[0];
+        var banned = await engine.Submit(request with { LogitBias = new Dictionary<int, float> { [first] = -100 } }).CollectAsync().WaitAsync(EngineFixture.Timeout);
+        Assert.NotEqual(first, banned.Choices[0].Tokens[0]);
+    }
+
+    [Fact]
     public async Task AStopStringEndsTheChoiceAndIsNotReturned()
     {
         using var loaded = Load();

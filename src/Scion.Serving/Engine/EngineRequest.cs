@@ -24,6 +24,9 @@ public sealed record EngineRequest
     /// <summary>Generation ends when the text contains one of these; the stop string itself is not returned.</summary>
     public IReadOnlyList<string> Stop { get; init; } = [];
     public int MaxTokens { get; init; } = 16;
+    /// <summary>Added to a token's logit before sampling (OpenAI's logit_bias, -100..100; -100 bans, 100 all but
+    /// forces). Log-probabilities are reported from the model's logits without it.</summary>
+    public IReadOnlyDictionary<int, float>? LogitBias { get; init; }
     /// <summary>Keep going past end-of-generation tokens (benchmarks).</summary>
     public bool IgnoreEos { get; init; }
 }

@@ -24,6 +24,11 @@ internal static class RequestValidation
         if (r.Adapter is { Length: 0 }) throw new ArgumentException("adapter: expected a name or null, got an empty string.");
         if (r.Stop is null) throw new ArgumentException("stop: expected a list (possibly empty), got null.");
         if (r.Stop.Count > 0 && tokenizer is null) throw new ArgumentException("stop: stop strings need text, but the engine has no tokenizer.");
+        foreach (var (token, bias) in r.LogitBias ?? new Dictionary<int, float>())
+        {
+            if ((uint)token >= (uint)config.Vocab) throw new ArgumentException($"logit_bias: token {token} is outside the vocabulary (0..{config.Vocab - 1}).");
+            if (!(bias >= -100 && bias <= 100)) throw new ArgumentException($"logit_bias: the bias of token {token} must lie in [-100, 100], got {bias}.");
+        }
         if (r.Sampling is null) throw new ArgumentException("sampling: expected options, got null.");
         r.Sampling.Validate();
         return prompt;

@@ -35,7 +35,7 @@ public sealed partial class ServingEngine
             return;
         }
         LogitsObserver?.Invoke(r.Id, seq.Index, seq.Generated, logits.ToArray());
-        int token = seq.Sampler.Sample(logits, seq.Tokens);
+        int token = seq.Sampler.Sample(Biased(r.Request.LogitBias, logits), seq.Tokens);
         var logprob = r.Request.Logprobs is int top ? Logprobs.For(logits, token, top) : null;
         if (!r.Request.IgnoreEos && _tokenizer is not null && _tokenizer.IsEndOfGeneration(token))
         {
@@ -60,6 +60,18 @@ public sealed partial class ServingEngine
         else if (seq.Generated >= r.Request.MaxTokens) FinishSequence(seq, FinishReason.Length);
         // The next step would compute this token at position Count - 1, then sample one beyond: both must fit.
         else if (seq.Tokens.Count >= Math.Min(_model.Config.ContextLength, KvCacheTokens)) FinishSequence(seq, FinishReason.Length);
+    }
+
+    private float[] _biased = [];
+
+    /// <summary>The logits the sampler sees: the model's, plus the request's logit bias when it has one.</summary>
+    private ReadOnlySpan<float> Biased(IReadOnlyDictionary<int, float>? bias, ReadOnlySpan<float> logits)
+    {
+        if (bias is null || bias.Count == 0) return logits;
+        if (_biased.Length != logits.Length) _biased = new float[logits.Length];
+        logits.CopyTo(_biased);
+        foreach (var (token, b) in bias) _biased[token] += b;
+        return _biased;
     }
 
     /// <summary>Echo: the log-probability of prompt token p + 1 from the logits at position p.</summary>

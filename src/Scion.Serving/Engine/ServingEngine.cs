@@ -185,7 +185,8 @@ public sealed partial class ServingEngine : IDisposable, IAsyncDisposable
         {
             _loading.Remove(l.Request);
             if (l.Request.Done) l.Lease?.Dispose();
-            else if (l.Error is not null) FinishRequest(l.Request, FinishReason.Error, l.Error);
+            // A load aborted because the request was cancelled is a cancellation, not an adapter failure.
+            else if (l.Error is not null) FinishRequest(l.Request, l.Request.CancelRequested ? FinishReason.Cancelled : FinishReason.Error, l.Error);
             else
             {
                 l.Request.Lease = l.Lease;

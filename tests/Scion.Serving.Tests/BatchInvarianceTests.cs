@@ -125,6 +125,27 @@ public class BatchInvarianceTests
     }
 
     [Fact]
+    public async Task RowsOfOneAdapterAreContiguousInEveryStep()
+    {
+        using var model = EngineFixture.NewTiny();
+        var store = new InMemoryAdapterStore();
+        foreach (var name in new[] { "a", "b", "c" }) store.Add(InMemoryAdapterStore.RandomAdapter(name, model.Config, (ulong)name[0]));
+        await using var rec = new EngineFixture.Recording(model, new EngineOptions { MaxBatchTokens = 40 }, store);
+        int steps = 0, mixed = 0;
+        rec.Engine.BatchObserver = batch =>
+        {
+            steps++;
+            int distinct = batch.Adapters.Distinct().Count();
+            if (distinct > 1) mixed++;
+            Assert.Equal(distinct, batch.Segments().Length);
+        };
+        // Arrival order interleaves the adapters: a, b, base, c, a, b, base, c ...
+        var names = new[] { "a", "b", null, "c" };
+        await rec.RunTogether(Enumerable.Range(0, 12).Select(i => Greedy(EngineFixture.Tokens(3 + i, (ulong)i), 6, names[i % 4])));
+        Assert.True(mixed > 0 && steps > 0, $"{mixed} of {steps} steps mixed adapters");
+    }
+
+    [Fact]
     public async Task PreemptionActuallyHappensUnderTheSmallCache()
     {
         using var model = EngineFixture.NewTiny();

@@ -48,6 +48,7 @@ public sealed partial class ServingEngine
         }
 
         var (batch, logitOwners) = BuildBatch(work);
+        BatchObserver?.Invoke(batch);
         float[] logits;
         try
         {

@@ -71,6 +71,8 @@ public sealed partial class ServingEngine : IDisposable, IAsyncDisposable
 
     /// <summary>Test hook, called on the engine thread with (request id, choice, generated index, logits [V]) before each sample.</summary>
     internal Action<long, int, int, float[]>? LogitsObserver { get; set; }
+    /// <summary>Test hook, called on the engine thread with each step's batch before the forward.</summary>
+    internal Action<ForwardBatch>? BatchObserver { get; set; }
     /// <summary>Test hook: the block manager; touch it only inside <see cref="InspectAsync"/>.</summary>
     internal KvBlockManager Blocks => _blocks;
 

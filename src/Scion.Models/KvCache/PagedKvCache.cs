@@ -25,7 +25,10 @@ public sealed class PagedKvCache
     public int FreeBlocks => _free.Count;
     public long Bytes => 2L * Layers * BlockCount * BlockSize * KvDim * 2L; // two bytes per half
 
-    public PagedKvCache(LlamaConfig config, int maxTokens, int blockSize = 16)
+    /// <param name="externalBlocks">true when a caller's block pool (the serving engine's reference-counted,
+    /// prefix-hashed blocks) owns every block: the cache's own free list starts empty and sequences come in through
+    /// <see cref="Attach"/>.</param>
+    public PagedKvCache(LlamaConfig config, int maxTokens, int blockSize = 16, bool externalBlocks = false)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxTokens, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(blockSize, 1);
@@ -44,7 +47,41 @@ public sealed class PagedKvCache
             _values[l] = new Half[perLayer];
         }
         _nonFinite = new bool[Layers];
-        _free = new Stack<int>(Enumerable.Range(0, BlockCount).Reverse());
+        _free = externalBlocks ? new Stack<int>() : new Stack<int>(Enumerable.Range(0, BlockCount).Reverse());
+    }
+
+    /// <summary>
+    /// Registers a sequence whose blocks a caller allocated (see the constructor's externalBlocks): positions
+    /// [0, length) are taken as valid. The forward pass then reads and writes it like any other table, but
+    /// <see cref="Truncate"/> and <see cref="Free"/> never hand its blocks to this cache's free list.
+    /// </summary>
+    public KvBlockTable Attach(int sequence, IEnumerable<int> blocks, int length)
+    {
+        var table = new KvBlockTable { External = true };
+        table.Blocks.AddRange(blocks);
+        foreach (int b in table.Blocks)
+            if ((uint)b >= (uint)BlockCount) throw new ArgumentOutOfRangeException(nameof(blocks), $"Block {b} is outside the cache's {BlockCount} blocks.");
+        if (length < 0 || length > table.Blocks.Count * BlockSize)
+            throw new ArgumentOutOfRangeException(nameof(length), $"Length {length} does not fit {table.Blocks.Count} blocks of {BlockSize} tokens.");
+        if (!_tables.TryAdd(sequence, table)) throw new InvalidOperationException($"Sequence {sequence} already has a block table.");
+        table.Length = length;
+        return table;
+    }
+
+    /// <summary>Forgets a sequence registered with <see cref="Attach"/>; its blocks stay with their owner.</summary>
+    public void Detach(int sequence) => _tables.Remove(sequence);
+
+    /// <summary>Copies one block's keys and values, every layer, onto another (copy-on-write of a shared block).</summary>
+    public void CopyBlock(int source, int destination)
+    {
+        if ((uint)source >= (uint)BlockCount || (uint)destination >= (uint)BlockCount)
+            throw new ArgumentOutOfRangeException(nameof(source), $"Blocks {source} and {destination} must lie in [0, {BlockCount}).");
+        int size = BlockSize * KvDim;
+        for (int l = 0; l < Layers; l++)
+        {
+            Array.Copy(_keys[l], (long)source * size, _keys[l], (long)destination * size, size);
+            Array.Copy(_values[l], (long)source * size, _values[l], (long)destination * size, size);
+        }
     }
 
     public IEnumerable<int> Sequences => _tables.Keys;
@@ -69,6 +106,7 @@ public sealed class PagedKvCache
     {
         if (!_tables.TryGetValue(sequence, out var table)) return;
         table.Length = Math.Min(table.Length, length);
+        if (table.External) return;
         int keep = (length + BlockSize - 1) / BlockSize;
         while (table.Blocks.Count > keep)
         {
@@ -79,7 +117,7 @@ public sealed class PagedKvCache
 
     public void Free(int sequence)
     {
-        if (!_tables.Remove(sequence, out var table)) return;
+        if (!_tables.Remove(sequence, out var table) || table.External) return;
         for (int i = table.Blocks.Count - 1; i >= 0; i--) _free.Push(table.Blocks[i]);
     }
 

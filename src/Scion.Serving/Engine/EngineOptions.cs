@@ -1,0 +1,36 @@
+using Scion.Serving.Scheduling;
+
+namespace Scion.Serving.Engine;
+
+/// <summary>Limits of one engine: KV memory, per-step budgets and queue sizes.</summary>
+public sealed record EngineOptions
+{
+    /// <summary>Tokens of KV cache, shared by every sequence (rounded up to whole blocks). 0: sixteen contexts of the model, at most 65,536 tokens.</summary>
+    public int KvCacheTokens { get; init; }
+    public int BlockSize { get; init; } = 16;
+    /// <summary>Tokens per forward step, prompt and decode alike (the chunked-prefill budget).</summary>
+    public int MaxBatchTokens { get; init; } = 512;
+    /// <summary>Sequences per forward step.</summary>
+    public int MaxSequences { get; init; } = 64;
+    /// <summary>Distinct adapters per forward step.</summary>
+    public int MaxAdaptersPerStep { get; init; } = 8;
+    /// <summary>Requests submitted but not yet taken in by the engine; a submit beyond it is refused (HTTP 429).</summary>
+    public int MaxQueuedRequests { get; init; } = 256;
+    /// <summary>Requests the engine holds waiting for KV memory before it stops taking in queued ones.</summary>
+    public int MaxWaitingRequests { get; init; } = 1024;
+    /// <summary>Reuse cached KV blocks of earlier prompts with the same beginning (automatic prefix caching).</summary>
+    public bool PrefixCaching { get; init; } = true;
+
+    internal SchedulerBudget Budget => new(MaxBatchTokens, MaxSequences, MaxAdaptersPerStep, BlockSize);
+
+    internal int ResolveKvTokens(int contextLength) =>
+        KvCacheTokens > 0 ? KvCacheTokens : (int)Math.Min(65536L, 16L * contextLength);
+
+    public void Validate()
+    {
+        Budget.Validate();
+        if (KvCacheTokens < 0) throw new ArgumentOutOfRangeException(nameof(KvCacheTokens), $"KV cache tokens must be >= 0 (0 = default), got {KvCacheTokens}.");
+        if (MaxQueuedRequests < 1) throw new ArgumentOutOfRangeException(nameof(MaxQueuedRequests), $"max queued requests must be >= 1, got {MaxQueuedRequests}.");
+        if (MaxWaitingRequests < 1) throw new ArgumentOutOfRangeException(nameof(MaxWaitingRequests), $"max waiting requests must be >= 1, got {MaxWaitingRequests}.");
+    }
+}

@@ -1,0 +1,28 @@
+namespace Scion.Serving.Engine;
+
+/// <summary>A snapshot of the engine, published after every step (for metrics and bench-serve). Counters are totals
+/// since start; rates divide them by the seconds spent in steps.</summary>
+public sealed record EngineStats
+{
+    public int RunningSequences { get; init; }
+    public int WaitingSequences { get; init; }
+    /// <summary>Requests waiting for their adapter to load.</summary>
+    public int LoadingRequests { get; init; }
+    public int KvBlocksUsed { get; init; }
+    public int KvBlocksTotal { get; init; }
+    /// <summary>Blocks findable by prefix hash (in use or evictable).</summary>
+    public int KvBlocksCached { get; init; }
+    public long KvEvictions { get; init; }
+    public long PrefixQueryTokens { get; init; }
+    public long PrefixHitTokens { get; init; }
+    public double PrefixHitRate => PrefixQueryTokens == 0 ? 0 : (double)PrefixHitTokens / PrefixQueryTokens;
+    public long Preemptions { get; init; }
+    public long Steps { get; init; }
+    /// <summary>Prompt (and recomputed) tokens run through the forward.</summary>
+    public long PromptTokensComputed { get; init; }
+    public long GeneratedTokens { get; init; }
+    public long RequestsFinished { get; init; }
+    public double StepSeconds { get; init; }
+    public double PromptTokensPerSecond => StepSeconds > 0 ? PromptTokensComputed / StepSeconds : 0;
+    public double GeneratedTokensPerSecond => StepSeconds > 0 ? GeneratedTokens / StepSeconds : 0;
+}

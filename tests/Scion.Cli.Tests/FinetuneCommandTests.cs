@@ -6,6 +6,7 @@ using Scion.Models.Generation;
 using Scion.Models.Loading;
 using Scion.Models.Sampling;
 using Scion.Testing;
+using BundledModel = Scion.Testing.BundledModel;
 
 namespace Scion.Cli.Tests;
 

@@ -145,8 +145,14 @@ public class BatchedLoraTests
         var b = new LoraAdapter("b", 1);
         var sameNameOtherObject = new LoraAdapter("a", 1);
         var groups = AdapterRowGroups.Of([null, b, a, b, null, a, sameNameOtherObject]);
-        Assert.Equal([(b, new[] { 1, 3 }), (a, new[] { 2, 5 }), (sameNameOtherObject, new[] { 6 })],
-            groups.Groups.Select(g => (g.Adapter, g.Rows)).ToArray());
+        // By reference: an adapter is its object, not its name (xunit would compare adapters member by member).
+        (LoraAdapter Adapter, int[] Rows)[] expected = [(b, [1, 3]), (a, [2, 5]), (sameNameOtherObject, [6])];
+        Assert.Equal(expected.Length, groups.Groups.Count);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.Same(expected[i].Adapter, groups.Groups[i].Adapter);
+            Assert.Equal(expected[i].Rows, groups.Groups[i].Rows.ToArray());
+        }
         Assert.True(AdapterRowGroups.Of([null, null]).IsEmpty);
     }
 }

@@ -132,7 +132,7 @@ public class AdapterStoreLoadTests
         Directory.Delete(f.Folder("missing"), recursive: true);
         var missing = await Assert.ThrowsAsync<AdapterException>(async () => await store.AcquireAsync("missing").AsTask().WaitAsync(Timeout));
         Assert.Contains("'missing'", missing.Message);
-        Assert.Contains("does not exist", missing.Message);
+        Assert.Contains("no such folder", missing.Message);
 
         File.WriteAllBytes(Path.Combine(f.Folder("corrupt"), PeftAdapterFiles.WeightsFileName), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
         var corrupt = await Assert.ThrowsAsync<AdapterException>(async () => await store.AcquireAsync("corrupt").AsTask().WaitAsync(Timeout));

@@ -1,0 +1,143 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Scion.Server.Http;
+
+namespace Scion.Server.Requests;
+
+/// <summary>Typed reads of a request body's fields; a wrong type is a 400 naming the field, what was expected and what was found.</summary>
+internal sealed class JsonFields(JsonObject body)
+{
+    public JsonObject Body { get; } = body;
+
+    public static async Task<JsonFields> ReadAsync(Microsoft.AspNetCore.Http.HttpRequest request, CancellationToken cancel)
+    {
+        JsonNode? node;
+        try
+        {
+            node = await JsonNode.ParseAsync(request.Body, cancellationToken: cancel);
+        }
+        catch (JsonException e)
+        {
+            throw new ApiError(400, $"The request body is not valid JSON: {e.Message}", null, "invalid_json");
+        }
+        if (node is not JsonObject obj)
+            throw new ApiError(400, $"The request body must be a JSON object, found {Kind(node)}.", null, "invalid_json");
+        return new JsonFields(obj);
+    }
+
+    public static string Kind(JsonNode? node) => node?.GetValueKind() switch
+    {
+        null or JsonValueKind.Null => "null",
+        JsonValueKind.Object => "an object",
+        JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string",
+        JsonValueKind.Number => "a number",
+        _ => "a boolean",
+    };
+
+    public JsonNode? this[string name] => Body.TryGetPropertyValue(name, out var v) ? v : null;
+
+    public bool Has(string name) => this[name] is not null;
+
+    public string? String(string name)
+    {
+        var v = this[name];
+        if (v is null) return null;
+        if (v.GetValueKind() != JsonValueKind.String) throw Wrong(name, "a string", v);
+        return v.GetValue<string>();
+    }
+
+    public bool? Bool(string name)
+    {
+        var v = this[name];
+        if (v is null) return null;
+        return v.GetValueKind() switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw Wrong(name, "true or false", v),
+        };
+    }
+
+    public double? Number(string name, double min, double max)
+    {
+        var v = this[name];
+        if (v is null) return null;
+        if (v.GetValueKind() != JsonValueKind.Number) throw Wrong(name, "a number", v);
+        double d = v.GetValue<double>();
+        if (!(d >= min && d <= max)) throw ApiError.BadField(name, $"{name}: expected a number in [{min}, {max}], got {d}.");
+        return d;
+    }
+
+    public int? Int(string name, int min, int max)
+    {
+        var v = this[name];
+        if (v is null) return null;
+        if (v.GetValueKind() != JsonValueKind.Number || !v.AsValue().TryGetValue(out long l))
+            throw Wrong(name, "an integer", v);
+        if (l < min || l > max) throw ApiError.BadField(name, $"{name}: expected an integer in {min}..{max}, got {l}.");
+        return (int)l;
+    }
+
+    public long? Long(string name)
+    {
+        var v = this[name];
+        if (v is null) return null;
+        if (v.GetValueKind() != JsonValueKind.Number || !v.AsValue().TryGetValue(out long l)) throw Wrong(name, "an integer", v);
+        return l;
+    }
+
+    /// <summary>OpenAI's stop: a string or a list of up to four strings.</summary>
+    public IReadOnlyList<string> Stop()
+    {
+        var v = this["stop"];
+        if (v is null) return [];
+        if (v.GetValueKind() == JsonValueKind.String) return [v.GetValue<string>()];
+        if (v is not JsonArray list) throw Wrong("stop", "a string or a list of strings", v);
+        if (list.Count > 4) throw ApiError.BadField("stop", $"stop: expected at most 4 strings, got {list.Count}.");
+        var stops = new List<string>();
+        foreach (var item in list)
+        {
+            if (item?.GetValueKind() != JsonValueKind.String) throw Wrong("stop", "a list of strings", item);
+            string s = item.GetValue<string>();
+            if (s.Length == 0) throw ApiError.BadField("stop", "stop: an empty stop string would end every reply at once.");
+            stops.Add(s);
+        }
+        return stops;
+    }
+
+    /// <summary>logit_bias: {"token id": bias}.</summary>
+    public IReadOnlyDictionary<int, float>? LogitBias()
+    {
+        var v = this["logit_bias"];
+        if (v is null) return null;
+        if (v is not JsonObject map) throw Wrong("logit_bias", "an object of token id → bias", v);
+        var bias = new Dictionary<int, float>();
+        foreach (var (key, value) in map)
+        {
+            if (!int.TryParse(key, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int id))
+                throw ApiError.BadField("logit_bias", $"logit_bias: keys must be token ids, found '{key}'.");
+            if (value?.GetValueKind() != JsonValueKind.Number) throw Wrong("logit_bias", "numbers as biases", value);
+            bias[id] = value.GetValue<float>();
+        }
+        return bias;
+    }
+
+    public bool IncludeUsage()
+    {
+        var v = this["stream_options"];
+        if (v is null) return false;
+        if (v is not JsonObject o) throw Wrong("stream_options", "an object", v);
+        var include = o["include_usage"];
+        if (include is null) return false;
+        return include.GetValueKind() switch
+        {
+            JsonValueKind.True => true,
+            JsonValueKind.False => false,
+            _ => throw Wrong("stream_options.include_usage", "true or false", include),
+        };
+    }
+
+    public static ApiError Wrong(string name, string expected, JsonNode? found) =>
+        ApiError.BadField(name, $"{name}: expected {expected}, found {Kind(found)}.");
+}

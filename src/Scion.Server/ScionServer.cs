@@ -1,0 +1,88 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Scion.Server.Endpoints;
+using Scion.Server.Http;
+
+namespace Scion.Server;
+
+/// <summary>
+/// The OpenAI-compatible HTTP server: Kestrel with minimal-API endpoints that translate HTTP to engine requests
+/// and back. It starts listening before the model is ready (/health says 503 until then), so a supervisor can
+/// tell "loading" from "down".
+/// </summary>
+public sealed class ScionServer : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+
+    public ServerState State { get; }
+
+    /// <summary>The bound address, e.g. http://127.0.0.1:8080 (the real port when 0 was asked for); set by <see cref="StartAsync"/>.</summary>
+    public string Url { get; private set; } = "";
+
+    public ScionServer(ServerOptions options, Action<ILoggingBuilder>? logging = null)
+    {
+        options.Validate();
+        State = new ServerState(options);
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        if (logging is not null) logging(builder.Logging);
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.Limits.MaxRequestBodySize = options.MaxBodyBytes;
+            k.AddServerHeader = false;
+        });
+        builder.WebHost.UseUrls($"http://{(options.Host.Contains(':') ? $"[{options.Host}]" : options.Host)}:{options.Port}");
+        builder.Services.AddSingleton(State);
+        _app = builder.Build();
+        _app.UseMiddleware<ServerMiddleware>();
+        MapEndpoints(_app, State);
+    }
+
+    private static void MapEndpoints(WebApplication app, ServerState state)
+    {
+        app.MapGet("/health", (HttpContext c) => HealthEndpoint.Handle(c, state));
+        var v1 = app.MapGroup("/v1");
+        v1.MapGet("/models", (HttpContext c) => ModelsEndpoints.List(c, state));
+        v1.MapGet("/models/{**id}", (HttpContext c, string id) => ModelsEndpoints.Get(c, state, id));
+        v1.MapPost("/completions", (HttpContext c) => CompletionsEndpoint.Handle(c, state));
+        v1.MapPost("/chat/completions", (HttpContext c) => ChatEndpoint.Handle(c, state));
+        // Anything else is OpenAI's 404 object, not an empty body.
+        app.MapFallback((HttpContext c) => throw new ApiError(404, $"No endpoint {c.Request.Method} {c.Request.Path}.", null, "unknown_url"));
+    }
+
+    public async Task StartAsync(CancellationToken cancel = default)
+    {
+        await _app.StartAsync(cancel);
+        var addresses = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses;
+        Url = addresses.First().Replace("[::]", "localhost", StringComparison.Ordinal);
+    }
+
+    /// <summary>Makes the model available (after <see cref="StartAsync"/>: /health turns 200).</summary>
+    public void SetModel(ModelHost host) => State.SetHost(host);
+
+    /// <summary>Loads the model in the background while already listening; a failure is kept for /health and 503s.</summary>
+    public Task LoadAsync(Func<ModelHost> load) => Task.Run(() =>
+    {
+        try
+        {
+            State.SetHost(load());
+        }
+        catch (Exception e)
+        {
+            State.LoadError = e.Message;
+            throw;
+        }
+    });
+
+    public async ValueTask DisposeAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        if (State.Host is { } host) await host.DisposeAsync();
+    }
+}

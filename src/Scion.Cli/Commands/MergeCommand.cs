@@ -1,13 +1,15 @@
 using System.CommandLine;
+using System.Text.Json;
 using Scion.Cli.CommandLine;
 using Scion.Models.Adapters;
+using Scion.Models.Quantization;
 using Scion.Tensors;
 using Scion.Training.Merge;
 
 namespace Scion.Cli.Commands;
 
 /// <summary>
-/// `scion merge [--model PATH] --adapter DIR --output OUT [--type T] [--force]`: writes the base with the adapter folded
+/// `scion merge [--model PATH] --adapter DIR --output OUT [--type T] [--force] [--json]`: writes the base with the adapter folded
 /// in, as GGUF (tensor types kept unless --type) or, when OUT ends in '/' or is a folder, as a Hugging Face folder
 /// (config.json + model.safetensors, HF row order, F32 unless --type F16/BF16).
 /// </summary>
@@ -20,9 +22,10 @@ internal static class MergeCommand
         var output = Opt.RequiredText("--output", "merged GGUF file, or a Hugging Face folder when it ends in '/'", "PATH", "-o");
         var type = Opt.Text("--type", "tensor type of the merged matrices: F32, F16, BF16, Q8_0, Q4_0, Q4_K or Q6_K (default: keep each tensor's type; F32 for a folder)", "T");
         var force = Opt.Flag("--force", "overwrite an existing output file or write into a non-empty folder");
+        var json = Opt.Flag("--json", "print the result (output, tensors, types, fallbacks) as JSON on stdout");
         var command = new Command("merge", "fold an adapter into the base model (GGUF file or Hugging Face folder)");
         model.AddTo(command);
-        command.With(adapter, output, type, force);
+        command.With(adapter, output, type, force, json);
         return command.WithHandler((p, io, cancel) =>
         {
             string target = p.GetValue(output)!;
@@ -43,8 +46,21 @@ internal static class MergeCommand
             var peft = PeftAdapterFiles.Load(adapterDir);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             cancel.ThrowIfCancellationRequested();
-            // The merge writer cannot stop part-way, so Ctrl-C removes what it was writing and ends the process (130).
-            using var hardStop = cancel.Register(() =>
+            IReadOnlyList<ExportedTensor> tensors;
+            try
+            {
+                // A bar over tensors; Ctrl-C is raised from the progress callback, so the writer stops between tensors
+                // and its AtomicFile removes the temporary it was writing.
+                tensors = CliProgress.Bar(io, $"merging {peft.Pairs.Count} adapted projections", cancel, line =>
+                {
+                    void Report(int i, int n, ExportedTensor t) =>
+                        line($"[{i,4}/{n}] {t.Name,-28} [{string.Join(", ", t.Shape)}] {t.Type}{(t.Note is null ? "" : $" ({t.Note})")}");
+                    return folder
+                        ? AdapterMerge.WriteHuggingFace(loaded, peft, target, tensorType, Report)
+                        : AdapterMerge.WriteGguf(loaded.Model, peft, target, tensorType, Report);
+                });
+            }
+            catch
             {
                 PathChecks.DeleteTemporaries(target);
                 if (folder)
@@ -52,26 +68,27 @@ internal static class MergeCommand
                     foreach (var file in new[] { "model.safetensors", "config.json" }) PathChecks.DeleteTemporaries(Path.Combine(target, file));
                     if (!existed) TryDeleteFolder(target);
                 }
-                io.Err.WriteLine("interrupted");
-                Environment.Exit(ExitCodes.Interrupted);
-            });
-            try
-            {
-                // The merge writes through AtomicFile (a temporary beside each output file, renamed when complete).
-                CliProgress.Status(io, $"merging {peft.Pairs.Count} adapted projections into {target}", () =>
-                {
-                    if (folder) AdapterMerge.WriteHuggingFace(loaded.Model, peft, target, tensorType);
-                    else AdapterMerge.WriteGguf(loaded.Model, peft, target, tensorType);
-                    return 0;
-                });
-            }
-            catch
-            {
-                PathChecks.DeleteTemporaries(target);
-                if (folder && !existed) TryDeleteFolder(target);
                 throw;
             }
-            io.Err.WriteLine($"merged {peft.Pairs.Count} adapted projections into {target} in {clock.Elapsed.TotalSeconds:F1} s");
+            double seconds = clock.Elapsed.TotalSeconds;
+            long bytes = folder ? Directory.EnumerateFiles(target).Sum(f => new FileInfo(f).Length) : new FileInfo(target).Length;
+            if (p.GetValue(json))
+            {
+                io.Out.WriteLine(JsonSerializer.Serialize(new
+                {
+                    output = target,
+                    format = folder ? "huggingface" : "gguf",
+                    adapted_projections = peft.Pairs.Count,
+                    tensors = tensors.Count,
+                    bytes,
+                    seconds = Math.Round(seconds, 3),
+                    tensor_types = tensors.GroupBy(t => t.Type).OrderBy(g => g.Key).ToDictionary(g => g.Key.ToString(), g => g.Count()),
+                    fallbacks = tensors.Where(t => t.Note is not null).Select(t => new { name = t.Name, type = t.Type.ToString(), note = t.Note }),
+                }, JsonOutput.Options));
+                return ExitCodes.Success;
+            }
+            io.Err.WriteLine($"merged {peft.Pairs.Count} adapted projections into {target} ({tensors.Count} tensors, {bytes / 1048576.0:F2} MiB) in {seconds:F1} s");
+            foreach (var f in tensors.Where(x => x.Note is not null)) io.Err.WriteLine($"  fallback: {f.Name}: {f.Note}");
             io.Out.WriteLine(target);
             return ExitCodes.Success;
         });

@@ -76,11 +76,15 @@ public static class AdapterMerge
     /// loaded model's tokenizer and chat template written as tokenizer files when the base is not an HF folder
     /// (a llama2.c base's tokenizer.bin becomes tokenizer.json too).
     /// </summary>
-    public static void WriteHuggingFace(LoadedModel loaded, PeftAdapter peft, string folder, GgmlType? type = null)
+    /// <param name="progress">called once per tensor before it is merged, with its index (from 1), the count and the tensor
+    /// (HF name and shape); an exception from it (Ctrl-C) stops the merge before anything is written.</param>
+    public static IReadOnlyList<ExportedTensor> WriteHuggingFace(LoadedModel loaded, PeftAdapter peft, string folder, GgmlType? type = null,
+        Action<int, int, ExportedTensor>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(loaded);
-        WriteWeights(loaded.Model, peft, folder, type, loaded.Tokenizer);
+        var written = WriteWeights(loaded.Model, peft, folder, type, loaded.Tokenizer, progress);
         WriteTokenizerFiles(loaded.Model, loaded.Tokenizer, loaded.ChatTemplate, folder);
+        return written;
     }
 
     /// <summary>
@@ -89,12 +93,14 @@ public static class AdapterMerge
     /// an HF base's tokenizer files are copied, a GGUF base's tokenizer and chat template are written as
     /// tokenizer.json, tokenizer_config.json and generation_config.json, so the folder loads on its own.
     /// </summary>
-    public static void WriteHuggingFace(LlamaModel model, PeftAdapter peft, string folder, GgmlType? type = null)
+    public static IReadOnlyList<ExportedTensor> WriteHuggingFace(LlamaModel model, PeftAdapter peft, string folder, GgmlType? type = null,
+        Action<int, int, ExportedTensor>? progress = null)
     {
         var md = model.GgufMetadata;
         var tokenizer = md is not null && md.Contains("tokenizer.ggml.model") ? Tokenizer.FromGguf(md) : null;
-        WriteWeights(model, peft, folder, type, tokenizer);
+        var written = WriteWeights(model, peft, folder, type, tokenizer, progress);
         WriteTokenizerFiles(model, tokenizer, md?.GetString("tokenizer.chat_template"), folder);
+        return written;
     }
 
     private static void WriteTokenizerFiles(LlamaModel model, Tokenizer? tokenizer, string? chatTemplate, string folder)
@@ -112,7 +118,8 @@ public static class AdapterMerge
             HuggingFaceTokenizerFiles.Write(folder, tokenizer, model.GgufMetadata, chatTemplate, model.Config.ContextLength);
     }
 
-    private static void WriteWeights(LlamaModel model, PeftAdapter peft, string folder, GgmlType? type, Tokenizer? tokenizer)
+    private static IReadOnlyList<ExportedTensor> WriteWeights(LlamaModel model, PeftAdapter peft, string folder, GgmlType? type,
+        Tokenizer? tokenizer, Action<int, int, ExportedTensor>? progress)
     {
         var outType = type ?? GgmlType.F32;
         if (outType is not (GgmlType.F32 or GgmlType.F16 or GgmlType.BF16))
@@ -121,8 +128,8 @@ public static class AdapterMerge
         var adapter = AdapterLoader.FromPeft(peft, model, "merge");
         var bySlot = SlotNames(c, adapter);
         bool permute = c.RopeStyle == RopeStyle.Interleaved;
-        var writer = new SafetensorsWriter();
-        writer.Metadata["format"] = "pt";
+        // Listed first so progress knows the count.
+        var tensors = new List<(string SlotPattern, string Slot, string Hf, TensorView View)>();
         foreach (var (slotPattern, hfPattern) in TensorNames.GgufToHf)
         {
             bool perLayer = slotPattern.Contains("{0}", StringComparison.Ordinal);
@@ -130,26 +137,36 @@ public static class AdapterMerge
             {
                 string slot = TensorNames.Layer(slotPattern, l), hf = TensorNames.Layer(hfPattern, l);
                 if (slot == TensorNames.Output && c.TiedEmbeddings) continue;
-                if (!model.Source.TryGet(slot, out var view)) continue;
-                var w = view.AsMatrix();
-                bySlot.TryGetValue(slot, out var module);
-                byte[] bytes = MergedBytes(w, module, outType);
-                bool rotary = permute && (slotPattern == TensorNames.AttnQ || slotPattern == TensorNames.AttnK
-                    || slotPattern == TensorNames.AttnQBias || slotPattern == TensorNames.AttnKBias);
-                long[] shape = view.Shape.Length == 1 || view.Rows == 1 ? [view.Cols] : [view.Rows, view.Cols];
-                if (rotary)
-                {
-                    // Matrix: permute whole rows; bias (a vector over the outputs): permute single elements.
-                    int rowLength = shape.Length == 1 ? (int)GgmlTypeInfo.RowBytes(outType, 1) : bytes.Length / (int)view.Rows;
-                    bytes = RotaryPermutation.ToHfOrder<byte>(bytes, rowLength, c.HeadDim);
-                }
-                writer.AddTensor(hf, outType, shape, bytes);
+                if (model.Source.TryGet(slot, out var view)) tensors.Add((slotPattern, slot, hf, view));
             }
+        }
+        var writer = new SafetensorsWriter();
+        writer.Metadata["format"] = "pt";
+        var written = new List<ExportedTensor>(tensors.Count);
+        foreach (var (slotPattern, slot, hf, view) in tensors)
+        {
+            long[] shape = view.Shape.Length == 1 || view.Rows == 1 ? [view.Cols] : [view.Rows, view.Cols];
+            var exported = new ExportedTensor(hf, shape, outType, null);
+            written.Add(exported);
+            progress?.Invoke(written.Count, tensors.Count, exported);
+            var w = view.AsMatrix();
+            bySlot.TryGetValue(slot, out var module);
+            byte[] bytes = MergedBytes(w, module, outType);
+            bool rotary = permute && (slotPattern == TensorNames.AttnQ || slotPattern == TensorNames.AttnK
+                || slotPattern == TensorNames.AttnQBias || slotPattern == TensorNames.AttnKBias);
+            if (rotary)
+            {
+                // Matrix: permute whole rows; bias (a vector over the outputs): permute single elements.
+                int rowLength = shape.Length == 1 ? (int)GgmlTypeInfo.RowBytes(outType, 1) : bytes.Length / (int)view.Rows;
+                bytes = RotaryPermutation.ToHfOrder<byte>(bytes, rowLength, c.HeadDim);
+            }
+            writer.AddTensor(hf, outType, shape, bytes);
         }
         Directory.CreateDirectory(folder);
         writer.Write(Path.Combine(folder, HfModelFolder.SingleFileName));
         byte[] json = ConfigJson(c, outType, tokenizer);
         AtomicFile.Write(Path.Combine(folder, HfModelFolder.ConfigFileName), s => s.Write(json));
+        return written;
     }
 
     private static Dictionary<string, LoraModule> SlotNames(LlamaConfig c, LoraAdapter adapter)

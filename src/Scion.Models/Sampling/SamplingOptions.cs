@@ -1,6 +1,7 @@
 namespace Scion.Models.Sampling;
 
-/// <summary>How the next token is chosen. Temperature 0 means greedy; the filters apply in llama.cpp's order.</summary>
+/// <summary>How the next token is chosen. Temperature 0 means greedy. Order: penalties, top-k, temperature, then top-p and
+/// min-p on the tempered probabilities (transformers' and vLLM's order; llama.cpp applies temperature last).</summary>
 public sealed record SamplingOptions
 {
     public float Temperature { get; init; } = 0.8f;

@@ -74,6 +74,81 @@ public class SamplerTests
     }
 
     [Fact]
+    public void PresencePenaltyCountsATokenOnceAndChangesTheAnswer()
+    {
+        var o = SamplingOptions.Greedy with { PresencePenalty = 0.2f };
+        // 3 - 0.2 = 2.8 < 2.9: the present best token loses to id 4; without the penalty it wins.
+        Assert.Equal(4, new Sampler(o).Sample(Logits, [1]));
+        Assert.Equal(1, new Sampler(SamplingOptions.Greedy).Sample(Logits, [1]));
+        // Once, not per occurrence: 3 - 0.5 = 2.5 beats 2.9 - 0.5 = 2.4 however often id 1 appeared
+        // (per occurrence it would be 3 - 1.5 = 1.5 and id 4 would win).
+        Assert.Equal(1, new Sampler(SamplingOptions.Greedy with { PresencePenalty = 0.5f }).Sample(Logits, [1, 1, 1, 4]));
+    }
+
+    [Fact]
+    public void FrequencyPenaltyGrowsWithTheCount()
+    {
+        var o = SamplingOptions.Greedy with { FrequencyPenalty = 0.05f };
+        Assert.Equal(1, new Sampler(o).Sample(Logits, [1]));         // 2.95 > 2.9
+        Assert.Equal(4, new Sampler(o).Sample(Logits, [1, 1, 1]));   // 2.85 < 2.9
+    }
+
+    [Fact]
+    public void RepetitionPenaltyMultipliesNegativeLogits()
+    {
+        float[] negative = [-1f, -1.2f, -5f];
+        // -1 * 1.5 = -1.5 < -1.2 (dividing, as for positive logits, would give -0.67 and keep id 0).
+        Assert.Equal(1, new Sampler(SamplingOptions.Greedy with { RepetitionPenalty = 1.5f }).Sample(negative, [0]));
+        Assert.Equal(0, new Sampler(SamplingOptions.Greedy).Sample(negative, [0]));
+    }
+
+    [Fact]
+    public void PenaltiesSeeOnlyTheWindow()
+    {
+        // Id 1 appeared, but 3 tokens ago: a window of 2 does not see it, a window of 3 does.
+        var o = SamplingOptions.Greedy with { PresencePenalty = 0.2f, PenaltyWindow = 2 };
+        Assert.Equal(1, new Sampler(o).Sample(Logits, [1, 5, 5]));
+        Assert.Equal(4, new Sampler(o with { PenaltyWindow = 3 }).Sample(Logits, [1, 5, 5]));
+        Assert.Equal(1, new Sampler(o with { PenaltyWindow = 0 }).Sample(Logits, [1]));
+    }
+
+    [Theory]
+    [InlineData(0.5f)]
+    [InlineData(2f)]
+    public void FrequenciesFollowTheSoftmaxAtTemperature(float temperature)
+    {
+        const int draws = 20000;
+        var h = Histogram(new SamplingOptions { Temperature = temperature, TopK = 0, TopP = 1, MinP = 0 }, draws);
+        double z = Logits.Sum(l => Math.Exp(l / temperature));
+        for (int id = 0; id < Logits.Length; id++)
+            Assert.InRange(h.GetValueOrDefault(id) / (double)draws, Math.Exp(Logits[id] / temperature) / z - 0.015, Math.Exp(Logits[id] / temperature) / z + 0.015);
+    }
+
+    [Fact]
+    public void FiltersRenormaliseTheMassThatIsLeft()
+    {
+        const int draws = 20000;
+        // Top-k 2 at T=1: ids 1 and 4 share all the mass, e^3 : e^2.9.
+        var k = Histogram(new SamplingOptions { Temperature = 1, TopK = 2, TopP = 1, MinP = 0 }, draws);
+        double p1 = Math.Exp(3) / (Math.Exp(3) + Math.Exp(2.9));
+        Assert.InRange(k[1] / (double)draws, p1 - 0.015, p1 + 0.015);
+        // Top-p 0.8 keeps ids 1, 4, 2: each drawn in proportion to e^logit over those three only.
+        var p = Histogram(new SamplingOptions { Temperature = 1, TopK = 0, TopP = 0.8f, MinP = 0 }, draws);
+        double z = Math.Exp(3) + Math.Exp(2.9) + Math.Exp(2);
+        Assert.InRange(p[2] / (double)draws, Math.Exp(2) / z - 0.015, Math.Exp(2) / z + 0.015);
+        Assert.InRange(p[1] / (double)draws, Math.Exp(3) / z - 0.015, Math.Exp(3) / z + 0.015);
+    }
+
+    [Fact]
+    public void TemperatureAppliesBeforeTopP()
+    {
+        // At T=2 the distribution is flatter: 1, 4 and 2 hold only 0.76, so top-p 0.8 keeps id 0 as well
+        // (at T=1 it keeps three ids, see TopPKeepsTheSmallestSetReachingP). transformers and vLLM use this order.
+        var h = Histogram(new SamplingOptions { Temperature = 2, TopK = 0, TopP = 0.8f, MinP = 0 });
+        Assert.Equal([0, 1, 2, 4], h.Keys.Order());
+    }
+
+    [Fact]
     public void BadOptionsAreRefused()
     {
         Assert.Throws<ArgumentException>(() => new Sampler(new SamplingOptions { TopP = 0 }));

@@ -29,6 +29,65 @@ public class ChatSessionTests
         Assert.Equal(4, session.Messages.Count);
     }
 
+    /// <summary>The reply a fresh cache gives for <paramref name="prompt"/>: greedy, up to <paramref name="max"/> tokens,
+    /// ending at an end-of-generation token, with every position prefilled from zero.</summary>
+    private static int[] FreshGreedy(LoadedModel loaded, int[] prompt, int max)
+    {
+        var model = loaded.Model;
+        var cache = new Scion.Models.KvCache.PagedKvCache(model.Config, model.Config.ContextLength);
+        var logits = model.Forward(new Scion.Models.Llama.ForwardBatch().AddSequence(0, prompt, 0), cache);
+        var reply = new List<int>();
+        for (int i = 0; i < Math.Min(max, model.Config.ContextLength - prompt.Length); i++)
+        {
+            int next = new Sampler(SamplingOptions.Greedy).Sample(logits, []);
+            if (loaded.Tokenizer!.IsEndOfGeneration(next)) break;
+            reply.Add(next);
+            logits = model.Forward(new Scion.Models.Llama.ForwardBatch().Add(0, next, prompt.Length + i, true), cache);
+        }
+        return [.. reply];
+    }
+
+    /// <summary>The prompt a session renders for a history (the fallback template, then the tokenizer's BOS rule).</summary>
+    private static int[] EncodeHistory(LoadedModel loaded, IEnumerable<(string Role, string Content)> messages)
+    {
+        var template = Scion.Models.Tokenization.Templates.ChatTemplate.Parse(ChatSession.FallbackTemplate);
+        var t = loaded.Tokenizer!;
+        string text = template.RenderChat(messages.ToList(), true, t.TokenText(t.BosId), t.EosId >= 0 ? t.TokenText(t.EosId) : "");
+        var ids = t.Encode(text, addSpecial: false, parseSpecial: true);
+        return t.AddBos && (ids.Length == 0 || ids[0] != t.BosId) ? [t.BosId, .. ids] : ids;
+    }
+
+    [Fact]
+    public void AfterResetTheCachedTokensOfTheOldConversationAreNotReused()
+    {
+        using var loaded = ModelLoader.Load(BundledModel.Stories260K);
+        var session = new ChatSession(loaded.Model, loaded.Tokenizer!, null);
+        session.Send("Once upon a time", Greedy);
+        session.Reset();
+        // The new history shares only the template's opening tokens with what is cached: the rest must be recomputed.
+        var reply = session.Send("The dog ran to the park", Greedy);
+        var fresh = new ChatSession(loaded.Model, loaded.Tokenizer!, null).Send("The dog ran to the park", Greedy);
+        Assert.Equal(fresh.Tokens, reply.Tokens);
+        Assert.Equal(FreshGreedy(loaded, EncodeHistory(loaded, session.Messages.Take(1)), Greedy.MaxTokens), reply.Tokens);
+    }
+
+    [Fact]
+    public void EveryTurnEqualsAFreshPrefillOfTheWholeHistoryEvenWhenOldTurnsAreDropped()
+    {
+        using var loaded = ModelLoader.Load(BundledModel.Stories260K);
+        // A window small enough that turns are dropped: the history then diverges from the cached tokens at its start.
+        var session = new ChatSession(loaded.Model, loaded.Tokenizer!, null, system: "Be kind.", contextSize: 96);
+        int dropped = 0;
+        for (int turn = 0; turn < 6; turn++)
+        {
+            var r = session.Send($"Tell me about the dog number {turn}", Greedy with { MaxTokens = 16 });
+            dropped += session.DroppedMessages;
+            var prompt = EncodeHistory(loaded, session.Messages.Take(session.Messages.Count - 1));
+            Assert.Equal(FreshGreedy(loaded, prompt, Math.Min(16, 96 - prompt.Length)), r.Tokens);
+        }
+        Assert.True(dropped > 0);
+    }
+
     [Fact]
     public void ResetForgetsHistoryButKeepsSystem()
     {

@@ -76,13 +76,19 @@ public sealed partial class AdapterStore
 
     /// <summary>Registers <paramref name="name"/> for <paramref name="folder"/>, which must lie inside an added root.
     /// Registering a name again for the same folder does nothing; for another folder it is refused.</summary>
-    public void Register(string name, string folder)
+    public void Register(string name, string folder) => Register(name, folder, requireRoot: true);
+
+    /// <summary>Registers a folder the operator named (`scion serve --adapter NAME=DIR`) without adding a root: naming
+    /// one adapter must not open its sibling folders to registration by name at run time.</summary>
+    public void RegisterTrusted(string name, string folder) => Register(name, folder, requireRoot: false);
+
+    private void Register(string name, string folder, bool requireRoot)
     {
         AdapterPaths.CheckName(name);
         string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
         lock (_gate)
         {
-            if (!AdapterPaths.IsInside(full, _roots))
+            if (requireRoot && !AdapterPaths.IsInside(full, _roots))
                 throw new AdapterException(_roots.Count == 0
                     ? $"Adapter '{name}': folder '{folder}' is refused: no adapter root has been added, and adapters are read only from inside one."
                     : $"Adapter '{name}': folder '{folder}' is outside the adapter roots ({string.Join(", ", _roots)}).");

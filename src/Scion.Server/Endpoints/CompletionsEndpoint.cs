@@ -37,7 +37,8 @@ internal static class CompletionsEndpoint
             for (int r = 0; r < results.Length; r++)
             {
                 var engineRequest = request.Requests[r];
-                string promptText = request.Echo ? host.Tokenizer.Decode(engineRequest.PromptTokens.ToArray()) : "";
+                // The prompt as text, without special tokens (a BOS the tokenizer added is not something the client wrote).
+                string promptText = request.Echo ? host.Tokenizer.Decode(engineRequest.PromptTokens.ToArray(), skipSpecial: true) : "";
                 for (int i = 0; i < results[r].Choices.Count; i++)
                 {
                     var c = results[r].Choices[i];
@@ -106,7 +107,7 @@ internal static class CompletionsEndpoint
                         // Echo with logprobs: the prompt comes first, once per choice of this prompt.
                         var tokens = p.Logprobs.Select((lp, t) => (engineRequest.PromptTokens[t], lp)).ToArray();
                         for (int i = 0; i < engineRequest.N; i++)
-                            await sse.WriteAsync(Chunk(r * engineRequest.N + i, host.Tokenizer.Decode(engineRequest.PromptTokens.ToArray()), tokens, null));
+                            await sse.WriteAsync(Chunk(r * engineRequest.N + i, host.Tokenizer.Decode(engineRequest.PromptTokens.ToArray(), skipSpecial: true), tokens, null));
                         break;
                     case TokenEvent t when t.Text.Length > 0 || t.Logprob is not null:
                         await sse.WriteAsync(Chunk(r * engineRequest.N + t.Index, t.Text, logprobs && t.Logprob is not null ? [(t.TokenId, t.Logprob)] : null, null));

@@ -11,7 +11,13 @@ internal static class GenerationFields
     public static EngineRequest Read(JsonFields f, ModelHost host, int maxTokensCap, int? defaultMaxTokens, string maxTokensField = "max_tokens")
     {
         int cap = maxTokensCap > 0 ? Math.Min(maxTokensCap, host.ContextLength) : host.ContextLength;
-        int? maxTokens = f.Int(maxTokensField, 0, int.MaxValue) ?? (maxTokensField != "max_tokens" ? f.Int("max_tokens", 0, int.MaxValue) : null);
+        int? maxTokens = f.Int(maxTokensField, 0, int.MaxValue);
+        if (maxTokens is null && maxTokensField != "max_tokens")
+        {
+            // Chat's older field name: an error then names the field the client sent.
+            maxTokens = f.Int("max_tokens", 0, int.MaxValue);
+            if (maxTokens is not null) maxTokensField = "max_tokens";
+        }
         if (maxTokens > cap)
             throw Http.ApiError.BadField(maxTokensField, $"{maxTokensField}: at most {cap} tokens may be asked for, got {maxTokens}.");
         var sampling = new SamplingOptions

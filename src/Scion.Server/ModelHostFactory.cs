@@ -42,9 +42,9 @@ public static class ModelHostFactory
         if (s.Adapters.Count > 0 || s.AdaptersDir is not null)
         {
             store = new AdapterStore(loaded.Model, new AdapterStoreOptions { ByteBudget = s.AdapterCacheBytes });
-            // Named adapters are registered one by one, adding no root: only --adapters-dir is a root, so runtime
-            // registrations by name stay inside it and never reach a named adapter's siblings.
-            foreach (var (name, folder) in s.Adapters) store.RegisterTrusted(name, folder);
+            // Named adapters are registered one folder each, adding no root: runtime loads stay confined to
+            // --adapters-dir, never to the folders beside a named adapter.
+            foreach (var (name, folder) in s.Adapters) store.RegisterFolder(name, folder);
             if (s.AdaptersDir is not null) store.RegisterRoot(s.AdaptersDir);
         }
         string id = s.ServedModelName ?? Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(s.ModelPath));

@@ -78,10 +78,6 @@ public sealed partial class AdapterStore
     /// Registering a name again for the same folder does nothing; for another folder it is refused.</summary>
     public void Register(string name, string folder) => Register(name, folder, requireRoot: true);
 
-    /// <summary>Registers a folder the operator named (`scion serve --adapter NAME=DIR`) without adding a root: naming
-    /// one adapter must not open its sibling folders to registration by name at run time.</summary>
-    public void RegisterTrusted(string name, string folder) => Register(name, folder, requireRoot: false);
-
     private void Register(string name, string folder, bool requireRoot)
     {
         AdapterPaths.CheckName(name);
@@ -102,6 +98,14 @@ public sealed partial class AdapterStore
             _entries.Add(name, new Entry(name, full));
         }
     }
+
+    /// <summary>Registers <paramref name="name"/> for one folder the operator named (`scion serve --adapter NAME=DIR`),
+    /// wherever it lies, without adding a root: the folder alone is trusted, so its siblings stay out of reach of
+    /// <see cref="Register(string, string)"/> and runtime loads, which remain confined to the roots.</summary>
+    public void RegisterFolder(string name, string folder) => Register(name, folder, requireRoot: false);
+
+    /// <summary>Null when <paramref name="name"/> may name an adapter (one folder name: letters, digits, '.', '_', '-'), else why not.</summary>
+    public static string? NameProblem(string? name) => AdapterPaths.NameProblem(name);
 
     /// <summary>Removes <paramref name="name"/>: new acquires fail, a load in progress is discarded, and its memory is
     /// released at once, or when the last lease on it is disposed. False when it was not registered.</summary>

@@ -131,7 +131,7 @@ public sealed class ScionChatClient : IChatClient, IAsyncDisposable
             throw new NotSupportedException("ChatOptions.ResponseFormat: JSON output is not supported yet (constrained decoding is not implemented); leave it null or Text.");
         var prompt = ChatPrompt.Render(Host, Messages(messages, options?.Instructions), Tools(options));
         float temperature = Range(options?.Temperature, 1, 0, 2, "Temperature");
-        float topP = Range(options?.TopP, 1, float.Epsilon, 1, "TopP");
+        float topP = Range(options?.TopP, 1, 0, 1, "TopP", minExclusive: true);
         int topK = options?.TopK ?? 0;
         if (topK < 0) throw new ArgumentException($"ChatOptions.TopK: expected >= 0 (0: off), got {topK}.");
         int maxTokens = options?.MaxOutputTokens ?? Host.ContextLength - prompt.Length;
@@ -143,7 +143,9 @@ public sealed class ScionChatClient : IChatClient, IAsyncDisposable
             Temperature = temperature,
             TopP = topP,
             TopK = topK,
-            MinP = 0,
+            // The server's extra sampling fields, by the same names, ride in AdditionalProperties.
+            MinP = Range(Extra<float?>(options, "min_p", "a number"), 0, 0, 1, "AdditionalProperties[min_p]"),
+            RepetitionPenalty = Range(Extra<float?>(options, "repetition_penalty", "a number"), 1, 0.01f, 100, "AdditionalProperties[repetition_penalty]"),
             FrequencyPenalty = Range(options?.FrequencyPenalty, 0, -2, 2, "FrequencyPenalty"),
             PresencePenalty = Range(options?.PresencePenalty, 0, -2, 2, "PresencePenalty"),
             Seed = seed,
@@ -156,6 +158,7 @@ public sealed class ScionChatClient : IChatClient, IAsyncDisposable
             Seed = seed,
             Stop = options?.StopSequences is { } stop ? [.. stop] : [],
             MaxTokens = maxTokens,
+            IgnoreEos = Extra<bool?>(options, "ignore_eos", "true or false") ?? false,
         };
         return (request, model);
     }
@@ -210,11 +213,19 @@ public sealed class ScionChatClient : IChatClient, IAsyncDisposable
         return list.Count > 0 ? list : null;
     }
 
-    private static float Range(float? value, float fallback, float min, float max, string name)
+    /// <summary>AdditionalProperties[key] as T (a JSON element or a convertible value), or null when absent.</summary>
+    private static T? Extra<T>(ChatOptions? options, string key, string expected)
+    {
+        if (options?.AdditionalProperties is not { } extra || !extra.TryGetValue(key, out object? raw) || raw is null) return default;
+        if (extra.TryGetValue(key, out T? value)) return value;
+        throw new ArgumentException($"ChatOptions.AdditionalProperties[{key}]: expected {expected}, got {raw.GetType().Name} '{raw}'.");
+    }
+
+    private static float Range(float? value, float fallback, float min, float max, string name, bool minExclusive = false)
     {
         float v = value ?? fallback;
-        if (!(v >= min && v <= max))
-            throw new ArgumentException($"ChatOptions.{name}: expected a number in [{(min == float.Epsilon ? "0 (exclusive)" : min.ToString(System.Globalization.CultureInfo.InvariantCulture))}, {max}], got {v}.");
+        if (!(minExclusive ? v > min : v >= min) || !(v <= max))
+            throw new ArgumentException(FormattableString.Invariant($"ChatOptions.{name}: expected a number in {(minExclusive ? "(" : "[")}{min}, {max}], got {v}."));
         return v;
     }
 

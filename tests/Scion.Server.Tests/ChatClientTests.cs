@@ -114,6 +114,16 @@ public sealed class ChatClientTests(SharedServer shared) : IClassFixture<SharedS
     }
 
     [Fact]
+    public async Task Load_gives_a_client_of_its_own_named_for_the_file()
+    {
+        await using var loaded = ScionChatClient.Load(BundledModel.Stories260K);
+        Assert.Equal("stories260K", loaded.Metadata.DefaultModelId);
+        using var local = new ScionChatClient(F.Host);
+        var options = Greedy("stories260K");
+        Assert.Equal((await local.GetResponseAsync(Prompt, options)).Text, (await loaded.GetResponseAsync("Once upon a time", options)).Text);
+    }
+
+    [Fact]
     public async Task Cancelling_mid_stream_stops_the_engine_request()
     {
         // An engine of its own, so its token count is this test's alone.

@@ -1,6 +1,5 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Scion.Models.Tokenization.Templates;
 using Scion.Server.Http;
 using Scion.Serving.Engine;
 
@@ -63,32 +62,13 @@ internal sealed record ChatRequest(string Model, EngineRequest Request, bool Str
             list.Add(copy);
         }
         if (f["tools"] is { } tools && tools is not JsonArray) throw JsonFields.Wrong("tools", "a list", tools);
-        var tk = host.Tokenizer;
-        string bos = tk.BosId >= 0 ? tk.TokenText(tk.BosId) : "", eos = tk.EosId >= 0 ? tk.TokenText(tk.EosId) : "";
-        // The variables transformers' apply_chat_template passes; tools and documents are None when absent.
-        var variables = new JsonObject
-        {
-            ["messages"] = new JsonArray([.. list]),
-            ["tools"] = f["tools"]?.DeepClone(),
-            ["documents"] = null,
-            ["add_generation_prompt"] = true,
-            ["bos_token"] = bos,
-            ["eos_token"] = eos,
-        };
-        string text;
         try
         {
-            text = host.Template.Render(variables);
+            return ChatPrompt.Render(host, list, f["tools"]);
         }
-        catch (TemplateException e)
+        catch (ArgumentException e)
         {
-            throw ApiError.BadField("messages", $"messages: the chat template failed on them: {e.Message}");
+            throw ApiError.FromArgument(e);
         }
-        var ids = tk.Encode(text, addSpecial: false, parseSpecial: true);
-        // Templates usually print BOS themselves; add the id only when the tokenizer wants one and it is absent.
-        if (tk.AddBos && tk.BosId >= 0 && (ids.Length == 0 || ids[0] != tk.BosId)) ids = [tk.BosId, .. ids];
-        if (ids.Length >= host.ContextLength)
-            throw ApiError.BadField("messages", $"messages: the rendered conversation is {ids.Length} tokens; the model's context is {host.ContextLength}.");
-        return ids;
     }
 }

@@ -59,6 +59,10 @@ public sealed class ScionServer : IAsyncDisposable
         v1.MapGet("/models/{**id}", (HttpContext c, string id) => ModelsEndpoints.Get(c, state, id));
         v1.MapPost("/completions", (HttpContext c) => CompletionsEndpoint.Handle(c, state));
         v1.MapPost("/chat/completions", (HttpContext c) => ChatEndpoint.Handle(c, state));
+        v1.MapPost("/load_lora_adapter", (HttpContext c) => AdapterEndpoints.Load(c, state));
+        v1.MapPost("/unload_lora_adapter", (HttpContext c) => AdapterEndpoints.Unload(c, state));
+        app.MapPost("/tokenize", (HttpContext c) => TokenizeEndpoints.Tokenize(c, state));
+        app.MapPost("/detokenize", (HttpContext c) => TokenizeEndpoints.Detokenize(c, state));
         // Anything else is OpenAI's 404 object, not an empty body.
         app.MapFallback((HttpContext c) => throw new ApiError(404, $"No endpoint {c.Request.Method} {c.Request.Path}.", null, "unknown_url"));
     }

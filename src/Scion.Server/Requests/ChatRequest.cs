@@ -13,7 +13,7 @@ internal sealed record ChatRequest(string Model, EngineRequest Request, bool Str
         string model = f.String("model") ?? host.Id;
         string? adapter = host.ResolveAdapter(model);
         RejectResponseFormat(f);
-        var prompt = Render(f, host);
+        var prompt = RenderMessages(f, host);
         var shape = GenerationFields.Read(f, host, options.MaxTokensCap, out string maxTokensField, maxTokensField: "max_completion_tokens");
         int? top = f.Int("top_logprobs", 0, EngineRequest.MaxLogprobs);
         bool logprobs = f.Bool("logprobs") ?? false;
@@ -42,7 +42,8 @@ internal sealed record ChatRequest(string Model, EngineRequest Request, bool Str
         throw ApiError.BadField("response_format", $"response_format: type '{type}' is not supported yet (constrained JSON output is not implemented); only 'text' is.");
     }
 
-    private static int[] Render(JsonFields f, ModelHost host)
+    /// <summary>The request's messages (and tools) as prompt tokens; /tokenize uses it too (no room needed there).</summary>
+    public static int[] RenderMessages(JsonFields f, ModelHost host, bool addGenerationPrompt = true, bool forGeneration = true)
     {
         if (f["messages"] is not JsonArray messages || messages.Count == 0)
             throw JsonFields.Wrong("messages", "a non-empty list of messages", f["messages"]);
@@ -64,7 +65,7 @@ internal sealed record ChatRequest(string Model, EngineRequest Request, bool Str
         if (f["tools"] is { } tools && tools is not JsonArray) throw JsonFields.Wrong("tools", "a list", tools);
         try
         {
-            return ChatPrompt.Render(host, list, f["tools"]);
+            return ChatPrompt.Render(host, list, f["tools"], addGenerationPrompt, forGeneration);
         }
         catch (ArgumentException e)
         {

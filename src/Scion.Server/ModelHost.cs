@@ -28,7 +28,11 @@ public sealed class ModelHost : IAsyncDisposable
             throw new ArgumentException($"chat template: {e.Message}", e);
         }
         Created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        Metrics = new PrometheusMetrics(this);
     }
+
+    /// <summary>What GET /metrics renders: the engine's instruments and snapshots.</summary>
+    public PrometheusMetrics Metrics { get; }
 
     public string Id { get; }
     public LlamaModel Model { get; }
@@ -51,6 +55,7 @@ public sealed class ModelHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Engine.DisposeAsync();
+        Metrics.Dispose();
         Model.Dispose();
     }
 }

@@ -61,6 +61,12 @@ public sealed class ScionServer : IAsyncDisposable
         v1.MapPost("/chat/completions", (HttpContext c) => ChatEndpoint.Handle(c, state));
         v1.MapPost("/load_lora_adapter", (HttpContext c) => AdapterEndpoints.Load(c, state));
         v1.MapPost("/unload_lora_adapter", (HttpContext c) => AdapterEndpoints.Unload(c, state));
+        app.MapGet("/metrics", async (HttpContext c) =>
+        {
+            string text = state.RequireHost().Metrics.Render();
+            c.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
+            await c.Response.WriteAsync(text, c.RequestAborted);
+        });
         app.MapPost("/tokenize", (HttpContext c) => TokenizeEndpoints.Tokenize(c, state));
         app.MapPost("/detokenize", (HttpContext c) => TokenizeEndpoints.Detokenize(c, state));
         // Anything else is OpenAI's 404 object, not an empty body.

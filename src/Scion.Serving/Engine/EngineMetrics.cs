@@ -18,6 +18,9 @@ public sealed class EngineMetrics : IDisposable
     public static readonly double[] TokenLatencyBuckets = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1, 2.5, 5, 10];
 
     private readonly Meter _meter;
+
+    /// <summary>This engine's meter: an exporter listens to its instruments only (several engines may share a process).</summary>
+    public Meter Meter => _meter;
     private readonly Histogram<double> _timeToFirstToken, _interTokenLatency, _endToEnd, _queueTime;
     private readonly Counter<long> _promptTokens, _generatedTokens, _finished;
 

@@ -70,6 +70,8 @@ public sealed partial class ServingEngine : IDisposable, IAsyncDisposable
     /// <summary>Tokens of KV cache in all.</summary>
     public int KvCacheTokens => _blocks.TotalBlocks * _blocks.BlockSize;
     public EngineStats Stats => _stats;
+    /// <summary>The engine's instruments (latency histograms, token and finish counters), for exporters.</summary>
+    public EngineMetrics Metrics => _metrics;
 
     /// <summary>The first published stats snapshot for which <paramref name="condition"/> holds (the current one
     /// if it already does); snapshots are published after every step and whenever the engine goes idle.</summary>

@@ -59,6 +59,7 @@ public sealed class ScionServer : IAsyncDisposable
         v1.MapGet("/models/{**id}", (HttpContext c, string id) => ModelsEndpoints.Get(c, state, id));
         v1.MapPost("/completions", (HttpContext c) => CompletionsEndpoint.Handle(c, state));
         v1.MapPost("/chat/completions", (HttpContext c) => ChatEndpoint.Handle(c, state));
+        v1.MapPost("/embeddings", (HttpContext c) => EmbeddingsEndpoint.Handle(c, state));
         v1.MapPost("/load_lora_adapter", (HttpContext c) => AdapterEndpoints.Load(c, state));
         v1.MapPost("/unload_lora_adapter", (HttpContext c) => AdapterEndpoints.Unload(c, state));
         app.MapGet("/metrics", async (HttpContext c) =>

@@ -18,6 +18,39 @@ public sealed partial class LlamaModel
         var c = Config;
         int n = batch.Count;
         if (n == 0) return [];
+        var x = Trunk(batch, cache);
+        var s = _scratch!;
+        int m = batch.LogitRows.Count;
+        var logits = new float[(long)m * c.Vocab];
+        if (m == 0) return logits;
+        var rows = s.Norm.AsSpan(0, m * c.Dim);
+        for (int i = 0; i < m; i++)
+            Ops.RmsNorm(x.Slice(batch.LogitRows[i] * c.Dim, c.Dim), Weights.OutputNorm, c.RmsEps, rows.Slice(i * c.Dim, c.Dim));
+        MatMul.Multiply(Weights.Output, rows, logits, m, Pool);
+        return logits;
+    }
+
+    /// <summary>
+    /// As <see cref="Forward"/>, but returns every row's final hidden state after the output norm (what the output
+    /// projection turns into logits): [rows, D]. Embeddings pool these.
+    /// </summary>
+    public float[] ForwardHidden(ForwardBatch batch, PagedKvCache cache)
+    {
+        var c = Config;
+        int n = batch.Count;
+        if (n == 0) return [];
+        var x = Trunk(batch, cache);
+        var hidden = new float[(long)n * c.Dim];
+        for (int t = 0; t < n; t++)
+            Ops.RmsNorm(x.Slice(t * c.Dim, c.Dim), Weights.OutputNorm, c.RmsEps, hidden.AsSpan(t * c.Dim, c.Dim));
+        return hidden;
+    }
+
+    /// <summary>Embedding lookup and every layer; returns the residual stream x: [T, D] (scratch, valid until the next forward).</summary>
+    private Span<float> Trunk(ForwardBatch batch, PagedKvCache cache)
+    {
+        var c = Config;
+        int n = batch.Count;
         var tables = PrepareCache(batch, cache);
         var s = _scratch = ForwardScratch.Ensure(_scratch, c, n);
         var positions = batch.Positions.ToArray();
@@ -72,15 +105,7 @@ public sealed partial class LlamaModel
             var table = tables[t];
             if (positions[t] + 1 > table.Length) cache.SetLength(table, positions[t] + 1);
         }
-
-        int m = batch.LogitRows.Count;
-        var logits = new float[(long)m * c.Vocab];
-        if (m == 0) return logits;
-        var rows = s.Norm.AsSpan(0, m * c.Dim);
-        for (int i = 0; i < m; i++)
-            Ops.RmsNorm(x.Slice(batch.LogitRows[i] * c.Dim, c.Dim), Weights.OutputNorm, c.RmsEps, rows.Slice(i * c.Dim, c.Dim));
-        MatMul.Multiply(Weights.Output, rows, logits, m, Pool);
-        return logits;
+        return x;
     }
 
     private void Linear(int layer, LinearSlot slot, in WeightMatrix w, ReadOnlySpan<float> x, Span<float> y, int n,

@@ -100,6 +100,13 @@ public sealed partial class ServingEngine : IDisposable, IAsyncDisposable
     private readonly ConcurrentQueue<Action> _probes = new();
     private volatile bool _held;
 
+    /// <summary>
+    /// Runs <paramref name="work"/> on the engine thread between two steps, with the model to itself (the forward is
+    /// not thread-safe and the engine thread owns it): for work outside generation, such as embeddings. Streams pause
+    /// while it runs, so keep it short. Work should use its own KV cache, not the engine's.
+    /// </summary>
+    public Task<T> RunExclusiveAsync<T>(Func<LlamaModel, T> work) => InspectAsync(() => work(_model));
+
     /// <summary>Test hook: runs <paramref name="probe"/> on the engine thread between steps.</summary>
     internal Task<T> InspectAsync<T>(Func<T> probe)
     {

@@ -1,126 +1,122 @@
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
-using System.Text.RegularExpressions;
 
 namespace Scion.Server.Tests;
 
-/// <summary>The stream byte for byte as OpenAI sends it: `data: {json}\n\n` events, one id and created, the role in the
-/// first delta, finish_reason in the last, the usage chunk with empty choices, then `data: [DONE]\n\n`.</summary>
-public sealed partial class SseFormatTests(SharedServer shared) : IClassFixture<SharedServer>
+/// <summary>The raw bytes of streams against OpenAI's format: <c>data: {json}\n\n</c> events, one id and created,
+/// the role in the first delta only, finish_reason in the last choice chunk, the usage chunk with empty choices,
+/// <c>data: [DONE]\n\n</c> last; and an error after streaming began as a <c>data: {"error": ...}</c> event.</summary>
+public sealed class SseFormatTests(SharedServer shared) : IClassFixture<SharedServer>
 {
     private ServerFixture F => shared.Fixture;
 
-    [GeneratedRegex(@"\A(data: [^\n]+\n\n)+data: \[DONE\]\n\n\z")]
-    private static partial Regex EventStream();
-
-    private async Task<(HttpResponseMessage Response, string Body)> Post(string path, object body)
+    /// <summary>The stream's events (checked for framing) as parsed JSON, [DONE] excluded.</summary>
+    private static async Task<List<JsonElement>> StreamAsync(HttpClient http, string path, string json)
     {
-        var request = new HttpRequestMessage(HttpMethod.Post, path) { Content = new StringContent(JsonSerializer.Serialize(body), Encoding.UTF8, "application/json") };
-        var response = await F.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-        return (response, await response.Content.ReadAsStringAsync());
+        using var response = await http.SendAsync(Http.Post(path, json), HttpCompletionOption.ResponseHeadersRead);
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.Equal("text/event-stream", response.Content.Headers.ContentType!.MediaType);
+        string text = Encoding.UTF8.GetString(await response.Content.ReadAsByteArrayAsync());
+        Assert.EndsWith("\n\ndata: [DONE]\n\n", text);
+        var events = text.Split("\n\n");
+        Assert.Equal("", events[^1]);
+        Assert.Equal("data: [DONE]", events[^2]);
+        var chunks = new List<JsonElement>();
+        foreach (var e in events[..^2])
+        {
+            Assert.StartsWith("data: ", e);
+            Assert.DoesNotContain('\n', e);
+            Assert.DoesNotContain('\r', e);
+            chunks.Add(JsonDocument.Parse(e["data: ".Length..]).RootElement);
+        }
+        Assert.NotEmpty(chunks);
+        return chunks;
     }
 
-    /// <summary>The JSON of every event but [DONE], checked for the framing first.</summary>
-    private static List<JsonElement> Events(HttpResponseMessage response, string body)
+    private static void SameIdAndCreated(List<JsonElement> chunks, string idPrefix, string obj)
     {
-        Assert.Equal("text/event-stream", response.Content.Headers.ContentType?.MediaType);
-        Assert.Matches(EventStream(), body);
-        return [.. body.Split("\n\n", StringSplitOptions.RemoveEmptyEntries).SkipLast(1).Select(e => JsonDocument.Parse(e["data: ".Length..]).RootElement)];
+        string id = chunks[0].GetProperty("id").GetString()!;
+        Assert.StartsWith(idPrefix, id);
+        long created = chunks[0].GetProperty("created").GetInt64();
+        foreach (var c in chunks)
+        {
+            Assert.Equal(id, c.GetProperty("id").GetString());
+            Assert.Equal(created, c.GetProperty("created").GetInt64());
+            Assert.Equal(obj, c.GetProperty("object").GetString());
+            Assert.Equal(ServerFixture.ModelId, c.GetProperty("model").GetString());
+        }
     }
 
     [Fact]
-    public async Task Chat_stream_is_openai_shaped_and_says_what_the_whole_reply_says()
+    public async Task A_chat_stream_is_framed_as_OpenAI_sends_it()
     {
-        var messages = new[] { new { role = "user", content = "Once upon a time" } };
-        var (response, body) = await Post("/v1/chat/completions", new
-        {
-            model = ServerFixture.ModelId, messages, max_tokens = 20, temperature = 0, stream = true, stream_options = new { include_usage = true },
-        });
-        var events = Events(response, body);
-        string id = events[0].GetProperty("id").GetString()!;
-        long created = events[0].GetProperty("created").GetInt64();
-        Assert.StartsWith("chatcmpl-", id);
-        foreach (var e in events)
-        {
-            Assert.Equal(id, e.GetProperty("id").GetString());
-            Assert.Equal(created, e.GetProperty("created").GetInt64());
-            Assert.Equal("chat.completion.chunk", e.GetProperty("object").GetString());
-            Assert.Equal(ServerFixture.ModelId, e.GetProperty("model").GetString());
-        }
-        // The last event is the usage chunk: no choices, the token counts.
-        var usage = events[^1];
+        const string body = """{"model":"stories260K","messages":[{"role":"user","content":"Once upon a time"}],"max_tokens":12,"temperature":0,"ignore_eos":true""";
+        var chunks = await StreamAsync(F.Http, "/v1/chat/completions", body + ""","stream":true,"stream_options":{"include_usage":true}}""");
+        SameIdAndCreated(chunks, "chatcmpl-", "chat.completion.chunk");
+        var usage = chunks[^1];
         Assert.Equal(0, usage.GetProperty("choices").GetArrayLength());
-        Assert.Equal(20, usage.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
-        var chunks = events.SkipLast(1).Select(e => e.GetProperty("choices")[0]).ToList();
-        Assert.Equal("assistant", chunks[0].GetProperty("delta").GetProperty("role").GetString());
-        Assert.All(chunks.Skip(1), c => Assert.False(c.GetProperty("delta").TryGetProperty("role", out _)));
-        Assert.All(chunks.SkipLast(1), c => Assert.Equal(JsonValueKind.Null, c.GetProperty("finish_reason").ValueKind));
-        Assert.Equal("length", chunks[^1].GetProperty("finish_reason").GetString());
-        string streamed = string.Concat(chunks.Select(c => c.GetProperty("delta").TryGetProperty("content", out var t) && t.ValueKind == JsonValueKind.String ? t.GetString() : ""));
-
-        var (wholeResponse, wholeBody) = await Post("/v1/chat/completions", new { model = ServerFixture.ModelId, messages, max_tokens = 20, temperature = 0 });
-        Assert.Equal("application/json", wholeResponse.Content.Headers.ContentType?.MediaType);
-        var whole = JsonDocument.Parse(wholeBody).RootElement;
-        Assert.Equal(whole.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString(), streamed);
-        Assert.Equal(whole.GetProperty("usage").GetProperty("prompt_tokens").GetInt32(), usage.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
-    }
-
-    [Fact]
-    public async Task Completions_stream_without_usage_ends_with_the_finish_reason_then_done()
-    {
-        var (response, body) = await Post("/v1/completions", new { model = ServerFixture.ModelId, prompt = "Once upon a time", max_tokens = 12, temperature = 0, stream = true });
-        var events = Events(response, body);
-        Assert.All(events, e => Assert.Equal("text_completion", e.GetProperty("object").GetString()));
-        Assert.All(events, e => Assert.Equal(1, e.GetProperty("choices").GetArrayLength()));
-        Assert.Equal("length", events[^1].GetProperty("choices")[0].GetProperty("finish_reason").GetString());
-        string streamed = string.Concat(events.Select(e => e.GetProperty("choices")[0].GetProperty("text").GetString()));
-        var (_, wholeBody) = await Post("/v1/completions", new { model = ServerFixture.ModelId, prompt = "Once upon a time", max_tokens = 12, temperature = 0 });
-        Assert.Equal(JsonDocument.Parse(wholeBody).RootElement.GetProperty("choices")[0].GetProperty("text").GetString(), streamed);
-        Assert.StartsWith(", there was a little girl", streamed);
-    }
-
-    [Fact]
-    public async Task Completions_take_lists_of_strings_and_token_ids_with_one_choice_per_prompt()
-    {
-        int[] ids = F.Host.Tokenizer.Encode("Once upon a time", addSpecial: true, parseSpecial: false);
-        async Task<string[]> Texts(object prompt, int n = 1)
+        Assert.Equal(12, usage.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+        var choices = chunks[..^1];
+        var text = new StringBuilder();
+        for (int i = 0; i < choices.Count; i++)
         {
-            var (r, body) = await Post("/v1/completions", new { model = ServerFixture.ModelId, prompt, max_tokens = 6, temperature = 0, n });
-            Assert.True(r.IsSuccessStatusCode, body);
-            var choices = JsonDocument.Parse(body).RootElement.GetProperty("choices").EnumerateArray().ToList();
-            Assert.Equal(Enumerable.Range(0, choices.Count), choices.Select(c => c.GetProperty("index").GetInt32()));
-            return [.. choices.Select(c => c.GetProperty("text").GetString()!)];
+            var c = choices[i];
+            Assert.Equal(JsonValueKind.Null, c.GetProperty("usage").ValueKind);
+            var choice = Assert.Single(c.GetProperty("choices").EnumerateArray());
+            Assert.Equal(0, choice.GetProperty("index").GetInt32());
+            var delta = choice.GetProperty("delta");
+            Assert.Equal(i == 0, delta.TryGetProperty("role", out var role));
+            if (i == 0) Assert.Equal("assistant", role.GetString());
+            if (delta.TryGetProperty("content", out var content)) text.Append(content.GetString());
+            var finish = choice.GetProperty("finish_reason");
+            if (i == choices.Count - 1) Assert.Equal("length", finish.GetString());
+            else Assert.Equal(JsonValueKind.Null, finish.ValueKind);
         }
-        string one = (await Texts("Once upon a time"))[0];
-        Assert.Equal([one, one], await Texts(new[] { "Once upon a time", "Once upon a time" }));
-        Assert.Equal([one], await Texts(ids));
-        Assert.Equal([one, one], await Texts(new[] { ids, ids }));
-        // n = 2 greedy: two identical choices.
-        Assert.Equal([one, one], await Texts("Once upon a time", n: 2));
+        var whole = await Http.PostAsync(F.Http, "/v1/chat/completions", body + "}");
+        Assert.Equal(whole.Json.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString(), text.ToString());
     }
 
     [Fact]
-    public async Task Echo_and_logprobs_cover_the_prompt_and_every_generated_token()
+    public async Task A_completions_stream_is_framed_as_OpenAI_sends_it()
     {
-        var (r, body) = await Post("/v1/completions", new { model = ServerFixture.ModelId, prompt = "Once upon a time", max_tokens = 4, temperature = 0, echo = true, logprobs = 3 });
-        Assert.True(r.IsSuccessStatusCode, body);
-        var choice = JsonDocument.Parse(body).RootElement.GetProperty("choices")[0];
-        Assert.StartsWith("Once upon a time", choice.GetProperty("text").GetString());
-        var lp = choice.GetProperty("logprobs");
-        int promptTokens = JsonDocument.Parse(body).RootElement.GetProperty("usage").GetProperty("prompt_tokens").GetInt32();
-        var tokens = lp.GetProperty("tokens").EnumerateArray().ToList();
-        var tops = lp.GetProperty("top_logprobs").EnumerateArray().ToList();
-        Assert.Equal(promptTokens + 4, tokens.Count);
-        Assert.Equal(tokens.Count, lp.GetProperty("token_logprobs").GetArrayLength());
-        // Greedy: each generated token is its position's most likely one, listed among 3 alternatives.
-        for (int i = promptTokens; i < tokens.Count; i++)
+        const string body = """{"model":"stories260K","prompt":"Once upon a time","max_tokens":10,"temperature":0,"ignore_eos":true""";
+        var chunks = await StreamAsync(F.Http, "/v1/completions", body + ""","stream":true,"stream_options":{"include_usage":true}}""");
+        SameIdAndCreated(chunks, "cmpl-", "text_completion");
+        Assert.Equal(0, chunks[^1].GetProperty("choices").GetArrayLength());
+        Assert.Equal(10, chunks[^1].GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+        var text = new StringBuilder();
+        var choices = chunks[..^1];
+        for (int i = 0; i < choices.Count; i++)
         {
-            var alternatives = tops[i].EnumerateObject().ToList();
-            Assert.Equal(3, alternatives.Count);
-            double chosen = lp.GetProperty("token_logprobs")[i].GetDouble();
-            Assert.True(chosen <= 0);
-            Assert.Equal(alternatives.Max(a => a.Value.GetDouble()), chosen, 1e-5);
+            var choice = Assert.Single(choices[i].GetProperty("choices").EnumerateArray());
+            text.Append(choice.GetProperty("text").GetString());
+            var finish = choice.GetProperty("finish_reason");
+            if (i == choices.Count - 1) Assert.Equal("length", finish.GetString());
+            else Assert.Equal(JsonValueKind.Null, finish.ValueKind);
         }
+        var whole = await Http.PostAsync(F.Http, "/v1/completions", body + "}");
+        Assert.Equal(whole.Json.GetProperty("choices")[0].GetProperty("text").GetString(), text.ToString());
+
+        // Without include_usage there is no usage chunk and no usage field.
+        var plain = await StreamAsync(F.Http, "/v1/completions", body + ""","stream":true}""");
+        Assert.All(plain, c => Assert.False(c.TryGetProperty("usage", out _)));
+        Assert.All(plain, c => Assert.Equal(1, c.GetProperty("choices").GetArrayLength()));
+    }
+
+    [Fact]
+    public async Task An_error_after_the_stream_began_is_a_data_error_event_then_done()
+    {
+        await using var f = await ServerFixture.StartAsync();
+        // An adapter that registers (it has a config file) but cannot load: the failure comes after the role chunk.
+        string broken = Path.Combine(f.AdaptersDir, "broken");
+        Directory.CreateDirectory(broken);
+        File.WriteAllText(Path.Combine(broken, "adapter_config.json"), "this is not json");
+        f.Host.Adapters!.Register("broken");
+        var chunks = await StreamAsync(f.Http, "/v1/chat/completions", """{"model":"broken","messages":[{"role":"user","content":"hi"}],"stream":true}""");
+        Assert.Equal("assistant", chunks[0].GetProperty("choices")[0].GetProperty("delta").GetProperty("role").GetString());
+        var error = chunks[^1].GetProperty("error");
+        Assert.Contains("broken", error.GetProperty("message").GetString());
+        Assert.Equal("model", error.GetProperty("param").GetString());
+        Assert.Equal(2, chunks.Count);
     }
 }

@@ -22,6 +22,7 @@ public sealed record BenchReport
     /// <summary>The long-prompt probe's TTFT, and the worst gap of the other streams while it was being prefilled.</summary>
     public double? LongPromptTtft { get; init; }
     public double? WorstGapDuringLongPrompt { get; init; }
+    public string? LongPromptError { get; init; }
     /// <summary>Engine counters over the run (null against a remote server).</summary>
     public EngineCounters? Engine { get; init; }
 }

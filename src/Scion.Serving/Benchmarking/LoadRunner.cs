@@ -124,6 +124,7 @@ public static class LoadRunner
             LaterRequestsTtftP50 = later.Count > 0 ? LatencySummary.Of(later).P50 : null,
             LongPromptTtft = probe is null ? null : Ttft(probe),
             WorstGapDuringLongPrompt = worstDuringProbe,
+            LongPromptError = probe?.Error,
             Engine = engine,
         };
     }

@@ -29,6 +29,7 @@ public static class CliApp
         FinetuneCommand.Build,
         EvalCommand.Build,
         MergeCommand.Build,
+        ServeCommand.Build,
     ];
 
     /// <summary>The whole command tree (fresh each call: options hold no state, but tests compare trees).</summary>

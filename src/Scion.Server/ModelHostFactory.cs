@@ -42,12 +42,9 @@ public static class ModelHostFactory
         if (s.Adapters.Count > 0 || s.AdaptersDir is not null)
         {
             store = new AdapterStore(loaded.Model, new AdapterStoreOptions { ByteBudget = s.AdapterCacheBytes });
-            // Each named adapter's parent folder becomes a root: the store reads only inside roots.
-            foreach (var (name, folder) in s.Adapters)
-            {
-                store.AddRoot(Path.GetDirectoryName(Path.GetFullPath(folder)) ?? folder);
-                store.Register(name, folder);
-            }
+            // Named adapters are registered one folder each, adding no root: runtime loads stay confined to
+            // --adapters-dir, never to the folders beside a named adapter.
+            foreach (var (name, folder) in s.Adapters) store.RegisterFolder(name, folder);
             if (s.AdaptersDir is not null) store.RegisterRoot(s.AdaptersDir);
         }
         string id = s.ServedModelName ?? Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(s.ModelPath));

@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Scion.Server.Endpoints;
 using Scion.Server.Http;
@@ -18,6 +19,8 @@ namespace Scion.Server;
 public sealed class ScionServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
+    private readonly Lock _gate = new();
+    private bool _disposed;
 
     public ServerState State { get; }
 
@@ -38,6 +41,11 @@ public sealed class ScionServer : IAsyncDisposable
         });
         builder.WebHost.UseUrls($"http://{(options.Host.Contains(':') ? $"[{options.Host}]" : options.Host)}:{options.Port}");
         builder.Services.AddSingleton(State);
+        // Not the console lifetime: it would take SIGINT/SIGTERM from the process that embeds the server (the
+        // scion CLI routes Ctrl-C itself; tests must not lose their signals). Whoever starts the server stops it.
+        builder.Services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
+        // On stop, streams still running get a few seconds to end before they are cut.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(5));
         _app = builder.Build();
         _app.UseMiddleware<ServerMiddleware>();
         MapEndpoints(_app, State);
@@ -68,21 +76,37 @@ public sealed class ScionServer : IAsyncDisposable
     /// <summary>Loads the model in the background while already listening; a failure is kept for /health and 503s.</summary>
     public Task LoadAsync(Func<ModelHost> load) => Task.Run(() =>
     {
+        ModelHost host;
         try
         {
-            State.SetHost(load());
+            host = load();
         }
         catch (Exception e)
         {
             State.LoadError = e.Message;
             throw;
         }
+        // Stopped while loading (Ctrl-C during a long load): nobody will serve it, so free it here.
+        lock (_gate)
+            if (!_disposed)
+            {
+                State.SetHost(host);
+                return;
+            }
+        host.DisposeAsync().AsTask().GetAwaiter().GetResult();
     });
 
     public async ValueTask DisposeAsync()
     {
+        lock (_gate) _disposed = true;
         await _app.StopAsync();
         await _app.DisposeAsync();
         if (State.Host is { } host) await host.DisposeAsync();
+    }
+
+    private sealed class EmbeddedLifetime : IHostLifetime
+    {
+        public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 }

@@ -8,10 +8,14 @@ namespace Scion.Server.Endpoints;
 /// <summary>Writes JSON bodies with Utf8JsonWriter (no reflection, field order as OpenAI's).</summary>
 internal static class Json
 {
+    /// <summary>Quotes as \" and text as UTF-8, as OpenAI writes them (the default encoder's \u0022 is valid but
+    /// hard to read in curl); HTML-safe escaping is pointless in an API body.</summary>
+    public static readonly JsonWriterOptions Options = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static byte[] Write(Action<Utf8JsonWriter> body)
     {
         using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer)) body(w);
+        using (var w = new Utf8JsonWriter(buffer, Json.Options)) body(w);
         return buffer.ToArray();
     }
 

@@ -35,7 +35,7 @@ public sealed class ApiError(int status, string message, string? param = null, s
     public byte[] ToJson()
     {
         using var buffer = new MemoryStream();
-        using (var w = new Utf8JsonWriter(buffer))
+        using (var w = new Utf8JsonWriter(buffer, Endpoints.Json.Options))
         {
             w.WriteStartObject();
             w.WriteStartObject("error");

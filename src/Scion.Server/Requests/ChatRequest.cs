@@ -15,7 +15,7 @@ internal sealed record ChatRequest(string Model, EngineRequest Request, bool Str
         string? adapter = host.ResolveAdapter(model);
         RejectResponseFormat(f);
         var prompt = Render(f, host);
-        var shape = GenerationFields.Read(f, host, options.MaxTokensCap, defaultMaxTokens: null, maxTokensField: "max_completion_tokens");
+        var shape = GenerationFields.Read(f, host, options.MaxTokensCap, out string maxTokensField, maxTokensField: "max_completion_tokens");
         int? top = f.Int("top_logprobs", 0, EngineRequest.MaxLogprobs);
         bool logprobs = f.Bool("logprobs") ?? false;
         if (top is not null && !logprobs) throw ApiError.BadField("top_logprobs", "top_logprobs: needs logprobs set to true.");
@@ -27,7 +27,7 @@ internal sealed record ChatRequest(string Model, EngineRequest Request, bool Str
             PromptTokens = prompt,
             Adapter = adapter,
             Logprobs = logprobs ? top ?? 0 : null,
-            MaxTokens = shape.MaxTokens >= 0 ? shape.MaxTokens : host.ContextLength - prompt.Length,
+            MaxTokens = GenerationFields.MaxTokensFor(shape.MaxTokens, prompt.Length, host, options.MaxTokensCap, defaultMaxTokens: null, maxTokensField),
         };
         return new ChatRequest(model, request, stream, includeUsage);
     }

@@ -13,7 +13,7 @@ internal sealed record CompletionRequest(string Model, IReadOnlyList<EngineReque
         string model = f.String("model") ?? host.Id;
         string? adapter = host.ResolveAdapter(model);
         var prompts = Prompts(f, host);
-        var shape = GenerationFields.Read(f, host, options.MaxTokensCap, defaultMaxTokens: 16);
+        var shape = GenerationFields.Read(f, host, options.MaxTokensCap, out string maxTokensField);
         bool echo = f.Bool("echo") ?? false;
         int? logprobs = f.Int("logprobs", 0, EngineRequest.MaxLogprobs);
         bool stream = f.Bool("stream") ?? false;
@@ -23,6 +23,7 @@ internal sealed record CompletionRequest(string Model, IReadOnlyList<EngineReque
         var requests = prompts.Select(p => shape with
         {
             PromptTokens = p,
+            MaxTokens = GenerationFields.MaxTokensFor(shape.MaxTokens, p.Length, host, options.MaxTokensCap, defaultMaxTokens: 16, maxTokensField),
             Adapter = adapter,
             Logprobs = logprobs,
             EchoPromptLogprobs = echo && logprobs is not null,

@@ -97,6 +97,29 @@ public sealed partial class AdapterStore
         }
     }
 
+    /// <summary>Registers <paramref name="name"/> for one folder the operator named (`scion serve --adapter NAME=DIR`),
+    /// wherever it lies, without adding a root: the folder alone is trusted, so its siblings stay out of reach of
+    /// <see cref="Register(string, string)"/> and runtime loads, which remain confined to the roots.</summary>
+    public void RegisterFolder(string name, string folder)
+    {
+        AdapterPaths.CheckName(name);
+        string full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(folder));
+        if (!File.Exists(Path.Combine(full, PeftAdapterFiles.ConfigFileName)))
+            throw new AdapterException($"Adapter '{name}': folder '{folder}' has no {PeftAdapterFiles.ConfigFileName}; not a PEFT adapter folder.");
+        lock (_gate)
+        {
+            if (_entries.TryGetValue(name, out var existing))
+            {
+                if (existing.Folder == full) return;
+                throw new AdapterException($"Adapter '{name}' is already registered for {existing.Folder}; unregister it before registering {full}.");
+            }
+            _entries.Add(name, new Entry(name, full));
+        }
+    }
+
+    /// <summary>Null when <paramref name="name"/> may name an adapter (one folder name: letters, digits, '.', '_', '-'), else why not.</summary>
+    public static string? NameProblem(string? name) => AdapterPaths.NameProblem(name);
+
     /// <summary>Removes <paramref name="name"/>: new acquires fail, a load in progress is discarded, and its memory is
     /// released at once, or when the last lease on it is disposed. False when it was not registered.</summary>
     public bool Unregister(string name)

@@ -33,6 +33,8 @@ public sealed partial class ServingEngine : IDisposable, IAsyncDisposable
     private long _nextRequestId;
     private int _nextSequenceId;
     private volatile EngineStats _stats = new();
+    // Completed (and replaced) each time stats are published, so callers can await a change instead of polling.
+    private TaskCompletionSource _published = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly EngineMetrics _metrics;
 
     // Engine-thread state.
@@ -68,6 +70,23 @@ public sealed partial class ServingEngine : IDisposable, IAsyncDisposable
     /// <summary>Tokens of KV cache in all.</summary>
     public int KvCacheTokens => _blocks.TotalBlocks * _blocks.BlockSize;
     public EngineStats Stats => _stats;
+
+    /// <summary>The first published stats snapshot for which <paramref name="condition"/> holds (the current one
+    /// if it already does); snapshots are published after every step and whenever the engine goes idle.</summary>
+    public async Task<EngineStats> WhenStatsAsync(Func<EngineStats, bool> condition, CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            // Take the signal before the snapshot: a publish in between completes the signal taken.
+            var next = Volatile.Read(ref _published).Task;
+            var stats = _stats;
+            if (condition(stats)) return stats;
+            await next.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Test hook, called with the request id when a cancellation is first asked for (any thread).</summary>
+    internal Action<long>? CancelObserver { get; set; }
 
     /// <summary>Test hook, called on the engine thread with (request id, choice, generated index, logits [V]) before each sample.</summary>
     internal Action<long, int, int, float[]>? LogitsObserver { get; set; }
@@ -129,6 +148,7 @@ public sealed partial class ServingEngine : IDisposable, IAsyncDisposable
     internal void Cancel(RequestState state)
     {
         if (!state.RequestCancel()) return;
+        CancelObserver?.Invoke(state.Id);
         _cancels.Enqueue(state);
         _wake.Set();
     }
@@ -256,7 +276,13 @@ public sealed partial class ServingEngine : IDisposable, IAsyncDisposable
         _waiting.Insert(at < 0 ? _waiting.Count : at, s);
     }
 
-    private void PublishStats() => _stats = new EngineStats
+    private void PublishStats()
+    {
+        _stats = Snapshot();
+        Interlocked.Exchange(ref _published, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+    }
+
+    private EngineStats Snapshot() => new()
     {
         RunningSequences = _running.Count,
         WaitingSequences = _waiting.Count,

@@ -74,6 +74,28 @@ public class AdapterStoreRegistryTests
     }
 
     [Fact]
+    public async Task AFolderRegisteredByItselfAddsNoRoot()
+    {
+        using var f = new AdapterFixture();
+        string named = f.Write("named", 1);
+        string sibling = f.Write("sibling", 2);
+        var store = new AdapterStore(f.Model);
+        store.RegisterFolder("chosen", named);
+        store.RegisterFolder("chosen", named); // again for the same folder: nothing
+        Assert.Equal(["chosen"], store.List().Select(a => a.Name));
+        // Its parent did not become a root: the sibling cannot be registered, by folder or by name.
+        Assert.Contains("no adapter root", Assert.Throws<AdapterException>(() => store.Register("sibling", sibling)).Message);
+        Assert.Throws<AdapterException>(() => store.Register("sibling"));
+        Assert.Throws<AdapterException>(() => store.RegisterFolder("chosen", sibling));
+        Assert.Throws<AdapterException>(() => store.RegisterFolder("../x", sibling));
+        Assert.Throws<AdapterException>(() => store.RegisterFolder("empty", f.Root));
+        using var lease = await store.AcquireAsync("chosen").AsTask().WaitAsync(Timeout);
+        Assert.NotNull(lease.Adapter);
+        Assert.Null(AdapterStore.NameProblem("a-b.c_1"));
+        Assert.NotNull(AdapterStore.NameProblem("a/b"));
+    }
+
+    [Fact]
     public void FoldersOutsideTheRootsAreRefused()
     {
         using var f = new AdapterFixture();

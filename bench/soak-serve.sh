@@ -50,7 +50,7 @@ soak() { # NAME PID
   wait_healthy "$pid" "$url"
   sample_rss "$pid" "$OUT/$name-rss.csv" & local sampler=$!
   echo "soak: $name (pid $pid), $STREAMS streams for $DURATION s ..." >&2
-  "$SCION" bench-serve --url "$url" --concurrency "$STREAMS" --requests 100000000 --duration "$DURATION" \
+  "$SCION" bench-serve --url "$url" --concurrency "$STREAMS" --requests 10000000 --duration "$DURATION" \
     --prompt-tokens 80 --output-tokens 64 --ignore-eos --warmup 2 --json --output "$OUT/$name.json" >/dev/null || true
   kill "$sampler" 2>/dev/null || true
   kill "$pid" 2>/dev/null || true

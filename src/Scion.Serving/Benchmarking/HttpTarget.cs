@@ -47,6 +47,9 @@ public sealed class HttpTarget(HttpClient http, Uri baseUrl, string model, bool 
                 Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json"),
             };
             message.Headers.Accept.Add(new MediaTypeWithQualityHeaderValue("text/event-stream"));
+            // A fresh connection per request: llama-server closes kept-alive connections it considers idle, and a
+            // pooled one it closed fails the next send ("an error occurred while sending the request").
+            message.Headers.ConnectionClose = true;
             using var response = await http.SendAsync(message, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             if (!response.IsSuccessStatusCode)
             {

@@ -23,6 +23,7 @@ public static class CliApp
         TemplateCliCommand.Build,
         InspectCommand.Build,
         BenchCommand.Build,
+        BenchServeCommand.Build,
         QuantizeCommand.Build,
         CreateCommand.Build,
         FinetuneCommand.Build,

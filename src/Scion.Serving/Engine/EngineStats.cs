@@ -10,6 +10,8 @@ public sealed record EngineStats
     public int LoadingRequests { get; init; }
     public int KvBlocksUsed { get; init; }
     public int KvBlocksTotal { get; init; }
+    /// <summary>Most blocks in use at once since the engine started.</summary>
+    public int KvBlocksPeak { get; init; }
     /// <summary>Blocks findable by prefix hash (in use or evictable).</summary>
     public int KvBlocksCached { get; init; }
     public long KvEvictions { get; init; }

@@ -298,6 +298,7 @@ public sealed partial class ServingEngine : IDisposable, IAsyncDisposable
         LoadingRequests = _loading.Count,
         KvBlocksUsed = _blocks.UsedBlocks,
         KvBlocksTotal = _blocks.TotalBlocks,
+        KvBlocksPeak = _blocks.PeakUsedBlocks,
         KvBlocksCached = _blocks.CachedBlocks,
         KvEvictions = _blocks.Evictions,
         PrefixQueryTokens = _blocks.QueryTokens,

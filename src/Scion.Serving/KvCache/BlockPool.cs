@@ -35,6 +35,8 @@ internal sealed class BlockPool
     /// <summary>Free blocks that still hold a cached prefix.</summary>
     public int EvictableCount { get; private set; }
     public long Evictions { get; private set; }
+    /// <summary>Most blocks in use at once since the pool was made (bench-serve's peak KV use).</summary>
+    public int PeakUsedCount { get; private set; }
 
     public int RefCount(int block) => _refCount[block];
 
@@ -98,5 +100,6 @@ internal sealed class BlockPool
         _free.Remove(_freeNode[block]!);
         _freeNode[block] = null;
         if (_cached[block] is not null) EvictableCount--;
+        if (UsedCount > PeakUsedCount) PeakUsedCount = UsedCount;
     }
 }

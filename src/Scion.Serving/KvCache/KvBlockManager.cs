@@ -39,6 +39,7 @@ public sealed class KvBlockManager
     public int CachedBlocks => _pool.CachedCount;
     public int EvictableBlocks => _pool.EvictableCount;
     public long Evictions => _pool.Evictions;
+    public int PeakUsedBlocks => _pool.PeakUsedCount;
     /// <summary>Prompt tokens looked up in the prefix cache, and how many of them were found.</summary>
     public long QueryTokens { get; private set; }
     public long HitTokens { get; private set; }

@@ -133,11 +133,13 @@ public sealed partial class ServingEngine
         double Since(long? t) => System.Diagnostics.Stopwatch.GetElapsedTime(r.SubmittedAt, t ?? end).TotalSeconds;
         var timings = new RequestTimings(Since(r.StartedAt), r.FirstTokenAt is null ? null : Since(r.FirstTokenAt), Since(end));
         _metrics.RequestFinished(r.Prompt.Length, timings);
-        r.Output.Writer.TryWrite(new UsageEvent(new RequestUsage(r.Prompt.Length, r.CompletionTokens, r.CachedTokens ?? 0), timings));
-        r.Output.Writer.TryComplete();
-        r.Registration.Dispose();
+        // The lease goes back before the output completes: a caller that has seen the end may rely on the
+        // adapter being unpinned (the store may evict or unload it at once).
         AdapterLease? lease = r.Lease;
         r.Lease = null;
         lease?.Dispose();
+        r.Registration.Dispose();
+        r.Output.Writer.TryWrite(new UsageEvent(new RequestUsage(r.Prompt.Length, r.CompletionTokens, r.CachedTokens ?? 0), timings));
+        r.Output.Writer.TryComplete();
     }
 }

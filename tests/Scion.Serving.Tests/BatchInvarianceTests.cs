@@ -52,6 +52,12 @@ public class BatchInvarianceTests
         Assert.True(rec.Engine.Stats.Steps < sequential, $"{rec.Engine.Stats.Steps} steps, {sequential} one request at a time");
     }
 
+    /// <summary>The step-time governor sizes chunks from measured step times, so how prompts split here depends on
+    /// the machine: whatever split it picks, every request's tokens and logits are what they are alone.</summary>
+    [Fact]
+    public Task ChunksSizedByStepTimeEqualAlone() =>
+        AssertMatchesAlone(new EngineOptions { MaxStepMilliseconds = 1, KvCacheTokens = 4096 }, withAdapters: true);
+
     [Theory]
     [InlineData(512)] // whole prompts in one step
     [InlineData(16)]  // prompts split into chunks across steps, sharing steps with decodes

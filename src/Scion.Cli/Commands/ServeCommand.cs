@@ -29,6 +29,7 @@ internal static class ServeCommand
         var cacheMib = Opt.Int("--adapter-cache-mib", 2048, "host memory for resident adapters in MiB (least recently used ones are evicted)", 0, 1 << 24);
         var kvTokens = Opt.OptionalInt("--kv-tokens", "KV cache size in tokens shared by all requests (default: sixteen contexts, at most 65536)", 1, 1 << 26);
         var maxBatchTokens = Opt.Int("--max-batch-tokens", 512, "tokens per forward step, prompt chunks and decodes together", 1, 1 << 20);
+        var maxStepMs = Opt.Int("--max-step-ms", 500, "while streams decode, shrink prompt chunks so a step takes about this long (bounds the gap a long prompt causes); 0: off", 0, 600_000);
         var maxSeqs = Opt.Int("--max-seqs", 64, "sequences per forward step", 1, 1 << 16);
         var maxTokensCap = Opt.Int("--max-tokens-cap", 0, "most tokens a request may ask for (0: the model's context); above it is a 400", 0, 1 << 24);
         var apiKey = new Option<string[]>("--api-key") { Description = "require 'Authorization: Bearer KEY' on every endpoint but /health (repeatable)", HelpName = "KEY" };
@@ -37,7 +38,7 @@ internal static class ServeCommand
 
         var command = new Command("serve", "serve the model over an OpenAI-compatible HTTP API");
         model.AddTo(command);
-        command.With(host, port, servedName, adapter, adaptersDir, cacheMib, kvTokens, maxBatchTokens, maxSeqs, maxTokensCap,
+        command.With(host, port, servedName, adapter, adaptersDir, cacheMib, kvTokens, maxBatchTokens, maxStepMs, maxSeqs, maxTokensCap,
             apiKey, apiKeysFile, chatTemplate);
         return command.WithHandler((p, io, cancel) =>
         {
@@ -55,6 +56,7 @@ internal static class ServeCommand
             {
                 KvCacheTokens = p.GetValue(kvTokens) ?? 0,
                 MaxBatchTokens = p.GetValue(maxBatchTokens),
+                MaxStepMilliseconds = p.GetValue(maxStepMs),
                 MaxSequences = p.GetValue(maxSeqs),
             };
             try

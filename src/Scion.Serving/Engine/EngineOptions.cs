@@ -10,6 +10,11 @@ public sealed record EngineOptions
     public int BlockSize { get; init; } = 16;
     /// <summary>Tokens per forward step, prompt and decode alike (the chunked-prefill budget).</summary>
     public int MaxBatchTokens { get; init; } = 512;
+    /// <summary>While sequences decode, shrink a step's prompt chunk so the step takes about this long (measured cost
+    /// per batch token; <see cref="Scheduling.StepTimeGovernor"/>), bounding the gap a long prompt puts between a
+    /// stream's tokens. 0: off, every step may spend <see cref="MaxBatchTokens"/> (step sizes then depend on nothing
+    /// timed, which tests rely on); <c>scion serve</c> and <c>bench-serve</c> default to 500.</summary>
+    public int MaxStepMilliseconds { get; init; }
     /// <summary>Sequences per forward step.</summary>
     public int MaxSequences { get; init; } = 64;
     /// <summary>Distinct adapters per forward step.</summary>
@@ -29,6 +34,7 @@ public sealed record EngineOptions
     public void Validate()
     {
         Budget.Validate();
+        if (MaxStepMilliseconds < 0) throw new ArgumentOutOfRangeException(nameof(MaxStepMilliseconds), $"max step milliseconds must be >= 0 (0 = off), got {MaxStepMilliseconds}.");
         if (KvCacheTokens < 0) throw new ArgumentOutOfRangeException(nameof(KvCacheTokens), $"KV cache tokens must be >= 0 (0 = default), got {KvCacheTokens}.");
         if (MaxQueuedRequests < 1) throw new ArgumentOutOfRangeException(nameof(MaxQueuedRequests), $"max queued requests must be >= 1, got {MaxQueuedRequests}.");
         if (MaxWaitingRequests < 1) throw new ArgumentOutOfRangeException(nameof(MaxWaitingRequests), $"max waiting requests must be >= 1, got {MaxWaitingRequests}.");

@@ -12,7 +12,9 @@ public sealed partial class ServingEngine
     private void Step()
     {
         var clock = Stopwatch.StartNew();
-        var plan = Scheduler.Schedule([.. _running.Select(RunningView)], WaitingViews(), _blocks.FreeBlocks, _budget);
+        int decoding = _running.Count(s => s.Tokens.Count - s.Computed == 1);
+        var budget = _budget with { MaxTokens = _governor.TokenBudget(_budget.MaxTokens, decoding) };
+        var plan = Scheduler.Schedule([.. _running.Select(RunningView)], WaitingViews(), _blocks.FreeBlocks, budget);
         foreach (long id in plan.Preempted) Preempt(_sequences[(int)id]);
 
         var work = new List<(SequenceState Seq, int Count)>();
@@ -52,7 +54,9 @@ public sealed partial class ServingEngine
         float[] logits;
         try
         {
+            long forwardStart = Stopwatch.GetTimestamp();
             logits = _model.Forward(batch, _blocks.Cache);
+            _governor.Observe(batch.Count, Stopwatch.GetElapsedTime(forwardStart).TotalSeconds);
         }
         catch (Exception e)
         {

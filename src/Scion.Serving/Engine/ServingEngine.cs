@@ -22,6 +22,7 @@ public sealed partial class ServingEngine : IDisposable, IAsyncDisposable
     private readonly IAdapterStore? _adapters;
     private readonly EngineOptions _options;
     private readonly SchedulerBudget _budget;
+    private readonly StepTimeGovernor _governor;
     private readonly KvBlockManager _blocks;
     private readonly Channel<RequestState> _inbox;
     private readonly ConcurrentQueue<RequestState> _cancels = new();
@@ -56,6 +57,7 @@ public sealed partial class ServingEngine : IDisposable, IAsyncDisposable
         _options = options ?? new EngineOptions();
         _options.Validate();
         _budget = _options.Budget;
+        _governor = new StepTimeGovernor(_options.MaxStepMilliseconds / 1000.0, _options.BlockSize);
         _blocks = new KvBlockManager(model.Config, _options.ResolveKvTokens(model.Config.ContextLength), _options.BlockSize);
         _inbox = Channel.CreateBounded<RequestState>(new BoundedChannelOptions(_options.MaxQueuedRequests) { SingleReader = true });
         PublishStats();

@@ -47,6 +47,7 @@ internal static class BenchServeCommand
         var kvTokens = Opt.Int("--kv-tokens", 0, "in process: KV cache tokens shared by all sequences (0: sixteen contexts, at most 65,536)", 0, 1 << 26);
         var maxBatchTokens = Opt.Int("--max-batch-tokens", 512, "in process: tokens per forward step (the chunked-prefill budget)", 1, 1 << 20);
         var maxStepMs = Opt.Int("--max-step-ms", 500, "in process: while streams decode, shrink prompt chunks so a step takes about this long; 0: off", 0, 600_000);
+        var maxAdaptersPerStep = Opt.Int("--max-adapters-per-step", 32, "in process: distinct adapters in one forward step", 1, 1 << 16);
         var maxSeqs = Opt.Int("--max-seqs", 64, "in process: sequences per forward step", 1, 1 << 16);
         var adapterCacheMib = Opt.Int("--adapter-cache-mib", 2048, "in process: host memory for resident adapters, MiB (LRU beyond it)", 0, 1 << 24);
         var seed = Opt.ULong("--seed", 1, "seed of the plan: prompts, lengths, adapters, arrivals", "-s");
@@ -54,7 +55,7 @@ internal static class BenchServeCommand
         var output = Opt.Text("--output", "also write the JSON result to this file", "FILE", "-o");
         var command = new Command("bench-serve", "measure serving throughput and latency under a seeded load, in process or against an OpenAI-compatible server");
         command.With(model, url, modelName, threads, concurrency, rate, requests, duration, promptTokens, outputTokens, sharedPrefix, ignoreEos,
-            adapters, adaptersDir, adapterRank, adapterTargets, zipf, longPrompt, longPromptAt, warmup, kvTokens, maxBatchTokens, maxStepMs, maxSeqs,
+            adapters, adaptersDir, adapterRank, adapterTargets, zipf, longPrompt, longPromptAt, warmup, kvTokens, maxBatchTokens, maxStepMs, maxAdaptersPerStep, maxSeqs,
             adapterCacheMib, seed, json, output);
         return command.WithHandler((p, io, cancel) =>
         {
@@ -101,6 +102,7 @@ internal static class BenchServeCommand
                     KvCacheTokens = p.GetValue(kvTokens),
                     MaxBatchTokens = p.GetValue(maxBatchTokens),
                     MaxStepMilliseconds = p.GetValue(maxStepMs),
+                    MaxAdaptersPerStep = p.GetValue(maxAdaptersPerStep),
                     MaxSequences = p.GetValue(maxSeqs),
                 }, (long)p.GetValue(adapterCacheMib) << 20, p.GetValue(json), p.GetValue(output));
             return Run(spec, settings, io, cancel);
@@ -189,6 +191,7 @@ internal static class BenchServeCommand
             ["kv_tokens"] = engine.KvCacheTokens,
             ["max_batch_tokens"] = s.Engine.MaxBatchTokens,
             ["max_step_ms"] = s.Engine.MaxStepMilliseconds,
+            ["max_adapters_per_step"] = s.Engine.MaxAdaptersPerStep,
             ["max_seqs"] = s.Engine.MaxSequences,
             ["adapter_cache_mib"] = s.AdapterCacheBytes >> 20,
         }, io, cancel);

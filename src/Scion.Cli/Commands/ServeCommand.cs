@@ -30,6 +30,7 @@ internal static class ServeCommand
         var kvTokens = Opt.OptionalInt("--kv-tokens", "KV cache size in tokens shared by all requests (default: sixteen contexts, at most 65536)", 1, 1 << 26);
         var maxBatchTokens = Opt.Int("--max-batch-tokens", 512, "tokens per forward step, prompt chunks and decodes together", 1, 1 << 20);
         var maxStepMs = Opt.Int("--max-step-ms", 500, "while streams decode, shrink prompt chunks so a step takes about this long (bounds the gap a long prompt causes); 0: off", 0, 600_000);
+        var maxAdaptersPerStep = Opt.Int("--max-adapters-per-step", 32, "distinct adapters in one forward step (requests of others wait a step)", 1, 1 << 16);
         var maxSeqs = Opt.Int("--max-seqs", 64, "sequences per forward step", 1, 1 << 16);
         var maxTokensCap = Opt.Int("--max-tokens-cap", 0, "most tokens a request may ask for (0: the model's context); above it is a 400", 0, 1 << 24);
         var apiKey = new Option<string[]>("--api-key") { Description = "require 'Authorization: Bearer KEY' on every endpoint but /health (repeatable)", HelpName = "KEY" };
@@ -38,7 +39,7 @@ internal static class ServeCommand
 
         var command = new Command("serve", "serve the model over an OpenAI-compatible HTTP API");
         model.AddTo(command);
-        command.With(host, port, servedName, adapter, adaptersDir, cacheMib, kvTokens, maxBatchTokens, maxStepMs, maxSeqs, maxTokensCap,
+        command.With(host, port, servedName, adapter, adaptersDir, cacheMib, kvTokens, maxBatchTokens, maxStepMs, maxAdaptersPerStep, maxSeqs, maxTokensCap,
             apiKey, apiKeysFile, chatTemplate);
         return command.WithHandler((p, io, cancel) =>
         {
@@ -57,6 +58,7 @@ internal static class ServeCommand
                 KvCacheTokens = p.GetValue(kvTokens) ?? 0,
                 MaxBatchTokens = p.GetValue(maxBatchTokens),
                 MaxStepMilliseconds = p.GetValue(maxStepMs),
+                MaxAdaptersPerStep = p.GetValue(maxAdaptersPerStep),
                 MaxSequences = p.GetValue(maxSeqs),
             };
             try

@@ -17,8 +17,10 @@ public sealed record EngineOptions
     public int MaxStepMilliseconds { get; init; }
     /// <summary>Sequences per forward step.</summary>
     public int MaxSequences { get; init; } = 64;
-    /// <summary>Distinct adapters per forward step.</summary>
-    public int MaxAdaptersPerStep { get; init; } = 8;
+    /// <summary>Distinct adapters per forward step. The batched adapter math costs rows × rank whatever the number of
+    /// adapters, so the cap is only there to bound the segments of one step; below the concurrency it would leave
+    /// streams of distinct adapters waiting (at 8, 32 streams over 1,000 adapters ran 8 rows a step).</summary>
+    public int MaxAdaptersPerStep { get; init; } = 32;
     /// <summary>Requests submitted but not yet taken in by the engine; a submit beyond it is refused (HTTP 429).</summary>
     public int MaxQueuedRequests { get; init; } = 256;
     /// <summary>Requests the engine holds waiting for KV memory before it stops taking in queued ones.</summary>

@@ -5,7 +5,9 @@
 # errors, tokens/s, TTFT and ITL p50/p99, and RSS growth from the end of the warm-up to the end of the run.
 #
 #   bench/soak-serve.sh MODEL.gguf [DURATION_S=600] [STREAMS=32] [THREADS=2]
-#   env: WARMUP_S=60 SAMPLE_S=5 PORT=18090 LLAMA_SERVER=../shared/ref/llama.cpp/llama-server OUT=soak-out SKIP_LLAMA=1
+#   env: WARMUP_S=60 SAMPLE_S=5 PORT=18090 LLAMA_SERVER=../shared/ref/llama.cpp/llama-server OUT=soak-out SKIP_LLAMA=1 SKIP_SCION=1
+#   scion listens on PORT, llama-server on PORT+1: the run leaves thousands of closed connections in TIME_WAIT on the
+#   first port (one connection per request), and llama-server cannot bind a port in that state.
 #
 # Issue 12's target: no errors, RSS after warm-up flat within 5%. Results (JSON per server, RSS CSV) land in $OUT.
 set -euo pipefail
@@ -45,8 +47,8 @@ sample_rss() { # PID CSV: "seconds,rss_kib" every SAMPLE_S until the process end
   done
 }
 
-soak() { # NAME PID
-  local name=$1 pid=$2 url="http://127.0.0.1:$PORT"
+soak() { # NAME PID PORT
+  local name=$1 pid=$2 url="http://127.0.0.1:$3"
   wait_healthy "$pid" "$url"
   sample_rss "$pid" "$OUT/$name-rss.csv" & local sampler=$!
   echo "soak: $name (pid $pid), $STREAMS streams for $DURATION s ..." >&2
@@ -57,11 +59,13 @@ soak() { # NAME PID
   wait "$pid" 2>/dev/null || true
 }
 
-"$SCION" serve --model "$MODEL" --port "$PORT" --threads "$THREADS" --kv-tokens "$KV" --max-seqs "$STREAMS" > "$OUT/scion-serve.log" 2>&1 &
-soak scion $!
+if [ -z "${SKIP_SCION:-}" ]; then
+  "$SCION" serve --model "$MODEL" --port "$PORT" --threads "$THREADS" --kv-tokens "$KV" --max-seqs "$STREAMS" > "$OUT/scion-serve.log" 2>&1 &
+  soak scion $! "$PORT"
+fi
 if [ -z "${SKIP_LLAMA:-}" ]; then
-  "$LLAMA_SERVER" -m "$MODEL" -t "$THREADS" -np "$STREAMS" -c "$KV" --host 127.0.0.1 --port "$PORT" > "$OUT/llama-server.log" 2>&1 &
-  soak llama $!
+  "$LLAMA_SERVER" -m "$MODEL" -t "$THREADS" -np "$STREAMS" -c "$KV" --host 127.0.0.1 --port "$(( PORT + 1 ))" > "$OUT/llama-server.log" 2>&1 &
+  soak llama $! "$(( PORT + 1 ))"
 fi
 
 python3 - "$OUT" "$WARMUP_S" <<'PY'

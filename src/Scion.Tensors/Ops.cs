@@ -30,6 +30,9 @@ public static class Ops
     /// <summary>x *= factor.</summary>
     public static void Scale(Span<float> x, float factor) => Scale(x, factor, KernelSelection.Current);
 
+    /// <summary>Whether every value is finite (no NaN, no infinity): a logits row is checked before anything samples from it.</summary>
+    public static bool AllFinite(ReadOnlySpan<float> x) => AllFinite(x, KernelSelection.Current);
+
     /// <summary>Pointer form of <see cref="Dot(ReadOnlySpan{float}, ReadOnlySpan{float})"/> for inner loops that run it
     /// millions of times per token (attention over a long cache): no length checks, the same arithmetic.</summary>
     public static unsafe float Dot(float* a, float* b, int n)
@@ -113,6 +116,29 @@ public static class Ops
     {
         if (level == KernelLevel.Scalar) { ReferenceOps.Scale(x, factor); return; }
         Map(x, x, x, level, new ScaleMul(factor, ignoreSecond: true));
+    }
+
+    internal static bool AllFinite(ReadOnlySpan<float> x, KernelLevel level)
+    {
+        if (level == KernelLevel.Scalar) return ReferenceOps.AllFinite(x);
+        // v·0 is ±0 for a finite v and NaN for NaN or ±Inf, and NaN survives every sum: one multiply-add per value
+        // and a single test at the end, no per-element branch.
+        int i = 0;
+        float tail = 0;
+        if (level == KernelLevel.Avx512)
+        {
+            var acc = Vector512<float>.Zero;
+            for (; i + 16 <= x.Length; i += 16) acc += Vector512.LoadUnsafe(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(x), (nuint)i) * Vector512<float>.Zero;
+            tail = Vector512.Sum(acc);
+        }
+        else
+        {
+            var acc = Vector256<float>.Zero;
+            for (; i + 8 <= x.Length; i += 8) acc += Vector256.LoadUnsafe(ref System.Runtime.InteropServices.MemoryMarshal.GetReference(x), (nuint)i) * Vector256<float>.Zero;
+            tail = Vector256.Sum(acc);
+        }
+        for (; i < x.Length; i++) tail += x[i] * 0f;
+        return tail == 0;
     }
 
     internal static unsafe float Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b, KernelLevel level)

@@ -122,6 +122,32 @@ public class RequestOptionsTests
     }
 
     [Fact]
+    public async Task NonFiniteLogitsFailTheirRequestNamingTheAdapterAndNothingElse()
+    {
+        using var model = EngineFixture.NewTiny();
+        var store = new InMemoryAdapterStore();
+        var broken = InMemoryAdapterStore.RandomAdapter("broken", model.Config, 3);
+        broken[0, Scion.Models.Llama.LinearSlot.V]!.A[0] = float.NaN;
+        store.Add(broken);
+        await using var rec = new EngineFixture.Recording(model, new EngineOptions(), store);
+        var results = await rec.RunTogether([
+            new EngineRequest { PromptTokens = EngineFixture.Tokens(5, 1), MaxTokens = 4, Sampling = SamplingOptions.Greedy, Adapter = "broken", N = 2 },
+            new EngineRequest { PromptTokens = EngineFixture.Tokens(5, 2), MaxTokens = 4, Sampling = SamplingOptions.Greedy },
+        ]);
+        Assert.All(results[0].Result.Choices, c =>
+        {
+            Assert.Equal(FinishReason.Error, c.FinishReason);
+            Assert.Empty(c.Tokens);
+            var e = Assert.IsType<Scion.Models.Sampling.NonFiniteLogitsException>(c.Error);
+            Assert.Contains("adapter 'broken'", e.Message);
+            Assert.Contains("position 4", e.Message);
+        });
+        Assert.Equal(FinishReason.Length, results[1].Result.Choices[0].FinishReason);
+        Assert.Equal(EngineFixture.Run(model, EngineFixture.Tokens(5, 2), 4).Tokens, results[1].Result.Choices[0].Tokens);
+        Assert.Equal(0, await rec.Engine.InspectAsync(() => { rec.Engine.Blocks.Validate(); return rec.Engine.Blocks.UsedBlocks; }));
+    }
+
+    [Fact]
     public async Task ALoadingAdapterDoesNotStallOtherRequests()
     {
         using var model = EngineFixture.NewTiny();

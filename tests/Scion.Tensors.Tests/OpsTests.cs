@@ -114,4 +114,27 @@ public class OpsTests
         }
         Assert.Throws<ArgumentException>(() => Ops.Add(a, b.AsSpan(1), new float[N]));
     }
+
+    [Fact]
+    public void AllFiniteFindsEveryNaNAndInfinityWherePlaced()
+    {
+        foreach (int n in new[] { 0, 1, 7, 8, 15, 16, 17, 33, 32000 })
+        {
+            var x = TestData.Floats(n, 9);
+            foreach (var level in TestData.AllLevels())
+            {
+                Assert.True(Ops.AllFinite(x, level), $"{level} n {n}: all finite");
+                foreach (float bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
+                    foreach (int at in new[] { 0, n / 2, n - 1 }.Where(a => a >= 0 && a < n).Distinct())
+                    {
+                        var y = (float[])x.Clone();
+                        y[at] = bad;
+                        Assert.Equal(ReferenceOps.AllFinite(y), Ops.AllFinite(y, level));
+                        Assert.False(Ops.AllFinite(y, level), $"{level} n {n}: {bad} at {at}");
+                    }
+            }
+        }
+        // The largest finite values are finite (a plain sum of them would overflow to infinity).
+        Assert.True(Ops.AllFinite(Enumerable.Repeat(float.MaxValue, 64).ToArray()));
+    }
 }

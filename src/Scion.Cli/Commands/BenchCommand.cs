@@ -99,7 +99,7 @@ internal static class BenchCommand
         double decodeUtil = Utilization(timings.DecodeCpuSeconds, timings.DecodeSeconds);
         double load1 = LoadAverage();
         var (mainType, parameters) = Composition(model);
-        long fileSize = Directory.Exists(path) ? Directory.EnumerateFiles(path).Sum(f => new FileInfo(f).Length) : new FileInfo(path).Length;
+        long fileSize = Scion.Models.Formats.PathKind.SizeOnDisk(path);
         string? fileType = model.GgufMetadata?.GetInteger("general.file_type") is long ft ? FileTypeName(ft) : null;
         long kvBytes = cost.KvBytesPerPosition * (long)Math.Max(p, b * (timings.DecodeStart + g));
         string date = DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);

@@ -71,7 +71,7 @@ internal static class MergeCommand
                 throw;
             }
             double seconds = clock.Elapsed.TotalSeconds;
-            long bytes = folder ? Directory.EnumerateFiles(target).Sum(f => new FileInfo(f).Length) : new FileInfo(target).Length;
+            long bytes = Scion.Models.Formats.PathKind.SizeOnDisk(target);
             if (p.GetValue(json))
             {
                 io.Out.WriteLine(JsonSerializer.Serialize(new

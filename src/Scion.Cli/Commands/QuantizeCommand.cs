@@ -88,7 +88,5 @@ internal static class QuantizeCommand
         });
     }
 
-    private static long InputBytes(string path) => Directory.Exists(path)
-        ? Directory.EnumerateFiles(path).Sum(f => new FileInfo(f).Length)
-        : new FileInfo(path).Length;
+    private static long InputBytes(string path) => Scion.Models.Formats.PathKind.SizeOnDisk(path);
 }

@@ -17,9 +17,16 @@ public sealed unsafe class MappedFile : IDisposable
     {
         Path = path;
         PathKind.RequireFile(path, "file");
-        Length = new FileInfo(path).Length;
-        if (Length == 0) return;
-        _map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
+        // The length comes from the open file, not from the path's own entry: a path that is a symbolic link (Hugging
+        // Face's cache is made of them) has the link's few bytes as its FileInfo length, which made real models look truncated.
+        var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        Length = stream.Length;
+        if (Length == 0)
+        {
+            stream.Dispose();
+            return;
+        }
+        _map = MemoryMappedFile.CreateFromFile(stream, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
         _view = _map.CreateViewAccessor(0, Length, MemoryMappedFileAccess.Read);
         byte* p = null;
         _view.SafeMemoryMappedViewHandle.AcquirePointer(ref p);

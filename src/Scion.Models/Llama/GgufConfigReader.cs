@@ -14,15 +14,24 @@ internal static class GgufConfigReader
         if (!Supported.Contains(arch))
             throw new ModelFormatException($"{file.Path}: architecture '{arch}' is not supported (supported: {string.Join(", ", Supported)}).");
         string p = arch + ".";
-        int dim = (int)md.RequireInteger(p + "embedding_length");
-        int heads = (int)md.RequireInteger(p + "attention.head_count");
-        int kvHeads = (int)(md.GetInteger(p + "attention.head_count_kv") ?? heads);
-        int headDim = (int)(md.GetInteger(p + "attention.key_length") ?? dim / heads);
-        int valueDim = (int)(md.GetInteger(p + "attention.value_length") ?? headDim);
+        // Every size is range-checked as it is read, before any arithmetic: a head count of 0 once divided by zero
+        // here, and a u32 above 2^31 wrapped negative in the cast.
+        int Size(string key, long? fallback = null, long min = 1)
+        {
+            long v = fallback is null ? md.RequireInteger(key) : md.GetInteger(key) ?? fallback.Value;
+            if (v < min || v > int.MaxValue)
+                throw new ModelFormatException($"{file.Path}: metadata '{key}' is {v}; expected an integer from {min} to {int.MaxValue}.");
+            return (int)v;
+        }
+        int dim = Size(p + "embedding_length");
+        int heads = Size(p + "attention.head_count");
+        int kvHeads = Size(p + "attention.head_count_kv", heads);
+        int headDim = Size(p + "attention.key_length", dim / heads);
+        int valueDim = Size(p + "attention.value_length", headDim);
         if (valueDim != headDim)
             throw new ModelFormatException($"{file.Path}: attention.value_length {valueDim} differs from key_length {headDim}; not supported.");
         var embd = file.FindTensor(TensorNames.TokenEmbedding) ?? throw new ModelFormatException($"{file.Path}: tensor '{TensorNames.TokenEmbedding}' is missing.");
-        int vocab = (int)(md.GetInteger(p + "vocab_size") ?? embd.Rows);
+        int vocab = Size(p + "vocab_size", embd.Rows);
 
         RopeScaling? scaling = null;
         string? scalingType = md.GetString(p + "rope.scaling.type");
@@ -39,22 +48,22 @@ internal static class GgufConfigReader
         {
             Architecture = arch,
             Dim = dim,
-            Layers = (int)md.RequireInteger(p + "block_count"),
+            Layers = Size(p + "block_count"),
             Heads = heads,
             KvHeads = kvHeads,
             HeadDim = headDim,
-            FfnDim = (int)md.RequireInteger(p + "feed_forward_length"),
+            FfnDim = Size(p + "feed_forward_length"),
             Vocab = vocab,
             RmsEps = (float)(md.GetFloat(p + "attention.layer_norm_rms_epsilon") ?? 1e-5),
             RopeTheta = md.GetFloat(p + "rope.freq_base") ?? 10000.0,
-            RopeDim = (int)(md.GetInteger(p + "rope.dimension_count") ?? headDim),
+            RopeDim = Size(p + "rope.dimension_count", headDim),
             // llama.cpp permutes Llama/Mistral Q and K rows for its adjacent-pair rotary mode; Qwen2 keeps HF order and uses NeoX mode.
             RopeStyle = arch == "qwen2" ? RopeStyle.HalfSplit : RopeStyle.Interleaved,
             RopeScaling = scaling,
-            ContextLength = (int)(md.GetInteger(p + "context_length") ?? 2048),
+            ContextLength = Size(p + "context_length", 2048),
             TiedEmbeddings = file.FindTensor(TensorNames.Output) is null,
             QkvBias = file.FindTensor(TensorNames.Layer(TensorNames.AttnQBias, 0)) is not null,
-            SlidingWindow = (int)(md.GetInteger(p + "attention.sliding_window") ?? 0),
+            SlidingWindow = Size(p + "attention.sliding_window", 0, min: 0),
         };
         config.Validate(file.Path);
         return config;

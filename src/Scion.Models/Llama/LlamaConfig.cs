@@ -48,6 +48,13 @@ public sealed record LlamaConfig
             $"all sizes must be positive (dim {Dim}, layers {Layers}, heads {Heads}, kv heads {KvHeads}, head dim {HeadDim}, ffn {FfnDim}, vocab {Vocab})");
         Check(Heads % KvHeads == 0, $"heads ({Heads}) must be a multiple of kv heads ({KvHeads})");
         Check(RopeDim > 0 && RopeDim <= HeadDim && RopeDim % 2 == 0, $"rope dimension {RopeDim} must be even and at most head dim {HeadDim}");
-        Check(RmsEps > 0, $"rms eps {RmsEps} must be positive");
+        Check(RmsEps > 0 && float.IsFinite(RmsEps), $"rms eps {RmsEps} must be a positive finite number");
+        Check(RopeTheta > 0 && double.IsFinite(RopeTheta), $"rope frequency base {RopeTheta} must be a positive finite number");
+        Check(RopeScaling is null || RopeScaling.Factor > 0 && double.IsFinite(RopeScaling.Factor),
+            $"rope scaling factor {RopeScaling?.Factor} must be a positive finite number");
+        Check(RopeScaling is not { Type: "llama3" } r3 || r3.LowFreqFactor > 0 && r3.HighFreqFactor > r3.LowFreqFactor && r3.OriginalContext > 0,
+            $"llama3 rope scaling needs 0 < low_freq_factor < high_freq_factor and original_max_position_embeddings > 0 (got {RopeScaling?.LowFreqFactor}, {RopeScaling?.HighFreqFactor}, {RopeScaling?.OriginalContext})");
+        Check(ContextLength > 0, $"context length {ContextLength} must be positive");
+        Check(SlidingWindow >= 0, $"sliding window {SlidingWindow} must be 0 (off) or positive");
     }
 }

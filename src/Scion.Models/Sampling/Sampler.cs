@@ -36,6 +36,8 @@ public sealed class Sampler
     /// <param name="history">Tokens so far (prompt and generated), for the penalties.</param>
     public int Sample(ReadOnlySpan<float> logits, IReadOnlyList<int> history)
     {
+        // NaN compares false with everything: the argmax below would pick token 0 and the softmax give NaN.
+        if (!Ops.AllFinite(logits)) throw NonFiniteLogitsException.For(history.Count - 1, null);
         var o = _options;
         bool penalize = o.RepetitionPenalty != 1 || o.FrequencyPenalty != 0 || o.PresencePenalty != 0;
         _counts.Clear();

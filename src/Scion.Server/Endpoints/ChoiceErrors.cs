@@ -10,6 +10,7 @@ internal static class ChoiceErrors
     public static ApiError From(Exception? error) => error switch
     {
         AdapterException a => new ApiError(400, a.Message, "model", "adapter_unusable"),
+        Scion.Models.Sampling.NonFiniteLogitsException n => new ApiError(500, n.Message, null, "non_finite_logits"),
         ArgumentException a => ApiError.FromArgument(a),
         null => new ApiError(500, "The request failed in the engine without an error (a bug).", null, "internal_error"),
         _ => new ApiError(500, $"The engine failed: {error.Message}", null, "internal_error"),

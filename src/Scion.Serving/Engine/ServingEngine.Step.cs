@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using Scion.Models.Adapters;
 using Scion.Models.Llama;
+using Scion.Models.Sampling;
+using Scion.Tensors;
 using Scion.Serving.Scheduling;
 
 namespace Scion.Serving.Engine;
@@ -78,6 +80,12 @@ public sealed partial class ServingEngine
             var (seq, position) = logitOwners[row];
             if (seq.Finished) continue; // a fork earlier in this loop may have finished the request
             var rowLogits = logits.AsSpan(row * vocab, vocab);
+            if (!Ops.AllFinite(rowLogits))
+            {
+                // Before prompt logprobs or sampling touch it: NaN would reach the client as text or break its JSON.
+                FinishRequest(seq.Request, FinishReason.Error, NonFiniteLogitsException.For(position, seq.AdapterName));
+                continue;
+            }
             if (position < seq.PromptLength - 1) AddPromptLogprob(seq.Request, position, rowLogits);
             else
             {

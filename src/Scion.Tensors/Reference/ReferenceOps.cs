@@ -3,6 +3,12 @@ namespace Scion.Tensors.Reference;
 /// <summary>Scalar element-wise kernels, straightforward loops in fp32 (RmsNorm sums fp32 squares in double, as ggml does).</summary>
 internal static class ReferenceOps
 {
+    public static bool AllFinite(ReadOnlySpan<float> x)
+    {
+        foreach (float v in x) if (!float.IsFinite(v)) return false;
+        return true;
+    }
+
     public static void RmsNorm(ReadOnlySpan<float> x, ReadOnlySpan<float> weight, float eps, Span<float> dst)
     {
         float scale = 1f / MathF.Sqrt((float)(SumOfSquares(x) / x.Length) + eps);

@@ -38,6 +38,47 @@ public sealed class ModelFileTests : IDisposable
         ForwardEquivalenceTests.AssertClose(expected, Logits(fromHf, tokens), type == GgmlType.F32 ? 1e-5f : 5e-3f);
     }
 
+    /// <summary>Every size and number that feeds arithmetic is range-checked where it is read: these once divided by
+    /// zero (head count 0), wrapped negative (a u32 above 2^31) or loaded and produced NaN (a zero frequency base).</summary>
+    [Theory]
+    [InlineData("llama.attention.head_count", 0u, "expected an integer from 1")]
+    [InlineData("llama.attention.head_count_kv", 0u, "expected an integer from 1")]
+    [InlineData("llama.context_length", 0u, "expected an integer from 1")]
+    [InlineData("llama.context_length", 3_000_000_000u, "is 3000000000; expected an integer from 1 to 2147483647")]
+    [InlineData("llama.block_count", 4_294_967_295u, "expected an integer from 1 to 2147483647")]
+    [InlineData("llama.embedding_length", 0u, "expected an integer from 1")]
+    [InlineData("llama.rope.freq_base", 0f, "rope frequency base 0 must be a positive finite number")]
+    [InlineData("llama.rope.freq_base", -10000f, "rope frequency base -10000 must be a positive finite number")]
+    [InlineData("llama.rope.freq_base", float.NaN, "rope frequency base NaN must be a positive finite number")]
+    [InlineData("llama.rope.freq_base", float.PositiveInfinity, "must be a positive finite number")]
+    [InlineData("llama.attention.layer_norm_rms_epsilon", float.PositiveInfinity, "rms eps")]
+    [InlineData("llama.attention.layer_norm_rms_epsilon", 0f, "rms eps 0 must be a positive finite number")]
+    public void OutOfRangeMetadataIsRefusedNamingIt(string key, object value, string expected)
+    {
+        var c = RandomModel.TinyConfig();
+        string path = Path.Combine(_dir, "range.gguf");
+        TinyModelFiles.WriteGguf(RandomModel.Build(c, 1), c, path, metadata: new Dictionary<string, object> { [key] = value });
+        var e = Assert.Throws<ModelFormatException>(() => LlamaModel.LoadGguf(path));
+        Assert.Contains(expected, e.Message);
+        Assert.Contains(path, e.Message);
+        if (expected.StartsWith("expected an integer") || expected.StartsWith("is ")) Assert.Contains(key, e.Message);
+    }
+
+    [Theory]
+    [InlineData(0.0)]
+    [InlineData(-2.0)]
+    public void RopeScalingFactorMustBePositive(double factor)
+    {
+        var c = RandomModel.TinyConfig();
+        string path = Path.Combine(_dir, "scaling.gguf");
+        TinyModelFiles.WriteGguf(RandomModel.Build(c, 1), c, path, metadata: new Dictionary<string, object>
+        {
+            ["llama.rope.scaling.type"] = "linear", ["llama.rope.scaling.factor"] = (float)factor,
+        });
+        var e = Assert.Throws<ModelFormatException>(() => LlamaModel.LoadGguf(path));
+        Assert.Contains("rope scaling factor", e.Message);
+    }
+
     [Fact]
     public void MissingTensorIsNamed()
     {

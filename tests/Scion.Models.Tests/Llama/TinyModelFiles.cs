@@ -9,7 +9,7 @@ namespace Scion.Models.Tests.Llama;
 internal static class TinyModelFiles
 {
     public static unsafe void WriteGguf(InMemoryTensorSource source, LlamaConfig c, string path,
-        Func<string, bool>? keep = null, Func<string, long[], long[]>? reshape = null)
+        Func<string, bool>? keep = null, Func<string, long[], long[]>? reshape = null, IReadOnlyDictionary<string, object>? metadata = null)
     {
         var w = new GgufWriter();
         w.Set("general.architecture", "llama");
@@ -21,6 +21,7 @@ internal static class TinyModelFiles
         w.Set("llama.rope.dimension_count", (uint)c.RopeDim);
         w.Set("llama.attention.layer_norm_rms_epsilon", c.RmsEps);
         w.Set("llama.context_length", (uint)c.ContextLength);
+        foreach (var (key, value) in metadata ?? new Dictionary<string, object>()) w.Set(key, value);
         foreach (var name in source.Names)
         {
             if (keep is not null && !keep(name)) continue;

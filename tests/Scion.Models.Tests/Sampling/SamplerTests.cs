@@ -168,4 +168,20 @@ public class SamplerTests
         Assert.Equal("</x", n.Push("x"));
         Assert.Equal("", n.Flush());
     }
+
+    [Theory]
+    [InlineData(float.NaN)]
+    [InlineData(float.PositiveInfinity)]
+    [InlineData(float.NegativeInfinity)]
+    public void NonFiniteLogitsAreRefusedNotSampled(float bad)
+    {
+        foreach (var options in new[] { SamplingOptions.Greedy, new SamplingOptions { Temperature = 0.8f, TopK = 3, Seed = 1 }, new SamplingOptions { Temperature = 1f, Seed = 1 } })
+        {
+            var logits = (float[])Logits.Clone();
+            logits[3] = bad;
+            var e = Assert.Throws<NonFiniteLogitsException>(() => new Sampler(options).Sample(logits, [1, 2, 3]));
+            Assert.Contains("non-finite logits", e.Message);
+            Assert.Contains("position 2", e.Message);
+        }
+    }
 }

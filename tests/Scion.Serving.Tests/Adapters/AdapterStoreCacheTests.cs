@@ -86,7 +86,7 @@ public class AdapterStoreCacheTests
         for (int i = 0; i < 3; i++)
         {
             using var lease = await Acquire(store, "a");
-            Assert.True(store.Stats.ResidentBytes > 0);
+            Assert.Equal(lease.Adapter.Bytes, store.Stats.ResidentBytes);
         }
         Assert.Equal((3L, 3L, 0L), (store.Stats.Loads, store.Stats.Evictions, store.Stats.ResidentBytes));
     }

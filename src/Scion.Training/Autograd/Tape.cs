@@ -52,6 +52,30 @@ public sealed partial class Tape
         RunBackward(_nodes);
     }
 
+    /// <summary>
+    /// <see cref="Backward(Tensor, float)"/> one recorded op at a time: each MoveNext runs the next op's backward, so a
+    /// caller can pause between ops (the serving engine interleaves training with inference steps this way). The
+    /// ops run in the same order as <see cref="Backward(Tensor, float)"/>, so the gradients are bitwise the same.
+    /// </summary>
+    public IEnumerable<int> BackwardSteps(Tensor loss, float seed = 1f)
+    {
+        if (loss.Length != 1)
+            throw new ArgumentException($"Backward(loss) needs a scalar; {loss} has {loss.Length} values. Pass an output gradient instead.", nameof(loss));
+        return Steps();
+
+        IEnumerable<int> Steps()
+        {
+            loss.EnsureGrad()[0] += seed;
+            var nodes = _nodes;
+            for (int i = nodes.Count - 1; i >= 0; i--)
+            {
+                BackwardNode(nodes, i);
+                yield return i;
+            }
+            nodes.Clear();
+        }
+    }
+
     /// <summary>Backward from any recorded output with a given d(output). outputGrad [same shape as output].</summary>
     public void Backward(Tensor output, ReadOnlySpan<float> outputGrad)
     {
@@ -93,19 +117,21 @@ public sealed partial class Tape
 
     private void RunBackward(List<Node> nodes)
     {
-        for (int i = nodes.Count - 1; i >= 0; i--)
-        {
-            var node = nodes[i];
-            nodes[i] = default;
-            // An output no later op used, or one off the loss path, has no gradient: nothing flows back.
-            if (node.Output.Grad is not null)
-            {
-                node.Backward();
-                if (!KeepIntermediateGrads) node.Output.Grad = null;
-            }
-            LiveFloats -= node.Floats;
-        }
+        for (int i = nodes.Count - 1; i >= 0; i--) BackwardNode(nodes, i);
         nodes.Clear();
+    }
+
+    private void BackwardNode(List<Node> nodes, int i)
+    {
+        var node = nodes[i];
+        nodes[i] = default;
+        // An output no later op used, or one off the loss path, has no gradient: nothing flows back.
+        if (node.Output.Grad is not null)
+        {
+            node.Backward();
+            if (!KeepIntermediateGrads) node.Output.Grad = null;
+        }
+        LiveFloats -= node.Floats;
     }
 
     internal bool ShouldRecord(Tensor a) => IsRecording && a.RequiresGrad;

@@ -108,6 +108,33 @@ public sealed class TrainingModel
     /// <summary>The final-norm hidden states, the output head's input. ids, positions, seqIds [T] → [T, D].</summary>
     public Tensor Hidden(Tape tape, int[] ids, int[] positions, int[] seqIds)
     {
+        Tensor? h = null;
+        foreach (var t in HiddenSteps(tape, ids, positions, seqIds)) h = t;
+        return h!;
+    }
+
+    /// <summary><see cref="Hidden"/> one transformer block at a time: null after each block, then the hidden states.</summary>
+    public IEnumerable<Tensor?> HiddenSteps(Tape tape, int[] ids, int[] positions, int[] seqIds)
+    {
+        Check(ids, positions, seqIds);
+        return Steps();
+
+        IEnumerable<Tensor?> Steps()
+        {
+            var c = Config;
+            var x = tape.Embedding(ids, Embedding); // [T, D]
+            for (int l = 0; l < c.Layers; l++)
+            {
+                int layer = l;
+                x = Checkpointing ? tape.Checkpoint(input => Block(tape, layer, input, positions, seqIds), x) : Block(tape, l, x, positions, seqIds);
+                yield return null;
+            }
+            yield return tape.RmsNorm(x, _outputNorm, c.RmsEps);
+        }
+    }
+
+    private void Check(int[] ids, int[] positions, int[] seqIds)
+    {
         var c = Config;
         if (positions.Length != ids.Length || seqIds.Length != ids.Length)
             throw new ArgumentException($"Forward: {ids.Length} ids, {positions.Length} positions and {seqIds.Length} sequence ids must agree.");
@@ -118,13 +145,6 @@ public sealed class TrainingModel
                 if (p >= c.SlidingWindow)
                     throw new NotSupportedException($"Position {p} lies beyond the model's sliding attention window ({c.SlidingWindow}); train with --seq-len {c.SlidingWindow} or less.");
         }
-        var x = tape.Embedding(ids, Embedding); // [T, D]
-        for (int l = 0; l < c.Layers; l++)
-        {
-            int layer = l;
-            x = Checkpointing ? tape.Checkpoint(input => Block(tape, layer, input, positions, seqIds), x) : Block(tape, l, x, positions, seqIds);
-        }
-        return tape.RmsNorm(x, _outputNorm, c.RmsEps);
     }
 
     /// <summary>
@@ -134,8 +154,20 @@ public sealed class TrainingModel
     /// </summary>
     public Tensor Loss(Tape tape, int[] ids, int[] positions, int[] seqIds, int[] targets)
     {
-        var h = Hidden(tape, ids, positions, seqIds);
-        return tape.LinearCrossEntropy(h, Output, targets);
+        Tensor? loss = null;
+        foreach (var t in LossSteps(tape, ids, positions, seqIds, targets)) loss = t;
+        return loss!;
+    }
+
+    /// <summary><see cref="Loss"/> one transformer block at a time: null after each block, then the loss [1] (so the
+    /// serving engine can pause a training forward between blocks; the ops and their order are those of Loss).</summary>
+    public IEnumerable<Tensor?> LossSteps(Tape tape, int[] ids, int[] positions, int[] seqIds, int[] targets)
+    {
+        foreach (var h in HiddenSteps(tape, ids, positions, seqIds))
+        {
+            if (h is null) yield return null;
+            else yield return tape.LinearCrossEntropy(h, Output, targets);
+        }
     }
 
     private Tensor Block(Tape tape, int l, Tensor x, int[] positions, int[] seqIds)

@@ -85,21 +85,63 @@ public sealed class FineTuner
 
     private bool DataExhausted => Options.Steps is null && _position.Epoch >= Options.Epochs;
 
+    /// <summary>Called after every evaluation with the step it followed.</summary>
+    public event Action<long, EvalResult>? Evaluated;
+
+    /// <summary>Called after every checkpoint is written, with its step and folder.</summary>
+    public event Action<long, string>? CheckpointSaved;
+
+    /// <summary>How the run ended, once it has (by <see cref="Run"/> or the last <see cref="RunFor"/>).</summary>
+    public TrainResult? Result { get; private set; }
+
+    private IEnumerator<TrainPause>? _work;
+    private string? _lastCheckpoint;
+
     public TrainResult Run(CancellationToken cancel = default)
+    {
+        if (cancel.IsCancellationRequested) return Interrupt();
+        _work ??= Work().GetEnumerator();
+        while (_work.MoveNext())
+            if (_work.Current == TrainPause.Step && cancel.IsCancellationRequested && _step < TotalSteps && !DataExhausted) return Interrupt();
+        return Result!;
+    }
+
+    /// <summary>
+    /// Trains for about <paramref name="budget"/> and returns: true once the run has finished (the adapter is written
+    /// and <see cref="Result"/> set). The budget is checked between ops (one transformer block forward, one op's
+    /// backward), so a slice overruns it by at most one op. Slices compute exactly what <see cref="Run"/> computes,
+    /// in the same order: how a run is cut into slices never changes its result.
+    /// </summary>
+    public bool RunFor(TimeSpan budget)
+    {
+        if (Result is not null) return true;
+        _work ??= Work().GetEnumerator();
+        long start = Stopwatch.GetTimestamp();
+        while (_work.MoveNext())
+            if (Stopwatch.GetElapsedTime(start) >= budget) return Result is not null;
+        return true;
+    }
+
+    private TrainResult Interrupt()
+    {
+        string checkpoint = SaveCheckpoint();
+        Progress?.WriteLine($"interrupted at step {_step}; checkpoint written to {checkpoint}");
+        return new TrainResult((int)_step, true, _losses, null, checkpoint);
+    }
+
+    private enum TrainPause { Op, Step }
+
+    /// <summary>The whole run as a sequence of pauses: between ops (<see cref="TrainPause.Op"/>) and after each optimizer step.</summary>
+    private IEnumerable<TrainPause> Work()
     {
         Directory.CreateDirectory(OutputDirectory);
         var clock = Stopwatch.StartNew();
         long startStep = _step, tokensSeen = 0;
-        string? checkpoint = null;
         while (_step < TotalSteps && !DataExhausted)
         {
-            if (cancel.IsCancellationRequested)
-            {
-                checkpoint = SaveCheckpoint();
-                Progress?.WriteLine($"interrupted at step {_step}; checkpoint written to {checkpoint}");
-                return new TrainResult((int)_step, true, _losses, null, checkpoint);
-            }
-            var (loss, gradNorm, tokens, lr) = TrainStep();
+            var step = new StepWork();
+            foreach (var pause in TrainStep(step)) yield return pause;
+            var (loss, gradNorm, tokens, lr) = (step.Loss, step.GradNorm, step.Tokens, step.Lr);
             tokensSeen += tokens;
             double elapsed = clock.Elapsed.TotalSeconds;
             double perStep = elapsed / (_step - startStep);
@@ -109,15 +151,23 @@ public sealed class FineTuner
             Progress?.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"step {_step}/{TotalSteps}  epoch {_position.Epoch}  loss {loss:F4}  lr {lr:G3}  grad {gradNorm:F3}  {metrics.TokensPerSecond:F0} tok/s  ETA {TimeSpan.FromSeconds(Math.Round(metrics.EtaSeconds)):c}"));
             if (Options.EvalEvery > 0 && _step % Options.EvalEvery == 0 && _validation is not null && _step < TotalSteps) LogEval();
-            if (Options.CheckpointEvery > 0 && _step % Options.CheckpointEvery == 0 && _step < TotalSteps) checkpoint = SaveCheckpoint();
+            if (Options.CheckpointEvery > 0 && _step % Options.CheckpointEvery == 0 && _step < TotalSteps) SaveCheckpoint();
             StepCompleted?.Invoke(metrics);
+            yield return TrainPause.Step;
         }
         var finalEval = _validation is not null ? LogEval() : null;
         AdapterExport.Save(OutputDirectory, _model, Peft, BaseModelName);
-        return new TrainResult((int)_step, false, _losses, finalEval, checkpoint);
+        Result = new TrainResult((int)_step, false, _losses, finalEval, _lastCheckpoint);
     }
 
-    private (double Loss, double GradNorm, int Tokens, float Lr) TrainStep()
+    private sealed class StepWork
+    {
+        public double Loss, GradNorm;
+        public int Tokens;
+        public float Lr;
+    }
+
+    private IEnumerable<TrainPause> TrainStep(StepWork result)
     {
         var batches = new List<TrainingBatch>();
         for (int i = 0; i < Options.GradAccum && !DataExhausted; i++)
@@ -133,10 +183,15 @@ public sealed class FineTuner
             int n = batch.TargetCount;
             if (n == 0) continue;
             var tape = new Tape(_rng) { Training = true, Pool = _model.Pool };
-            var loss = _model.Loss(tape, batch.Ids, batch.Positions, batch.SequenceIds, batch.Targets);
-            lossSum += (double)loss.Data[0] * n;
+            Tensor? loss = null;
+            foreach (var t in _model.LossSteps(tape, batch.Ids, batch.Positions, batch.SequenceIds, batch.Targets))
+            {
+                if (t is null) yield return TrainPause.Op;
+                else loss = t;
+            }
+            lossSum += (double)loss!.Data[0] * n;
             // Seed n/N: the accumulated gradient is that of the token-mean loss over the whole step.
-            tape.Backward(loss, (float)((double)n / targets));
+            foreach (var _ in tape.BackwardSteps(loss, (float)((double)n / targets))) yield return TrainPause.Op;
             // A micro-batch leaves its activations and gradients (hundreds of MiB on a 100M model) as large-object
             // garbage that a gen2 collection would otherwise only reclaim after several steps' worth piled up:
             // collecting here cut peak RSS from 2.65 to 1.57 GiB on the 100M model for a few ms per multi-second step.
@@ -149,7 +204,10 @@ public sealed class FineTuner
         _step++;
         double stepLoss = targets == 0 ? double.NaN : lossSum / targets;
         _losses.Add(stepLoss);
-        return (stepLoss, gradNorm, batches.Sum(b => b.Tokens), lr);
+        result.Loss = stepLoss;
+        result.GradNorm = gradNorm;
+        result.Tokens = batches.Sum(b => b.Tokens);
+        result.Lr = lr;
     }
 
     public EvalResult? Evaluate() => _validation is null ? null : Evaluator.Evaluate(_model, _validation, Options.BatchTokens);
@@ -158,6 +216,7 @@ public sealed class FineTuner
     {
         var r = Evaluator.Evaluate(_model, _validation!, Options.BatchTokens);
         Progress?.WriteLine(string.Create(CultureInfo.InvariantCulture, $"eval at step {_step}: loss {r.Loss:F4}  perplexity {r.Perplexity:F3}  ({r.Tokens} tokens)"));
+        Evaluated?.Invoke(_step, r);
         AppendLine(JsonSerializer.Serialize(new Dictionary<string, object>
         {
             ["step"] = _step, ["eval_loss"] = Round(r.Loss), ["eval_perplexity"] = Round(r.Perplexity), ["eval_tokens"] = r.Tokens,
@@ -202,6 +261,8 @@ public sealed class FineTuner
         }
         foreach (var old in Directory.GetDirectories(OutputDirectory, CheckpointPrefix + "*"))
             if (old != final && CheckpointStep(old) is { } s && s < _step) Directory.Delete(old, recursive: true);
+        _lastCheckpoint = final;
+        CheckpointSaved?.Invoke(_step, final);
         return final;
     }
 

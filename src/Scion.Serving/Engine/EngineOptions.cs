@@ -25,6 +25,9 @@ public sealed record EngineOptions
     public int MaxQueuedRequests { get; init; } = 256;
     /// <summary>Requests the engine holds waiting for KV memory before it stops taking in queued ones.</summary>
     public int MaxWaitingRequests { get; init; } = 1024;
+    /// <summary>Fraction of the engine's time that background work (training jobs) may take while inference has work,
+    /// in [0, 0.95]; 0: train only while no request runs. See <see cref="Scheduling.CoServingBudget"/>.</summary>
+    public double TrainingShare { get; init; } = 0.25;
     /// <summary>Reuse cached KV blocks of earlier prompts with the same beginning (automatic prefix caching).</summary>
     public bool PrefixCaching { get; init; } = true;
 
@@ -37,6 +40,7 @@ public sealed record EngineOptions
     {
         Budget.Validate();
         if (MaxStepMilliseconds < 0) throw new ArgumentOutOfRangeException(nameof(MaxStepMilliseconds), $"max step milliseconds must be >= 0 (0 = off), got {MaxStepMilliseconds}.");
+        if (!(TrainingShare >= 0 && TrainingShare <= 0.95)) throw new ArgumentOutOfRangeException(nameof(TrainingShare), $"training share must be in [0, 0.95], got {TrainingShare}.");
         if (KvCacheTokens < 0) throw new ArgumentOutOfRangeException(nameof(KvCacheTokens), $"KV cache tokens must be >= 0 (0 = default), got {KvCacheTokens}.");
         if (MaxQueuedRequests < 1) throw new ArgumentOutOfRangeException(nameof(MaxQueuedRequests), $"max queued requests must be >= 1, got {MaxQueuedRequests}.");
         if (MaxWaitingRequests < 1) throw new ArgumentOutOfRangeException(nameof(MaxWaitingRequests), $"max waiting requests must be >= 1, got {MaxWaitingRequests}.");

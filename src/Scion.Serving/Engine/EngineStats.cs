@@ -25,6 +25,9 @@ public sealed record EngineStats
     public long GeneratedTokens { get; init; }
     public long RequestsFinished { get; init; }
     public double StepSeconds { get; init; }
+    /// <summary>Seconds the engine spent in background work (training slices), and how many slices.</summary>
+    public double BackgroundSeconds { get; init; }
+    public long BackgroundSlices { get; init; }
     public double PromptTokensPerSecond => StepSeconds > 0 ? PromptTokensComputed / StepSeconds : 0;
     public double GeneratedTokensPerSecond => StepSeconds > 0 ? GeneratedTokens / StepSeconds : 0;
 }

@@ -37,6 +37,10 @@ public sealed partial class ServingEngine : IDisposable, IAsyncDisposable
     // Completed (and replaced) each time stats are published, so callers can await a change instead of polling.
     private TaskCompletionSource _published = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly EngineMetrics _metrics;
+    private volatile IBackgroundWork? _background;
+    private readonly CoServingBudget _coServing;
+    private double _trainingSeconds;
+    private long _trainingSlices;
 
     // Engine-thread state.
     private readonly Dictionary<long, SequenceState> _sequences = [];
@@ -58,6 +62,7 @@ public sealed partial class ServingEngine : IDisposable, IAsyncDisposable
         _options.Validate();
         _budget = _options.Budget;
         _governor = new StepTimeGovernor(_options.MaxStepMilliseconds / 1000.0, _options.BlockSize);
+        _coServing = new CoServingBudget(_options.TrainingShare);
         _blocks = new KvBlockManager(model.Config, _options.ResolveKvTokens(model.Config.ContextLength), _options.BlockSize);
         _inbox = Channel.CreateBounded<RequestState>(new BoundedChannelOptions(_options.MaxQueuedRequests) { SingleReader = true });
         PublishStats();
@@ -88,6 +93,21 @@ public sealed partial class ServingEngine : IDisposable, IAsyncDisposable
             await next.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
     }
+
+    /// <summary>
+    /// Gives the engine background work (training jobs) to run in the time inference leaves, per
+    /// <see cref="EngineOptions.TrainingShare"/>. One piece of work per engine; call <see cref="NotifyBackgroundWork"/>
+    /// when it gets something to do while the engine may be idle.
+    /// </summary>
+    public void AttachBackgroundWork(IBackgroundWork work)
+    {
+        if (Interlocked.CompareExchange(ref _background, work, null) is not null && !ReferenceEquals(_background, work))
+            throw new InvalidOperationException("This engine already has background work attached.");
+        _wake.Set();
+    }
+
+    /// <summary>Wakes an idle engine to look at its background work again (any thread).</summary>
+    public void NotifyBackgroundWork() => _wake.Set();
 
     /// <summary>Test hook, called with the request id when a cancellation is first asked for (any thread).</summary>
     internal Action<long>? CancelObserver { get; set; }
@@ -181,13 +201,27 @@ public sealed partial class ServingEngine : IDisposable, IAsyncDisposable
                 TakeIn();
                 if (_running.Count == 0 && _waiting.Count == 0)
                 {
+                    if (_background is { HasWork: true } idleWork)
+                    {
+                        // Idle: train in fixed slices, taking in whatever arrived between them.
+                        _coServing.Idle();
+                        RunBackground(idleWork, _coServing.IdleSliceSeconds);
+                        PublishStats();
+                        continue;
+                    }
                     PublishStats();
                     _wake.Wait();
                     continue;
                 }
+                long stepStart = System.Diagnostics.Stopwatch.GetTimestamp();
                 try
                 {
                     Step();
+                    if (_background is { HasWork: true } work)
+                    {
+                        double slice = _coServing.AfterInferenceStep(System.Diagnostics.Stopwatch.GetElapsedTime(stepStart).TotalSeconds);
+                        if (slice > 0) _coServing.Spent(RunBackground(work, slice));
+                    }
                 }
                 catch (Exception e)
                 {
@@ -209,6 +243,17 @@ public sealed partial class ServingEngine : IDisposable, IAsyncDisposable
             _metrics.Dispose();
             _stopped.TrySetResult();
         }
+    }
+
+    /// <summary>One background slice on the engine thread; returns the seconds it took.</summary>
+    private double RunBackground(IBackgroundWork work, double seconds)
+    {
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        work.RunSlice(TimeSpan.FromSeconds(seconds));
+        double took = System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalSeconds;
+        _trainingSeconds += took;
+        _trainingSlices++;
+        return took;
     }
 
     /// <summary>Moves submitted requests, cancellations and finished adapter loads into the engine's lists.</summary>
@@ -311,6 +356,8 @@ public sealed partial class ServingEngine : IDisposable, IAsyncDisposable
         GeneratedTokens = _generatedTokens,
         RequestsFinished = _requestsFinished,
         StepSeconds = _stepSeconds,
+        BackgroundSeconds = _trainingSeconds,
+        BackgroundSlices = _trainingSlices,
     };
 
     /// <summary>Stops the engine: requests still in flight end with <see cref="FinishReason.Cancelled"/>.</summary>

@@ -40,6 +40,8 @@ public sealed class ModelHost : IAsyncDisposable
     public ChatTemplate Template { get; }
     public ServingEngine Engine { get; }
     public AdapterStore? Adapters { get; }
+    /// <summary>The files and fine-tuning APIs; null when the server keeps no data folder.</summary>
+    public FineTuning.FineTuningService? FineTuning { get; internal set; }
     public long Created { get; }
     public int ContextLength => Model.Config.ContextLength;
 
@@ -55,6 +57,7 @@ public sealed class ModelHost : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         await Engine.DisposeAsync();
+        FineTuning?.Dispose();
         Metrics.Dispose();
         Model.Dispose();
     }

@@ -16,6 +16,10 @@ public sealed record ModelHostSettings
     public string? AdaptersDir { get; init; }
     public long AdapterCacheBytes { get; init; } = 2L << 30;
     public int? Threads { get; init; }
+    /// <summary>Where files, fine-tuning jobs and their adapters live (--data-dir); null: no fine-tuning API.</summary>
+    public string? DataDir { get; init; }
+    /// <summary>Job progress lines for the server's log.</summary>
+    public Action<string>? JobLog { get; init; }
 }
 
 public static class ModelHostFactory
@@ -39,7 +43,7 @@ public static class ModelHostFactory
     {
         var tokenizer = loaded.RequireTokenizer();
         AdapterStore? store = null;
-        if (s.Adapters.Count > 0 || s.AdaptersDir is not null)
+        if (s.Adapters.Count > 0 || s.AdaptersDir is not null || s.DataDir is not null)
         {
             store = new AdapterStore(loaded.Model, new AdapterStoreOptions { ByteBudget = s.AdapterCacheBytes });
             // Named adapters are registered one folder each, adding no root: runtime loads stay confined to
@@ -49,6 +53,15 @@ public static class ModelHostFactory
         }
         string id = s.ServedModelName ?? Path.GetFileNameWithoutExtension(Path.TrimEndingDirectorySeparator(s.ModelPath));
         var engine = new ServingEngine(loaded.Model, tokenizer, s.Engine, store);
-        return new ModelHost(id, loaded.Model, tokenizer, s.ChatTemplate ?? loaded.ChatTemplate, engine, store);
+        string? template = s.ChatTemplate ?? loaded.ChatTemplate;
+        var host = new ModelHost(id, loaded.Model, tokenizer, template, engine, store);
+        if (s.DataDir is not null)
+        {
+            // Training data in the messages form renders with the same template chat requests use.
+            var queue = new Scion.Serving.Jobs.TrainingJobQueue(engine, loaded.Model);
+            host.FineTuning = new FineTuning.FineTuningService(s.DataDir, id, loaded.Model.Config, tokenizer,
+                template ?? Scion.Models.Generation.ChatSession.FallbackTemplate, store!, queue, s.JobLog);
+        }
+        return host;
     }
 }

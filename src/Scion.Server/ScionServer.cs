@@ -62,6 +62,18 @@ public sealed class ScionServer : IAsyncDisposable
         v1.MapPost("/embeddings", (HttpContext c) => EmbeddingsEndpoint.Handle(c, state));
         v1.MapPost("/load_lora_adapter", (HttpContext c) => AdapterEndpoints.Load(c, state));
         v1.MapPost("/unload_lora_adapter", (HttpContext c) => AdapterEndpoints.Unload(c, state));
+        v1.MapPost("/files", (HttpContext c) => FilesEndpoints.Upload(c, state));
+        v1.MapGet("/files", (HttpContext c) => FilesEndpoints.List(c, state));
+        v1.MapGet("/files/{id}", (HttpContext c, string id) => FilesEndpoints.Get(c, state, id));
+        v1.MapGet("/files/{id}/content", (HttpContext c, string id) => FilesEndpoints.Content(c, state, id));
+        v1.MapDelete("/files/{id}", (HttpContext c, string id) => FilesEndpoints.Delete(c, state, id));
+        var jobs = v1.MapGroup("/fine_tuning/jobs");
+        jobs.MapPost("", (HttpContext c) => FineTuningEndpoints.Create(c, state));
+        jobs.MapGet("", (HttpContext c) => FineTuningEndpoints.List(c, state));
+        jobs.MapGet("/{id}", (HttpContext c, string id) => FineTuningEndpoints.Get(c, state, id));
+        jobs.MapPost("/{id}/cancel", (HttpContext c, string id) => FineTuningEndpoints.Cancel(c, state, id));
+        jobs.MapGet("/{id}/events", (HttpContext c, string id) => FineTuningEndpoints.Events(c, state, id));
+        jobs.MapGet("/{id}/checkpoints", (HttpContext c, string id) => FineTuningEndpoints.Checkpoints(c, state, id));
         app.MapGet("/metrics", async (HttpContext c) =>
         {
             string text = state.RequireHost().Metrics.Render();

@@ -12,6 +12,8 @@ public sealed record ServerOptions
     public IReadOnlyList<string> ApiKeys { get; init; } = [];
     /// <summary>Largest request body in bytes (HTTP 413 beyond).</summary>
     public long MaxBodyBytes { get; init; } = 4 << 20;
+    /// <summary>Largest file upload (POST /v1/files) in bytes.</summary>
+    public long MaxUploadBytes { get; init; } = 512L << 20;
     /// <summary>Largest max_tokens a request may ask for; 0: the model's context.</summary>
     public int MaxTokensCap { get; init; }
     /// <summary>Chat template source overriding the model's own (--chat-template).</summary>
@@ -23,6 +25,7 @@ public sealed record ServerOptions
     {
         if (Port is < 0 or > 65535) throw new ArgumentOutOfRangeException(nameof(Port), $"port: expected 0..65535, got {Port}.");
         if (MaxBodyBytes < 1024) throw new ArgumentOutOfRangeException(nameof(MaxBodyBytes), $"max body bytes: expected >= 1024, got {MaxBodyBytes}.");
+        if (MaxUploadBytes < 1024) throw new ArgumentOutOfRangeException(nameof(MaxUploadBytes), $"max upload bytes: expected >= 1024, got {MaxUploadBytes}.");
         if (MaxTokensCap < 0) throw new ArgumentOutOfRangeException(nameof(MaxTokensCap), $"max tokens cap: expected >= 0, got {MaxTokensCap}.");
         foreach (var key in ApiKeys)
             if (string.IsNullOrWhiteSpace(key)) throw new ArgumentException("api keys: an empty key is not allowed.");

@@ -36,11 +36,14 @@ internal static class ServeCommand
         var apiKey = new Option<string[]>("--api-key") { Description = "require 'Authorization: Bearer KEY' on every endpoint but /health (repeatable)", HelpName = "KEY" };
         var apiKeysFile = Opt.Text("--api-keys-file", "file of accepted keys, one per line (blank lines and lines starting with # are ignored)", "FILE");
         var chatTemplate = Opt.Text("--chat-template", "chat template file (Jinja2) to use instead of the model's own", "FILE");
+        var dataDir = new Option<string>("--data-dir") { Description = "folder for uploaded files, fine-tuning jobs (SQLite) and their adapters; created on the first upload", DefaultValueFactory = _ => "scion-data", HelpName = "DIR" };
+        var trainingShare = Opt.Float("--training-share", 0.25f, "fraction of engine time fine-tuning jobs may take while requests run (they take all of it while idle); 0: train only when idle", 0, 0.95f);
+        var maxUploadMib = Opt.Int("--max-upload-mib", 512, "largest file upload (POST /v1/files) in MiB", 1, 1 << 20);
 
         var command = new Command("serve", "serve the model over an OpenAI-compatible HTTP API");
         model.AddTo(command);
         command.With(host, port, servedName, adapter, adaptersDir, cacheMib, kvTokens, maxBatchTokens, maxStepMs, maxAdaptersPerStep, maxSeqs, maxTokensCap,
-            apiKey, apiKeysFile, chatTemplate);
+            apiKey, apiKeysFile, chatTemplate, dataDir, trainingShare, maxUploadMib);
         return command.WithHandler((p, io, cancel) =>
         {
             // Everything is checked before the server binds or the model loads.
@@ -60,6 +63,7 @@ internal static class ServeCommand
                 MaxStepMilliseconds = p.GetValue(maxStepMs),
                 MaxAdaptersPerStep = p.GetValue(maxAdaptersPerStep),
                 MaxSequences = p.GetValue(maxSeqs),
+                TrainingShare = p.GetValue(trainingShare),
             };
             try
             {
@@ -83,7 +87,11 @@ internal static class ServeCommand
                 MaxTokensCap = p.GetValue(maxTokensCap),
                 ChatTemplate = template,
                 AdaptersDir = dir,
+                MaxUploadBytes = (long)p.GetValue(maxUploadMib) << 20,
             };
+            string data = p.GetValue(dataDir)!;
+            if (data.Trim().Length == 0) throw new UsageException("--data-dir: expected a folder, got an empty name.");
+            if (File.Exists(data)) throw new UsageException($"--data-dir {data}: is a file; expected a folder (it is created if missing).");
             var settings = new ModelHostSettings
             {
                 ModelPath = path,
@@ -94,6 +102,8 @@ internal static class ServeCommand
                 AdaptersDir = dir,
                 AdapterCacheBytes = (long)p.GetValue(cacheMib) << 20,
                 Threads = p.GetValue(model.Threads),
+                DataDir = data,
+                JobLog = JobLog(io),
             };
             return Run(options, settings, io, cancel);
         });
@@ -141,6 +151,20 @@ internal static class ServeCommand
         }
         io.Err.WriteLine("scion: stopped");
         return ExitCodes.Success;
+    }
+
+    /// <summary>Job progress into the server's log (stderr), one line each, whichever thread reports it.</summary>
+    private static Action<string> JobLog(CliIo io)
+    {
+        var gate = new Lock();
+        return line =>
+        {
+            lock (gate)
+            {
+                io.Err.WriteLine($"scion: {line}");
+                io.Err.Flush();
+            }
+        };
     }
 
     /// <summary>--adapter NAME=DIR, each checked: a valid name, given once, and a folder holding adapter_config.json.</summary>

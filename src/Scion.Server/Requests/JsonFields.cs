@@ -9,6 +9,18 @@ internal sealed class JsonFields(JsonObject body)
 {
     public JsonObject Body { get; } = body;
 
+    /// <summary>Put before field names in errors: "method.supervised.hyperparameters." for a nested object.</summary>
+    public string Prefix { get; init; } = "";
+
+    /// <summary>The object under <paramref name="name"/> (null when absent), with its path as the error prefix.</summary>
+    public JsonFields? Object(string name)
+    {
+        var v = this[name];
+        if (v is null) return null;
+        if (v is not JsonObject o) throw Wrong(Prefix + name, "an object", v);
+        return new JsonFields(o) { Prefix = Prefix + name + "." };
+    }
+
     public static async Task<JsonFields> ReadAsync(Microsoft.AspNetCore.Http.HttpRequest request, CancellationToken cancel)
     {
         JsonNode? node;
@@ -43,7 +55,7 @@ internal sealed class JsonFields(JsonObject body)
     {
         var v = this[name];
         if (v is null) return null;
-        if (v.GetValueKind() != JsonValueKind.String) throw Wrong(name, "a string", v);
+        if (v.GetValueKind() != JsonValueKind.String) throw Wrong(Prefix + name, "a string", v);
         return v.GetValue<string>();
     }
 
@@ -55,7 +67,7 @@ internal sealed class JsonFields(JsonObject body)
         {
             JsonValueKind.True => true,
             JsonValueKind.False => false,
-            _ => throw Wrong(name, "true or false", v),
+            _ => throw Wrong(Prefix + name, "true or false", v),
         };
     }
 
@@ -63,9 +75,9 @@ internal sealed class JsonFields(JsonObject body)
     {
         var v = this[name];
         if (v is null) return null;
-        if (v.GetValueKind() != JsonValueKind.Number) throw Wrong(name, "a number", v);
+        if (v.GetValueKind() != JsonValueKind.Number) throw Wrong(Prefix + name, "a number", v);
         double d = v.GetValue<double>();
-        if (!(d >= min && d <= max)) throw ApiError.BadField(name, $"{name}: expected a number in [{min}, {max}], got {d}.");
+        if (!(d >= min && d <= max)) throw ApiError.BadField(Prefix + name, $"{Prefix}{name}: expected a number in [{min}, {max}], got {d}.");
         return d;
     }
 
@@ -74,8 +86,8 @@ internal sealed class JsonFields(JsonObject body)
         var v = this[name];
         if (v is null) return null;
         if (v.GetValueKind() != JsonValueKind.Number || !v.AsValue().TryGetValue(out long l))
-            throw Wrong(name, "an integer", v);
-        if (l < min || l > max) throw ApiError.BadField(name, $"{name}: expected an integer in {min}..{max}, got {l}.");
+            throw Wrong(Prefix + name, "an integer", v);
+        if (l < min || l > max) throw ApiError.BadField(Prefix + name, $"{Prefix}{name}: expected an integer in {min}..{max}, got {l}.");
         return (int)l;
     }
 
@@ -83,7 +95,7 @@ internal sealed class JsonFields(JsonObject body)
     {
         var v = this[name];
         if (v is null) return null;
-        if (v.GetValueKind() != JsonValueKind.Number || !v.AsValue().TryGetValue(out long l)) throw Wrong(name, "an integer", v);
+        if (v.GetValueKind() != JsonValueKind.Number || !v.AsValue().TryGetValue(out long l)) throw Wrong(Prefix + name, "an integer", v);
         return l;
     }
 

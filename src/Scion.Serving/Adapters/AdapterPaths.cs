@@ -16,8 +16,8 @@ internal static class AdapterPaths
         if (name.Length > MaxNameLength) return $"an adapter name has at most {MaxNameLength} characters, this one has {name.Length}";
         if (name[0] == '.') return "an adapter name must not start with '.'";
         foreach (char ch in name)
-            if (!(char.IsAsciiLetterOrDigit(ch) || ch is '.' or '_' or '-'))
-                return $"an adapter name may hold only letters, digits, '.', '_' and '-', not '{ch}'";
+            if (!(char.IsAsciiLetterOrDigit(ch) || ch is '.' or '_' or '-' or ':'))
+                return $"an adapter name may hold only letters, digits, '.', '_', '-' and ':', not '{ch}'";
         return null;
     }
 

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using Scion.Models.Adapters;
 using Scion.Models.Formats;
 using Scion.Training.Autograd;
 using Scion.Training.Data;
@@ -41,7 +42,7 @@ public sealed class FineTuner
     private DataPosition _position;
 
     public FineTuner(TrainingModel model, PeftOptions peft, TrainerOptions options, IReadOnlyList<TrainingExample> train,
-        IReadOnlyList<TrainingExample>? validation, string outputDirectory, string? baseModelName = null)
+        IReadOnlyList<TrainingExample>? validation, string outputDirectory, string? baseModelName = null, PeftAdapter? startFrom = null)
     {
         options.Validate();
         peft.Validate();
@@ -53,13 +54,30 @@ public sealed class FineTuner
         OutputDirectory = outputDirectory;
         BaseModelName = baseModelName;
         model.Checkpointing = options.GradientCheckpointing;
-        AdapterFactory.Initialize(model, peft, options.Seed);
+        // Continuing an adapter starts from its weights; peft must describe it (PeftOptionsOf) so the export matches.
+        if (startFrom is null) AdapterFactory.Initialize(model, peft, options.Seed);
+        else AdapterFactory.Load(model, startFrom, trainable: true);
         _parameters = model.Parameters();
         _optimizer = new AdamW(_parameters, new AdamWOptions { WeightDecay = options.WeightDecay }) { Pool = model.Pool };
         _rng = new Xoshiro256(options.Seed ^ 0x9E3779B97F4A7C15UL);
         _order = new DataOrder(train, options.BatchTokens, options.Seed);
         TotalSteps = options.Steps ?? StepsForEpochs();
         _schedule = new LrSchedule(options.LearningRate, options.WarmupSteps, TotalSteps, options.Schedule);
+    }
+
+    /// <summary>The options that describe a saved adapter, for continuing its training (<c>startFrom</c>); refuses
+    /// what a continued run could not write back the same way (per-module rank or alpha patterns).</summary>
+    public static PeftOptions PeftOptionsOf(PeftAdapter adapter)
+    {
+        var c = adapter.Config;
+        if (c.RankPattern.Count > 0 || c.AlphaPattern.Count > 0)
+            throw new ArgumentException($"{adapter.Directory}: an adapter with rank_pattern or alpha_pattern cannot be trained further here.");
+        return new PeftOptions
+        {
+            Method = c.UseDora ? PeftMethod.Dora : PeftMethod.Lora, Rank = c.R, Alpha = c.LoraAlpha, UseRslora = c.UseRslora,
+            Targets = [.. adapter.Pairs.Select(p => p.Module).Distinct().OrderBy(m => LoraModules.All.ToList().IndexOf(m))],
+            Layers = c.LayersToTransform,
+        };
     }
 
     public PeftOptions Peft { get; }

@@ -29,7 +29,8 @@ public sealed class ServerFixture : IAsyncDisposable
     public HttpClient Http { get; }
     public string Url => Server.Url;
 
-    public static async Task<ServerFixture> StartAsync(ServerOptions? options = null, EngineOptions? engine = null)
+    /// <param name="dataDir">A data folder turns the files and fine-tuning APIs on.</param>
+    public static async Task<ServerFixture> StartAsync(ServerOptions? options = null, EngineOptions? engine = null, string? dataDir = null)
     {
         string adapters = Path.Combine(Path.GetTempPath(), $"scion-server-{Guid.NewGuid():N}");
         Directory.CreateDirectory(adapters);
@@ -43,6 +44,7 @@ public sealed class ServerFixture : IAsyncDisposable
             ServedModelName = ModelId,
             AdaptersDir = adapters,
             Engine = engine ?? new EngineOptions(),
+            DataDir = dataDir,
         }));
         return new ServerFixture(server, adapters);
     }

@@ -231,6 +231,7 @@ public sealed partial class FineTuningService
             foreach (var old in all.Skip(KeptCheckpoints))
             {
                 service._adapters.Unregister(old.Model);
+                store.DeleteCheckpoint(old.Id);
                 string path = service._data.FilePath(old.Path);
                 if (Directory.Exists(path)) Directory.Delete(path, recursive: true);
             }
@@ -247,13 +248,14 @@ public sealed partial class FineTuningService
             string folder = service._data.AdapterFolder(job.Id);
             DataFolder.PublishAdapter(WorkFolder, folder);
             service.TryRegister(_modelName, folder);
+            // The run's own checkpoint served resumes; the published checkpoint adapters stay.
+            foreach (var dir in Directory.GetDirectories(WorkFolder, FineTuner.CheckpointPrefix + "*")) Directory.Delete(dir, recursive: true);
+            // The event before the status: whoever sees "succeeded" finds the whole history.
+            service.Event(job.Id, $"The job has successfully completed: {_modelName}");
             long tokens = _trainedTokens;
             var done = service.Update(job.Id, j => JobStatus.IsFinal(j.Status) ? j
                 : j with { Status = JobStatus.Succeeded, FineTunedModel = _modelName, FinishedAt = Now(), TrainedTokens = tokens });
             if (done.Status != JobStatus.Succeeded) return;
-            // The run's own checkpoint served resumes; the published checkpoint adapters stay.
-            foreach (var dir in Directory.GetDirectories(WorkFolder, FineTuner.CheckpointPrefix + "*")) Directory.Delete(dir, recursive: true);
-            service.Event(job.Id, $"The job has successfully completed: {_modelName}");
             service._log?.Invoke($"job {job.Id}: succeeded: {_modelName} ({result.Steps} steps, final loss {(result.Losses.Count > 0 ? result.Losses[^1].ToString("F4", CultureInfo.InvariantCulture) : "n/a")})");
         }
 

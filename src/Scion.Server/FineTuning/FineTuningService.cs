@@ -53,6 +53,9 @@ public sealed partial class FineTuningService : IDisposable
 
     public string DataDirectory => _data.Root;
 
+    /// <summary>Whether any job is queued or training in the engine.</summary>
+    public bool HasActiveJobs => !_active.IsEmpty || _queue.Pending > 0;
+
     /// <summary>The store, opened (and the data folder created) on first use.</summary>
     internal IFineTuningStore Store
     {
@@ -107,23 +110,33 @@ public sealed partial class FineTuningService : IDisposable
         return stored;
     }
 
-    /// <summary>JSONL is UTF-8 text: anything else is refused at upload with the line of the first bad byte.</summary>
+    /// <summary>JSONL is UTF-8 text: anything else is refused at upload with the line of the first bad byte. Lines
+    /// are checked one at a time ('\n' never occurs inside a multi-byte sequence), so memory stays at one line.</summary>
     private static void CheckUtf8(string path)
     {
-        var strict = new UTF8Encoding(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
-        using var reader = new StreamReader(path, strict, detectEncodingFromByteOrderMarks: false);
-        int line = 1;
-        try
+        using var stream = File.OpenRead(path);
+        var buffer = new byte[1 << 16];
+        var pending = new MemoryStream();
+        int line = 1, read;
+        while ((read = stream.Read(buffer)) > 0)
         {
-            int c;
-            while ((c = reader.Read()) >= 0)
-                if (c == '\n') line++;
+            var chunk = buffer.AsSpan(0, read);
+            int nl;
+            while ((nl = chunk.IndexOf((byte)'\n')) >= 0)
+            {
+                pending.Write(chunk[..nl]);
+                if (!System.Text.Unicode.Utf8.IsValid(pending.GetBuffer().AsSpan(0, (int)pending.Length))) throw NotUtf8(line);
+                pending.SetLength(0);
+                line++;
+                chunk = chunk[(nl + 1)..];
+            }
+            pending.Write(chunk);
         }
-        catch (DecoderFallbackException)
-        {
-            throw ApiError.BadField("file", $"file: line {line} is not UTF-8 text; fine-tuning files are JSONL in UTF-8.");
-        }
+        if (!System.Text.Unicode.Utf8.IsValid(pending.GetBuffer().AsSpan(0, (int)pending.Length))) throw NotUtf8(line);
     }
+
+    private static ApiError NotUtf8(int line) =>
+        ApiError.BadField("file", $"file: line {line} is not UTF-8 text; fine-tuning files are JSONL in UTF-8.");
 
     public StoredFile GetFile(string id) => Store.GetFile(id) ?? throw new ApiError(404, $"No such file: '{id}'.", "file_id", "file_not_found");
 
@@ -195,11 +208,11 @@ public sealed partial class FineTuningService : IDisposable
         var job = GetJob(id);
         if (JobStatus.IsFinal(job.Status))
             throw new ApiError(400, $"The job {id} has already {job.Status}; only a job that is validating, queued or running can be cancelled.", null, "job_not_cancellable");
+        Event(id, "The job was cancelled.");
         job = Update(id, j => JobStatus.IsFinal(j.Status) ? j : j with { Status = JobStatus.Cancelled, FinishedAt = Now() });
         if (job.Status == JobStatus.Cancelled)
         {
             if (_active.TryRemove(id, out var running)) running.Cancel();
-            Event(id, "The job was cancelled.");
             _log?.Invoke($"job {id}: cancelled");
         }
         return job;
@@ -244,12 +257,11 @@ public sealed partial class FineTuningService : IDisposable
     internal void Fail(string id, JobError error)
     {
         _active.TryRemove(id, out _);
-        var job = Update(id, j => JobStatus.IsFinal(j.Status) ? j : j with { Status = JobStatus.Failed, FinishedAt = Now(), Error = error });
-        if (job.Status == JobStatus.Failed && job.Error == error)
-        {
-            Event(id, $"The job failed: {error.Message}", level: "error");
-            _log?.Invoke($"job {id}: failed: {error.Message}");
-        }
+        if (JobStatus.IsFinal(GetJob(id).Status)) return;
+        // The event before the status, so whoever sees "failed" finds it.
+        Event(id, $"The job failed: {error.Message}", level: "error");
+        Update(id, j => JobStatus.IsFinal(j.Status) ? j : j with { Status = JobStatus.Failed, FinishedAt = Now(), Error = error });
+        _log?.Invoke($"job {id}: failed: {error.Message}");
     }
 
     public void Dispose()

@@ -27,4 +27,5 @@ public interface IFineTuningStore : IDisposable
     void AddCheckpoint(JobCheckpoint checkpoint);
     Page<JobCheckpoint> ListCheckpoints(string jobId, string? after, int limit);
     void DeleteCheckpointsAfterStep(string jobId, long step);
+    void DeleteCheckpoint(string id);
 }

@@ -193,6 +193,8 @@ public sealed class SqliteFineTuningStore : IFineTuningStore
     public void DeleteCheckpointsAfterStep(string jobId, long step) =>
         Write("DELETE FROM checkpoints WHERE job_id = $job AND step > $step;", ("$job", jobId), ("$step", step));
 
+    public void DeleteCheckpoint(string id) => Write("DELETE FROM checkpoints WHERE id = $id;", ("$id", id));
+
     /// <summary>One more row than asked tells whether older items remain.</summary>
     private Page<T> Paged<T>(string sql, Func<SqliteDataReader, T> map, int limit, params (string, object?)[] args)
     {

@@ -209,11 +209,8 @@ public sealed class FineTuner
     public void Resume(string path)
     {
         string dir = FindCheckpoint(path);
-        string json = File.ReadAllText(Path.Combine(dir, StateJsonFile));
-        CheckFingerprint(json, dir);
-        string state = Path.Combine(dir, StateFile);
-        using (var s = File.OpenRead(state))
-            (_step, _position) = TrainerState.Read(s, state, _rng, _parameters, _optimizer);
+        CheckFingerprint(Path.Combine(dir, StateJsonFile), dir);
+        (_step, _position) = TrainerState.Read(Path.Combine(dir, StateFile), _rng, _parameters, _optimizer);
         _losses.Clear();
         TrimMetrics();
         Progress?.WriteLine($"resumed from {dir} at step {_step} (epoch {_position.Epoch}, example {_position.Cursor})");
@@ -274,9 +271,24 @@ public sealed class FineTuner
         return JsonSerializer.Serialize(d, new JsonSerializerOptions { WriteIndented = true });
     }
 
-    private void CheckFingerprint(string json, string dir)
+    private void CheckFingerprint(string jsonPath, string dir)
     {
-        using var saved = JsonDocument.Parse(json);
+        if (!File.Exists(jsonPath))
+            throw new InvalidDataException($"{jsonPath}: missing; the checkpoint is incomplete ({StateFile} is there without its description).");
+        string json = File.ReadAllText(jsonPath);
+        JsonDocument parsed;
+        try
+        {
+            parsed = JsonDocument.Parse(json);
+        }
+        catch (JsonException e)
+        {
+            string what = string.IsNullOrWhiteSpace(json) ? "the file is empty" : $"not valid JSON at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}";
+            throw new InvalidDataException($"{jsonPath}: {what}; the checkpoint is damaged (expected the JSON object of options and data it was written with).", e);
+        }
+        using var saved = parsed;
+        if (saved.RootElement.ValueKind != JsonValueKind.Object)
+            throw new InvalidDataException($"{jsonPath}: expected a JSON object of the options and data the checkpoint was written with, found {JsonLineError.Kind(saved.RootElement.ValueKind)}.");
         using var mine = JsonDocument.Parse(Fingerprint(includeProgress: false));
         foreach (var p in mine.RootElement.EnumerateObject())
         {

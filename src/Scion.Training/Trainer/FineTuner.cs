@@ -178,28 +178,21 @@ public sealed class FineTuner
 
     /// <summary>
     /// Writes checkpoint-STEP/ (trainer state, its JSON description, and the adapter as PEFT files) into a temporary
-    /// folder renamed into place, then removes older checkpoints: a crash leaves the previous checkpoint intact.
+    /// folder renamed into place, then removes older checkpoints: a crash leaves the previous checkpoint intact, and the
+    /// half-written folders a killed run left (of any step) are swept before the next one is written.
     /// </summary>
     public string SaveCheckpoint()
     {
         Directory.CreateDirectory(OutputDirectory);
         string final = Path.Combine(OutputDirectory, $"{CheckpointPrefix}{_step}");
-        string temp = Path.Combine(OutputDirectory, $".{CheckpointPrefix}{_step}.{Guid.NewGuid():N}.tmp");
-        Directory.CreateDirectory(temp);
-        try
+        AtomicFolder.DeleteStaleTemporaries(OutputDirectory, name => CheckpointStep(name) is not null);
+        AtomicFolder.Write(final, temp =>
         {
             AtomicFile.Write(Path.Combine(temp, StateFile), s => TrainerState.Write(s, _step, _position, _rng, _parameters, _optimizer));
             byte[] json = Encoding.UTF8.GetBytes(Fingerprint(includeProgress: true));
             AtomicFile.Write(Path.Combine(temp, StateJsonFile), s => s.Write(json));
             AdapterExport.Save(temp, _model, Peft, BaseModelName);
-            if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
-            Directory.Move(temp, final);
-        }
-        catch
-        {
-            try { Directory.Delete(temp, recursive: true); } catch (IOException) { }
-            throw;
-        }
+        }, ExistingFolder.Replace);
         foreach (var old in Directory.GetDirectories(OutputDirectory, CheckpointPrefix + "*"))
             if (old != final && CheckpointStep(old) is { } s && s < _step) Directory.Delete(old, recursive: true);
         return final;
@@ -226,8 +219,12 @@ public sealed class FineTuner
         return latest ?? throw new InvalidDataException($"{path}: no {StateFile} and no {CheckpointPrefix}N folder holding one.");
     }
 
-    private static long? CheckpointStep(string dir) =>
-        long.TryParse(Path.GetFileName(dir).AsSpan(CheckpointPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out long s) ? s : null;
+    private static long? CheckpointStep(string dir)
+    {
+        string name = Path.GetFileName(dir);
+        return name.StartsWith(CheckpointPrefix, StringComparison.Ordinal)
+            && long.TryParse(name.AsSpan(CheckpointPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out long s) ? s : null;
+    }
 
     private void TrimMetrics()
     {

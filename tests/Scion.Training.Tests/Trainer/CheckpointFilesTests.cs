@@ -119,4 +119,23 @@ public sealed class CheckpointFilesTests : IDisposable
         File.WriteAllBytes(StatePath, bad);
         Assert.Contains("format version '9'", Refused(StatePath));
     }
+
+    [Fact]
+    public void HalfWrittenCheckpointsAKilledRunLeftAreSweptByTheNextCheckpoint()
+    {
+        // kill -9 while writing checkpoint-6 (and, long ago, checkpoint-1): temporary folders of our naming, no live lock.
+        string[] stale = [$".{FineTuner.CheckpointPrefix}6.{Guid.NewGuid():N}.tmp", $".{FineTuner.CheckpointPrefix}1.{Guid.NewGuid():N}.tmp"];
+        foreach (var name in stale)
+        {
+            Directory.CreateDirectory(Path.Combine(_tiny.Directory, name));
+            File.WriteAllBytes(Path.Combine(_tiny.Directory, name, FineTuner.StateFile), [1, 2, 3]);
+        }
+        string notOurs = Path.Combine(_tiny.Directory, ".checkpoint-3.abc.tmp");
+        Directory.CreateDirectory(notOurs);
+        _tiny.Tuner(Peft, Options, _data).Run();
+        Assert.All(stale, name => Assert.False(Directory.Exists(Path.Combine(_tiny.Directory, name)), name));
+        Assert.True(Directory.Exists(notOurs));
+        Assert.Empty(Directory.GetFiles(_tiny.Directory, "*.lock"));
+        Resume();
+    }
 }

@@ -21,7 +21,7 @@ public class GgufVocabTests
     }
 
     /// <summary>llama.cpp warns and keeps its default for an id past the vocabulary; we refuse, naming the key. Its
-    /// "no token" (-1 as u32 0xFFFFFFFF, as stories260K.gguf writes the padding id) still means none.</summary>
+    /// "no token" (-1 as u32 0xFFFFFFFF, as stories260K.gguf writes the padding id) reads as absent, as there.</summary>
     [Theory]
     [InlineData("tokenizer.ggml.bos_token_id", 32000u)]
     [InlineData("tokenizer.ggml.eos_token_id", 1_000_000u)]
@@ -36,10 +36,11 @@ public class GgufVocabTests
     }
 
     [Fact]
-    public void TheNoTokenIdMeansNone()
+    public void TheNoTokenIdReadsAsAbsent()
     {
-        Assert.Equal(-1, LlamaSpmWith("tokenizer.ggml.bos_token_id", uint.MaxValue).BosId);
+        Assert.Equal(1, LlamaSpmWith("tokenizer.ggml.bos_token_id", uint.MaxValue).BosId); // the llama default
         Assert.Equal(-1, LlamaSpmWith("tokenizer.ggml.padding_token_id", -1).PaddingId);
+        Assert.Equal(-1, VocabTestCases.Gguf("models", "stories260K", "stories260K.gguf").PaddingId);
     }
 
     private static Tokenizer LlamaSpmWith(string key, object value)

@@ -81,7 +81,7 @@ public static class JsonTextCheck
         return "an unpaired UTF-16 surrogate escape";
     }
 
+    /// <summary>The four hex digits at <paramref name="at"/> (the callers check they are inside the string).</summary>
     private static bool TryHex(string s, int at, out int value) =>
-        int.TryParse(s.AsSpan(at, Math.Min(4, s.Length - at)), System.Globalization.NumberStyles.AllowHexSpecifier,
-            System.Globalization.CultureInfo.InvariantCulture, out value) && s.Length - at >= 4;
+        int.TryParse(s.AsSpan(at, 4), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out value);
 }

@@ -107,6 +107,17 @@ public class FinetuneCommandTests : IDisposable
         int code = CliApp.Run(["finetune", .. args], new CliIo(new StringReader(""), new StringWriter(), err), cancelled.Token);
         Assert.Equal(130, code);
         Assert.True(File.Exists(P("run/checkpoint-0/trainer_state.bin")), err.ToString());
+
+        // A damaged checkpoint description is named, not a JsonException with a stack trace.
+        string json = P("run/checkpoint-0/trainer_state.json");
+        string saved = File.ReadAllText(json);
+        File.WriteAllText(json, "");
+        var (bad, _, badErr) = Cli(["finetune", .. args, "--resume", P("run")]);
+        Assert.Equal(1, bad);
+        Assert.Contains($"error: {json}: the file is empty", badErr);
+        Assert.DoesNotContain("internal error", badErr);
+        File.WriteAllText(json, saved);
+
         var (code2, output, err2) = Cli(["finetune", .. args, "--resume", P("run")]);
         Assert.True(code2 == 0, err2);
         Assert.Contains("resumed from", err2);
@@ -125,5 +136,20 @@ public class FinetuneCommandTests : IDisposable
         (code, _, err) = Cli("finetune", "--model", _model, "--data", P("bad.jsonl"), "--output", P("never"), "--method", "qlora");
         Assert.Equal(2, code);
         Assert.Contains("--method", err);
+
+        // Lines that parse but cannot be read back once crashed both commands without naming the line.
+        File.WriteAllLines(P("surrogate.jsonl"), ["{\"text\": \"ok\"}", "{\"text\": \"x\\ud800\"}"]);
+        File.WriteAllLines(P("twice.jsonl"), ["{\"prompt\": \"a\", \"completion\": \"b\", \"prompt\": \"c\"}"]);
+        foreach (var (file, expected) in new[] { ("surrogate.jsonl", $"{P("surrogate.jsonl")}:2: field \"text\""), ("twice.jsonl", $"{P("twice.jsonl")}:1: key \"prompt\" appears twice") })
+        {
+            (code, _, err) = Cli("finetune", "--model", _model, "--data", P(file), "--output", P("never"));
+            Assert.Equal(1, code);
+            Assert.Contains(expected, err);
+            Assert.DoesNotContain("internal error", err);
+            (code, _, err) = Cli("eval", "--model", _model, "--data", P(file));
+            Assert.Equal(1, code);
+            Assert.Contains(expected, err);
+        }
+        Assert.False(Directory.Exists(P("never")));
     }
 }

@@ -61,6 +61,31 @@ public class MergeCommandTests
         Directory.Delete(dir, true);
     }
 
+    [Fact]
+    public void AFolderMergeSweepsWhatAKilledMergeLeftAndWritesIntoAnExistingFolderWithForce()
+    {
+        var (dir, adapter) = Adapter();
+        // kill -9 during an earlier merge to the same folder: its temporary folder and lock, nothing holding them.
+        string id = Guid.NewGuid().ToString("N");
+        string stale = Path.Combine(dir, $".merged.{id}.tmp");
+        Directory.CreateDirectory(stale);
+        File.WriteAllText(Path.Combine(stale, "model.safetensors"), "half");
+        File.WriteAllText(Path.Combine(dir, $".merged.{id}.lock"), "");
+        string output = Path.Combine(dir, "merged");
+        var r = CliRunner.Run("merge", "--adapter", adapter, "--output", output + "/");
+        Assert.True(r.ExitCode == 0, r.Err);
+        Assert.False(Directory.Exists(stale));
+        Assert.Empty(Directory.GetFileSystemEntries(dir, ".merged.*"));
+        Assert.True(File.Exists(Path.Combine(output, "config.json")));
+
+        File.WriteAllText(Path.Combine(output, "notes.txt"), "kept");
+        r = CliRunner.Run("merge", "--adapter", adapter, "--output", output, "--force");
+        Assert.True(r.ExitCode == 0, r.Err);
+        Assert.Equal("kept", File.ReadAllText(Path.Combine(output, "notes.txt")));
+        Assert.Empty(Directory.GetFileSystemEntries(dir, ".merged.*"));
+        Directory.Delete(dir, true);
+    }
+
     private sealed class CancelOnText(string text, CancellationTokenSource cancel) : StringWriter
     {
         public override void WriteLine(string? value)

@@ -47,19 +47,4 @@ internal static class PathChecks
             throw new IOException($"{option} {path}: already exists and is not empty; pass --force to write into it.");
         return path;
     }
-
-    /// <summary>
-    /// Deletes temporary files a writer left beside <paramref name="target"/> (<c>.NAME.*.tmp</c>, the pattern of
-    /// <see cref="Scion.Models.Formats.AtomicFile"/>) after an interrupted or failed write.
-    /// </summary>
-    public static void DeleteTemporaries(string target)
-    {
-        string full = Path.GetFullPath(Path.TrimEndingDirectorySeparator(target));
-        string? dir = Path.GetDirectoryName(full);
-        if (dir is null || !Directory.Exists(dir)) return;
-        foreach (var temp in Directory.EnumerateFiles(dir, $".{Path.GetFileName(full)}.*.tmp"))
-        {
-            try { File.Delete(temp); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        }
-    }
 }

@@ -58,7 +58,7 @@ internal static class CreateCommand
             }
             finally
             {
-                PathChecks.DeleteTemporaries(target);
+                Scion.Models.Formats.AtomicFile.DeleteStaleTemporaries(target);
             }
             long parameters = tensors.Sum(t => t.Shape.Aggregate(1L, (x, y) => x * y));
             if (p.GetValue(json))

@@ -38,7 +38,6 @@ internal static class MergeCommand
             if (target.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase) && Directory.Exists(target))
                 throw new ArgumentException($"--output {target}: is a directory; expected a GGUF file name to write.");
             bool folder = AdapterMerge.IsFolderOutput(target);
-            bool existed = Directory.Exists(target);
             if (folder) PathChecks.OutputFolder(target, p.GetValue(force));
             else PathChecks.OutputFile(target, p.GetValue(force));
             string path = model.ModelPath(p, io);
@@ -62,12 +61,9 @@ internal static class MergeCommand
             }
             catch
             {
-                PathChecks.DeleteTemporaries(target);
-                if (folder)
-                {
-                    foreach (var file in new[] { "model.safetensors", "config.json" }) PathChecks.DeleteTemporaries(Path.Combine(target, file));
-                    if (!existed) TryDeleteFolder(target);
-                }
+                // The writers delete their own temporary (a folder output is built in one and renamed as one, so the
+                // target is untouched); this also sweeps what an earlier killed run left.
+                Scion.Models.Formats.AtomicFile.DeleteStaleTemporaries(target);
                 throw;
             }
             double seconds = clock.Elapsed.TotalSeconds;
@@ -92,10 +88,5 @@ internal static class MergeCommand
             io.Out.WriteLine(target);
             return ExitCodes.Success;
         });
-    }
-
-    private static void TryDeleteFolder(string path)
-    {
-        try { if (Directory.Exists(path)) Directory.Delete(path, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }

@@ -59,8 +59,9 @@ internal static class QuantizeCommand
             }
             finally
             {
-                // The writer deletes its temporary on an exception; this also covers one left by a kill mid-write.
-                PathChecks.DeleteTemporaries(target);
+                // The writer deletes its temporary on an exception; this also sweeps one an earlier run's kill left (a live
+                // writer's in another process is locked and stays).
+                Scion.Models.Formats.AtomicFile.DeleteStaleTemporaries(target);
             }
             long inSize = InputBytes(input);
             long outSize = new FileInfo(target).Length;

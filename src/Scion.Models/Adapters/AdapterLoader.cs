@@ -18,13 +18,12 @@ public static class AdapterLoader
         var c = model.Config;
         var adapter = new LoraAdapter(name, c.Layers);
         string file = Path.Combine(peft.Directory, PeftAdapterFiles.WeightsFileName);
+        PeftAdapterChecks.CheckLayers(peft, c.Layers, model.Source.Path);
         foreach (var pair in peft.Pairs)
         {
             string tensor = $"base_model.model.{pair.ModulePath}";
             if (!TensorNames.PeftModules.TryGetValue(pair.Module, out var slot))
                 throw new ModelFormatException($"{file}: '{tensor}' targets module '{pair.Module}', which this model does not have.");
-            if (pair.Layer < 0 || pair.Layer >= c.Layers)
-                throw new ModelFormatException($"{file}: '{tensor}' is for layer {pair.Layer}, but the base model has {c.Layers} layers.");
             var w = model.Weights.Layers[pair.Layer].Linear(slot);
             if (pair.In != w.Cols)
                 throw new ModelFormatException($"{file}: '{tensor}.lora_A.weight' has shape [{pair.Rank}, {pair.In}], but the base {pair.Module} takes {w.Cols} inputs; the adapter is for another base model.");

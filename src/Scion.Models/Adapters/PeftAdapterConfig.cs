@@ -12,7 +12,8 @@ namespace Scion.Models.Adapters;
 public sealed record PeftAdapterConfig
 {
     public const string AllLinear = "all-linear";
-    private static readonly TimeSpan RegexTimeout = TimeSpan.FromSeconds(1);
+    /// <summary>The largest scale (alpha / r) accepted: beyond it B·A overflows fp32 for any non-trivial weights.</summary>
+    public const double MaxScale = 1e30;
 
     public string PeftType { get; init; } = "LORA";
     public required int R { get; init; }
@@ -35,9 +36,9 @@ public sealed record PeftAdapterConfig
     public string Source { get; init; } = "adapter_config.json";
 
     /// <summary>The rank of a module, e.g. "model.layers.3.self_attn.q_proj" (rank_pattern first, as PEFT does).</summary>
-    public int RankFor(string modulePath) => FindPattern(RankPattern, modulePath) is { } key ? RankPattern[key] : R;
+    public int RankFor(string modulePath) => FindPattern(RankPattern, "rank_pattern", modulePath) is { } key ? RankPattern[key] : R;
 
-    public double AlphaFor(string modulePath) => FindPattern(AlphaPattern, modulePath) is { } key ? AlphaPattern[key] : LoraAlpha;
+    public double AlphaFor(string modulePath) => FindPattern(AlphaPattern, "alpha_pattern", modulePath) is { } key ? AlphaPattern[key] : LoraAlpha;
 
     /// <summary>The factor of B·A: alpha / r, or alpha / √r with rsLoRA.</summary>
     public float ScaleFor(string modulePath)
@@ -56,12 +57,16 @@ public sealed record PeftAdapterConfig
         if (TargetModules is { } list) return list.Any(t => path == t || path.EndsWith("." + t, StringComparison.Ordinal));
         if (TargetModulesPattern is null) return false;
         if (TargetModulesPattern == AllLinear) return true;
-        return Regex.IsMatch(path, $"^(?:{TargetModulesPattern})$", RegexOptions.CultureInvariant, RegexTimeout);
+        return ModulePattern.IsMatch(TargetPatternRegex(TargetModulesPattern), path, Source, $"target_modules pattern '{TargetModulesPattern}'");
     }
 
-    private static string? FindPattern<T>(IReadOnlyDictionary<string, T> patterns, string modulePath) =>
-        patterns.Keys.FirstOrDefault(key =>
-            Regex.IsMatch(modulePath, $"^(?:.*\\.)?(?:{key})$", RegexOptions.CultureInvariant, RegexTimeout));
+    // PEFT matches a string target_modules against the whole module path, and pattern keys against its end at a dot.
+    private static string TargetPatternRegex(string pattern) => $"^(?:{pattern})$";
+
+    private static string KeyRegex(string key) => $"^(?:.*\\.)?(?:{key})$";
+
+    private string? FindPattern<T>(IReadOnlyDictionary<string, T> patterns, string field, string modulePath) =>
+        patterns.Keys.FirstOrDefault(key => ModulePattern.IsMatch(KeyRegex(key), modulePath, Source, $"{field} key '{key}'"));
 
     public static PeftAdapterConfig Load(string path)
     {
@@ -99,7 +104,7 @@ public sealed record PeftAdapterConfig
             if (targets.ValueKind == JsonValueKind.String) targetPattern = targets.GetString();
             else targetList = f.GetStringList("target_modules");
         }
-        if (targetPattern is not null && targetPattern != AllLinear) CheckRegex(f, "target_modules", targetPattern);
+        if (targetPattern is not null && targetPattern != AllLinear) CheckRegex(f, "target_modules", targetPattern, TargetPatternRegex(targetPattern));
 
         var config = new PeftAdapterConfig
         {
@@ -120,7 +125,37 @@ public sealed record PeftAdapterConfig
         if (config.R <= 0) throw new ModelFormatException($"{f.Source}: field 'r' is {config.R}, expected a positive integer.");
         foreach (var (key, rank) in config.RankPattern)
             if (rank <= 0) throw new ModelFormatException($"{f.Source}: rank_pattern['{key}'] is {rank}, expected a positive integer.");
+        foreach (int layer in config.LayersToTransform ?? [])
+            if (layer < 0) throw new ModelFormatException($"{f.Source}: field 'layers_to_transform' holds {layer}; layer indices start at 0.");
+        config.CheckScales();
         return config;
+    }
+
+    /// <summary>
+    /// Every alpha must be positive and finite, and every rank a module can get (r or a rank_pattern value) with every
+    /// alpha it can get (lora_alpha or an alpha_pattern value; PEFT looks the two up separately) must give a scale that
+    /// is a positive fp32 number no larger than <see cref="MaxScale"/>: an alpha of 1e308 became an infinite scale
+    /// and every output NaN.
+    /// </summary>
+    private void CheckScales()
+    {
+        var alphas = new List<(string Field, double Alpha)> { ("lora_alpha", LoraAlpha) };
+        alphas.AddRange(AlphaPattern.Select(p => ($"alpha_pattern['{p.Key}']", p.Value)));
+        var ranks = new List<(string Field, int Rank)> { ("r", R) };
+        ranks.AddRange(RankPattern.Select(p => ($"rank_pattern['{p.Key}']", p.Value)));
+        foreach (var (field, alpha) in alphas)
+        {
+            if (!double.IsFinite(alpha) || alpha <= 0)
+                throw new ModelFormatException($"{Source}: field '{field}' is {JsonFields.Format(alpha)}, expected a positive finite number.");
+            foreach (var (rankField, rank) in ranks)
+            {
+                float scale = (float)(UseRslora ? alpha / Math.Sqrt(rank) : alpha / rank);
+                if (!float.IsFinite(scale) || scale <= 0 || scale > MaxScale)
+                    throw new ModelFormatException(
+                        $"{Source}: field '{field}' is {JsonFields.Format(alpha)}, which with {rankField} = {rank} gives the scale " +
+                        $"{(UseRslora ? "alpha/√r" : "alpha/r")} = {scale}; expected a positive finite scale no larger than {MaxScale:0e0}.");
+            }
+        }
     }
 
     private static Dictionary<string, T> ReadPattern<T>(JsonFields f, string field, Func<string, JsonElement, T> read)
@@ -129,17 +164,19 @@ public sealed record PeftAdapterConfig
         if (f.GetObject(field) is not { } obj) return result;
         foreach (var p in obj.Object.EnumerateObject())
         {
-            CheckRegex(f, $"{field}['{p.Name}']", p.Name);
+            CheckRegex(f, $"{field}['{p.Name}']", p.Name, KeyRegex(p.Name));
             result[p.Name] = read($"{field}['{p.Name}']", p.Value);
         }
         return result;
     }
 
-    private static void CheckRegex(JsonFields f, string field, string pattern)
+    /// <summary>The pattern alone must parse (so a key like ")|(.*" cannot reach outside its group once wrapped), and so must the wrapped form that is matched.</summary>
+    private static void CheckRegex(JsonFields f, string field, string pattern, string wrapped)
     {
         try
         {
-            _ = new Regex(pattern, RegexOptions.CultureInvariant, RegexTimeout);
+            _ = new Regex(pattern, RegexOptions.CultureInvariant);
+            _ = ModulePattern.Get(wrapped);
         }
         catch (ArgumentException e)
         {

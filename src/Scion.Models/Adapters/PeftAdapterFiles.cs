@@ -27,7 +27,13 @@ public static class PeftAdapterFiles
         }
         var config = PeftAdapterConfig.Load(configPath);
         using var file = SafetensorsFile.Open(weightsPath);
-        return new PeftAdapter(config, ReadPairs(config, file), directory);
+        if (file.Tensors.Count == 0)
+            throw new ModelFormatException($"{weightsPath}: holds no tensors; an adapter needs at least one lora_A/lora_B pair.");
+        var pairs = ReadPairs(config, file);
+        PeftAdapterChecks.CheckTargets(config, pairs, weightsPath);
+        // Every rank and alpha pattern is matched here once, so one that times out fails the load, not a later request.
+        foreach (var p in pairs) _ = config.ScaleFor(p.ModulePath);
+        return new PeftAdapter(config, pairs, directory);
     }
 
     private static List<LoraTensorPair> ReadPairs(PeftAdapterConfig config, SafetensorsFile file)
@@ -87,7 +93,7 @@ public static class PeftAdapterFiles
                 throw new ModelFormatException($"{path}: tensor '{magnitude.Name}' is a DoRA magnitude, but {config.Source} has use_dora false.");
             if (magnitude.ElementCount != outputs || magnitude.Shape.Length is 0 or > 2)
                 throw new ModelFormatException($"{path}: tensor '{magnitude.Name}' has shape [{string.Join(", ", magnitude.Shape)}], expected [{outputs}].");
-            m = file.ReadFloat32(magnitude);
+            m = Values(file, magnitude);
         }
         else if (config.UseDora)
             throw new ModelFormatException($"{path}: {config.Source} has use_dora true, but there is no lora_magnitude_vector for '{a.Name}'.");
@@ -95,10 +101,17 @@ public static class PeftAdapterFiles
         return new LoraTensorPair
         {
             Layer = layer, Module = module, Rank = rank, In = inputs, Out = outputs,
-            A = file.ReadFloat32(a),
-            B = file.ReadFloat32(b),
+            A = Values(file, a),
+            B = Values(file, b),
             Magnitude = m,
         };
+    }
+
+    private static float[] Values(SafetensorsFile file, SafetensorsTensorInfo tensor)
+    {
+        var values = file.ReadFloat32(tensor);
+        PeftAdapterChecks.CheckValues(file.Path, tensor, values);
+        return values;
     }
 
     /// <summary>

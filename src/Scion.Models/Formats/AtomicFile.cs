@@ -8,7 +8,8 @@ namespace Scion.Models.Formats;
 /// the content goes to a temporary file in the same folder (so the rename stays on one file system), is flushed
 /// to disk, and then renamed over the target. On failure the temporary file is deleted and the target is untouched;
 /// when the process is stopped mid-write the temporary files still being written are deleted as it goes: on SIGTERM
-/// and normal exit always, on Ctrl-C once a program has called <see cref="DeleteTemporariesOnInterrupt"/>.
+/// and normal exit always, on Ctrl-C once a program has called <see cref="DeleteTemporariesOnInterrupt"/>. A kill -9
+/// leaves its temporary behind; the next write of the same target removes it (see <see cref="TemporaryNames"/>).
 /// </summary>
 public static class AtomicFile
 {
@@ -37,29 +38,61 @@ public static class AtomicFile
         ArgumentNullException.ThrowIfNull(write);
         string full = System.IO.Path.GetFullPath(path);
         string dir = System.IO.Path.GetDirectoryName(full) ?? ".";
+        string name = System.IO.Path.GetFileName(full);
         Directory.CreateDirectory(dir);
-        string temp = System.IO.Path.Combine(dir, $".{System.IO.Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        _ = ExitHooks.Value;
-        InFlight[temp] = 0;
+        TemporaryNames.DeleteStale(dir, n => n == name);
+        string temp = TemporaryNames.Temporary(dir, name, TemporaryNames.NewId());
+        Track(temp);
         try
         {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+            // FileShare.None is what tells another process's stale-temporary sweep that this file is still being written.
+            var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16);
+            try
             {
                 write(stream);
                 stream.Flush(flushToDisk: true);
+                // On Unix the rename happens while the lock is still held, so no sweep can see the finished temporary
+                // unlocked and delete it just before the rename; Windows cannot rename an open file.
+                if (!OperatingSystem.IsWindows()) File.Move(temp, full, overwrite: true);
             }
-            File.Move(temp, full, overwrite: true);
+            finally
+            {
+                stream.Dispose();
+            }
+            if (OperatingSystem.IsWindows()) File.Move(temp, full, overwrite: true);
         }
         catch
         {
-            TryDelete(temp);
+            TemporaryNames.TryDelete(temp);
             throw;
         }
         finally
         {
-            InFlight.TryRemove(temp, out _);
+            Untrack(temp);
         }
     }
+
+    /// <summary>
+    /// Deletes temporaries that writers killed mid-write (kill -9, a crash) left beside <paramref name="target"/>;
+    /// <see cref="Write"/> does this itself before each write. Temporaries of writes still running, in this process
+    /// or another, are left alone.
+    /// </summary>
+    public static void DeleteStaleTemporaries(string target)
+    {
+        string full = System.IO.Path.GetFullPath(System.IO.Path.TrimEndingDirectorySeparator(target));
+        string name = System.IO.Path.GetFileName(full);
+        if (System.IO.Path.GetDirectoryName(full) is { } dir) TemporaryNames.DeleteStale(dir, n => n == name);
+    }
+
+    internal static void Track(string temporary)
+    {
+        _ = ExitHooks.Value;
+        InFlight[temporary] = 0;
+    }
+
+    internal static void Untrack(string temporary) => InFlight.TryRemove(temporary, out _);
+
+    internal static bool IsInFlight(string temporary) => InFlight.ContainsKey(temporary);
 
     /// <summary>Deletes the temporary files of writes still in progress (the process is going away); only those in
     /// <paramref name="folder"/> when given (tests, which share the process with other writers).</summary>
@@ -67,7 +100,7 @@ public static class AtomicFile
     {
         string? prefix = folder is null ? null : System.IO.Path.GetFullPath(folder) + System.IO.Path.DirectorySeparatorChar;
         foreach (var temp in InFlight.Keys)
-            if (prefix is null || temp.StartsWith(prefix, StringComparison.Ordinal)) TryDelete(temp);
+            if (prefix is null || temp.StartsWith(prefix, StringComparison.Ordinal)) TemporaryNames.TryDelete(temp);
     }
 
     private static PosixSignalRegistration? RegisterExitHooks()
@@ -78,10 +111,5 @@ public static class AtomicFile
         AppDomain.CurrentDomain.ProcessExit += (_, _) => DeleteInFlightTemporaries();
         if (OperatingSystem.IsWindows()) return null;
         return PosixSignalRegistration.Create(PosixSignal.SIGTERM, _ => DeleteInFlightTemporaries(null));
-    }
-
-    private static void TryDelete(string path)
-    {
-        try { File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }

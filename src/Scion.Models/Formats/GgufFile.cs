@@ -78,8 +78,9 @@ public sealed unsafe class GgufFile : IDisposable
         if (metadata.Contains("general.alignment"))
         {
             alignment = metadata.RequireInteger("general.alignment");
-            if (alignment <= 0 || (alignment & (alignment - 1)) != 0)
-                throw new ModelFormatException($"{file.Path}: general.alignment is {alignment}, expected a positive power of two.");
+            // The format stores it as uint32; a larger value is named here rather than surfacing as tensors past the end of the file.
+            if (alignment <= 0 || (alignment & (alignment - 1)) != 0 || alignment > uint.MaxValue)
+                throw new ModelFormatException($"{file.Path}: general.alignment is {alignment}, expected a positive power of two that fits in 32 bits.");
         }
 
         var tensors = new List<GgufTensorInfo>((int)Math.Min(tensorCount, 1 << 20));
@@ -130,6 +131,7 @@ public sealed unsafe class GgufFile : IDisposable
                     $"{file.Path}: tensor '{t.Name}' ({t.Type}, {t.ByteSize} bytes at data offset {t.Offset}) runs past the end of the file " +
                     $"({file.Length} bytes); the file is truncated or inconsistent.");
         }
+        GgufDataLayout.Check(file, r.Position, dataOffset, alignment, tensors);
         return new GgufFile(file, version, metadata, tensors, alignment, dataOffset);
     }
 

@@ -111,6 +111,14 @@ public sealed record HfConfig
             throw new ModelFormatException($"{Source}: head dimension {HeadDimOrDefault} is odd; rotary embeddings need an even one.");
         if (!(RmsNormEps > 0)) throw new ModelFormatException($"{Source}: field 'rms_norm_eps' is {RmsNormEps}, expected a positive number.");
         if (!(RopeTheta > 0)) throw new ModelFormatException($"{Source}: field 'rope_theta' is {RopeTheta}, expected a positive number.");
+        if (BosTokenId is { } bos) TokenId(bos, "bos_token_id");
+        foreach (int eos in EosTokenIds) TokenId(eos, "eos_token_id");
+    }
+
+    private void TokenId(int id, string field)
+    {
+        if (id < 0 || id >= VocabSize)
+            throw new ModelFormatException($"{Source}: field '{field}' is {id}, outside the vocabulary (vocab_size {VocabSize}, ids 0 to {VocabSize - 1}).");
     }
 
     private void Positive(int value, string field)

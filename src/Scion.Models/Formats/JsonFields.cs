@@ -70,8 +70,12 @@ internal sealed class JsonFields(JsonElement obj, string source)
 
     public double? GetDouble(string name) => Get(name) is { } v ? ToDouble(name, v) : null;
 
-    public double ToDouble(string name, JsonElement v) =>
-        v.ValueKind == JsonValueKind.Number ? v.GetDouble() : throw Wrong(name, "a number", v);
+    /// <summary>A number beyond the double range (1e400) used to escape as a FormatException; it is refused like any other wrong value.</summary>
+    public double ToDouble(string name, JsonElement v)
+    {
+        if (v.ValueKind != JsonValueKind.Number) throw Wrong(name, "a number", v);
+        return v.TryGetDouble(out double d) && double.IsFinite(d) ? d : throw Wrong(name, "a finite number", v);
+    }
 
     public bool? GetBool(string name) => Get(name) switch
     {

@@ -114,7 +114,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
                 else
                     tensors.Add(ReadTensor(path, prop.Name, prop.Value, dataLength));
             }
-            CheckNoOverlap(path, tensors);
+            CheckLayout(path, tensors, dataLength);
             return new SafetensorsFile(file, dataOffset, tensors, metadata);
         }
     }
@@ -178,15 +178,33 @@ public sealed unsafe class SafetensorsFile : IDisposable
         return e.ValueKind == JsonValueKind.Number && e.TryGetInt64(out value);
     }
 
-    private static void CheckNoOverlap(string path, List<SafetensorsTensorInfo> tensors)
+    /// <summary>
+    /// The reference implementation's rule: sorted by offset, the tensors tile the data section exactly, with no
+    /// overlap, no gap and nothing after the last one. A gap or trailing bytes mean a data_offsets entry does not
+    /// describe the bytes it points at (a dtype or shape that changed without the data), so the tensors around it
+    /// would be read from the wrong place.
+    /// </summary>
+    private static void CheckLayout(string path, List<SafetensorsTensorInfo> tensors, long dataLength)
     {
         SafetensorsTensorInfo? previous = null;
-        foreach (var t in tensors.Where(t => t.ByteSize > 0).OrderBy(t => t.Offset))
+        long end = 0;
+        foreach (var t in tensors.OrderBy(t => t.Offset).ThenBy(t => t.ByteSize))
         {
-            if (previous is not null && t.Offset < previous.Offset + previous.ByteSize)
+            if (t.Offset < end)
                 throw new ModelFormatException(
-                    $"{path}: tensors '{previous.Name}' (bytes {previous.Offset}..{previous.Offset + previous.ByteSize}) and '{t.Name}' (from {t.Offset}) overlap.");
+                    $"{path}: tensors '{previous!.Name}' (bytes {previous.Offset}..{end}) and '{t.Name}' (bytes {t.Offset}..{t.Offset + t.ByteSize}) overlap.");
+            if (t.Offset > end)
+                throw new ModelFormatException(previous is null
+                    ? $"{path}: tensor '{t.Name}' starts at data offset {t.Offset}, but the data section's first {t.Offset} bytes belong to no tensor; its data_offsets are wrong."
+                    : $"{path}: the {t.Offset - end} bytes between tensor '{previous.Name}' (bytes {previous.Offset}..{end}) and tensor '{t.Name}' " +
+                      $"(from {t.Offset}) belong to no tensor; the data_offsets of '{previous.Name}' or '{t.Name}' do not match their dtype and shape.");
+            end = t.Offset + t.ByteSize;
             previous = t;
         }
+        if (end != dataLength)
+            throw new ModelFormatException(previous is null
+                ? $"{path}: the header lists no tensor data, but {dataLength} bytes follow it."
+                : $"{path}: the data section has {dataLength} bytes, but the tensors end at {end} (the last is '{previous.Name}'); " +
+                  $"{dataLength - end} trailing bytes belong to no tensor, so a data_offsets entry is wrong or the file is corrupt.");
     }
 }

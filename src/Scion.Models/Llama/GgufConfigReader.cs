@@ -66,6 +66,7 @@ internal static class GgufConfigReader
             SlidingWindow = Size(p + "attention.sliding_window", 0, min: 0),
         };
         config.Validate(file.Path);
+        TensorAgreement.CheckGguf(file, config);
         return config;
     }
 }

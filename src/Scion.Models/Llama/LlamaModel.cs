@@ -30,8 +30,13 @@ public sealed partial class LlamaModel : IDisposable
 
     /// <summary>A Hugging Face folder: config.json plus one or several safetensors files.</summary>
     public static LlamaModel LoadHuggingFace(string folder) =>
-        DisposeOnFailure(HfModelFolder.Open(folder), hf => new LlamaModel(
-            ConfigMapping.FromHf(hf.Config, System.IO.Path.Combine(folder, HfModelFolder.ConfigFileName)), new HfTensorSource(hf)));
+        DisposeOnFailure(HfModelFolder.Open(folder), hf =>
+        {
+            string configPath = System.IO.Path.Combine(folder, HfModelFolder.ConfigFileName);
+            var config = ConfigMapping.FromHf(hf.Config, configPath);
+            TensorAgreement.CheckHf(hf, hf.Config, config, configPath);
+            return new LlamaModel(config, new HfTensorSource(hf));
+        });
 
     /// <summary>A llama2.c checkpoint (.bin).</summary>
     public static LlamaModel LoadLlama2c(string path) =>

@@ -56,10 +56,18 @@ public sealed partial class Tokenizer
         }
         addSpacePrefix = metadata.GetBool("tokenizer.ggml.add_space_prefix") ?? addSpacePrefix;
 
+        // llama.cpp warns and keeps the default for an id outside the vocabulary; that default is a guess about a
+        // vocabulary the file has just shown it does not describe, so the file is refused, naming the key. The one
+        // out-of-range value that is meant is llama.cpp's "no token" (-1, written as u32 0xFFFFFFFF, as llama.cpp's
+        // converter writes an absent padding id): it reads as if the key were absent, the default applying, as there.
         int SpecialId(string key, int fallback)
         {
             long? v = metadata.GetInteger(key);
-            return v is long id && id >= 0 && id < texts.Length ? (int)id : fallback; // out-of-range ids keep the default, as llama.cpp does
+            if (v is not long id || id is -1 or uint.MaxValue) return fallback;
+            if (id < 0 || id >= texts.Length)
+                throw new ModelFormatException(
+                    $"{source}: metadata '{key}' is {id}, outside the vocabulary of {texts.Length} tokens (tokenizer.ggml.tokens, ids 0 to {texts.Length - 1}).");
+            return (int)id;
         }
         bos = SpecialId("tokenizer.ggml.bos_token_id", bos);
         eos = SpecialId("tokenizer.ggml.eos_token_id", eos);

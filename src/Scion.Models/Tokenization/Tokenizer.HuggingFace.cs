@@ -58,6 +58,8 @@ public sealed partial class Tokenizer
         string? unkText = model.TryGetProperty("unk_token", out var ut) && ut.ValueKind == JsonValueKind.String ? ut.GetString() : null;
         var vocab = new Vocabulary(texts, null, types);
         int unk = unkText is null ? -1 : vocab.Find(unkText);
+        if (unkText is { Length: > 0 } && unk < 0)
+            throw new ModelFormatException($"{path}: model.unk_token is \"{unkText}\", which is not in the vocabulary ({count} tokens).");
         if (unk >= 0 && types[unk] == TokenType.Normal) types[unk] = TokenType.Unknown;
 
         var merges = ReadMerges(model, path);
@@ -78,8 +80,19 @@ public sealed partial class Tokenizer
 
         // BOS/EOS: tokenizer_config names them and may say whether to add them; else the post-processor template decides.
         var cfg = config?.RootElement;
-        int bos = cfg is { } c1 && HuggingFaceJson.TokenContent(c1, "bos_token") is { } bosText ? vocab.Find(bosText) : -1;
-        int eos = cfg is { } c2 && HuggingFaceJson.TokenContent(c2, "eos_token") is { } eosText ? vocab.Find(eosText) : -1;
+        string configPath = Path.Combine(folder, "tokenizer_config.json"), generationPath = Path.Combine(folder, "generation_config.json");
+        // A special token named but absent from the vocabulary is one transformers would append with a new id the
+        // model has no embedding for; refused, naming the key, instead of silently having no BOS or EOS.
+        int NamedToken(string key)
+        {
+            if (cfg is not { } c || HuggingFaceJson.TokenContent(c, key) is not { Length: > 0 } text) return -1;
+            int id = vocab.Find(text);
+            return id >= 0 ? id : throw new ModelFormatException(
+                $"{configPath}: '{key}' is \"{text}\", which is not in the vocabulary of tokenizer.json ({count} tokens).");
+        }
+        int bos = NamedToken("bos_token");
+        int eos = NamedToken("eos_token");
+        _ = NamedToken("unk_token");
         int pad = cfg is { } c3 && HuggingFaceJson.TokenContent(c3, "pad_token") is { } padText ? vocab.Find(padText) : -1;
         var (templateBos, templateEos) = PostProcessorSpecials(Optional(root, "post_processor"), path);
         if (templateBos >= 0 && bos < 0) bos = templateBos;
@@ -89,15 +102,19 @@ public sealed partial class Tokenizer
         if (cfg is { } c5 && c5.TryGetProperty("add_eos_token", out var ae) && ae.ValueKind is JsonValueKind.True or JsonValueKind.False) addEos = ae.GetBoolean();
         if (generation?.RootElement is { } gen)
         {
-            if (bos < 0 && gen.TryGetProperty("bos_token_id", out var gb) && gb.ValueKind == JsonValueKind.Number) bos = gb.GetInt32();
+            if (gen.TryGetProperty("bos_token_id", out var gb) && gb.ValueKind != JsonValueKind.Null)
+            {
+                int id = GenerationId(gb, "bos_token_id", generationPath, count);
+                if (bos < 0) bos = id;
+            }
         }
         bool cleanSpaces = cfg is { } c6 && HuggingFaceJson.Bool(c6, "clean_up_tokenization_spaces", false);
 
         var eog = LlamaCppVocabRules.EndOfGeneration(vocab, eos, LlamaCppVocabRules.DetectEndOfTurn(vocab), vocab.Find("<|eom_id|>"));
-        if (generation?.RootElement is { } g && g.TryGetProperty("eos_token_id", out var ge))
+        if (generation?.RootElement is { } g && g.TryGetProperty("eos_token_id", out var ge) && ge.ValueKind != JsonValueKind.Null)
         {
-            if (ge.ValueKind == JsonValueKind.Number) eog.Add(ge.GetInt32());
-            else if (ge.ValueKind == JsonValueKind.Array) foreach (var x in ge.EnumerateArray()) eog.Add(x.GetInt32());
+            if (ge.ValueKind == JsonValueKind.Array) foreach (var x in ge.EnumerateArray()) eog.Add(GenerationId(x, "eos_token_id", generationPath, count));
+            else eog.Add(GenerationId(ge, "eos_token_id", generationPath, count));
             if (eos < 0 && eog.Count > 0) eos = eog.Min();
         }
         eog.RemoveWhere(id => id < 0 || id >= count);
@@ -106,6 +123,16 @@ public sealed partial class Tokenizer
             Kind: "huggingface-bpe", Vocab: vocab, Pieces: pieces, Splitter: new SpecialTokenSplitter(vocab, lstrip, rstrip), Encoder: encoder,
             BosId: bos, EosId: eos, UnknownId: unk, PaddingId: pad, AddBos: addBos, AddEos: addEos,
             AddSpacePrefix: false, StripsLeadingSpace: decoder.StripsLeadingSpace, CleanSpaces: cleanSpaces, EndOfGeneration: eog));
+    }
+
+    /// <summary>A token id of generation_config.json, refused naming the key when it is not an id of the vocabulary.</summary>
+    private static int GenerationId(JsonElement value, string key, string path, int vocabSize)
+    {
+        if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out int id))
+            throw new ModelFormatException($"{path}: '{key}' is {value.GetRawText()}, expected a token id or a list of them.");
+        if (id < 0 || id >= vocabSize)
+            throw new ModelFormatException($"{path}: '{key}' is {id}, outside the vocabulary of tokenizer.json ({vocabSize} tokens, ids 0 to {vocabSize - 1}).");
+        return id;
     }
 
     private static JsonDocument ParseJson(string path)

@@ -46,6 +46,10 @@ public sealed class JsonlDataset
             JsonNode? node;
             try
             {
+                // Checked as a document first: a repeated key or a lone surrogate escape parses, and only fails (without
+                // file or line) once JsonNode builds its dictionary or a string is read.
+                using (var doc = JsonDocument.Parse(line))
+                    if (JsonTextCheck.Problem(doc.RootElement) is { } problem) throw new InvalidDataException($"{where}: {problem}.");
                 node = JsonNode.Parse(line);
             }
             catch (JsonException e)

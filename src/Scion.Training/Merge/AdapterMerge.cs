@@ -82,8 +82,12 @@ public static class AdapterMerge
         Action<int, int, ExportedTensor>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(loaded);
-        var written = WriteWeights(loaded.Model, peft, folder, type, loaded.Tokenizer, progress);
-        WriteTokenizerFiles(loaded.Model, loaded.Tokenizer, loaded.ChatTemplate, folder);
+        IReadOnlyList<ExportedTensor> written = [];
+        WriteFolder(folder, temp =>
+        {
+            written = WriteWeights(loaded.Model, peft, temp, type, loaded.Tokenizer, progress);
+            WriteTokenizerFiles(loaded.Model, loaded.Tokenizer, loaded.ChatTemplate, temp);
+        });
         return written;
     }
 
@@ -98,10 +102,22 @@ public static class AdapterMerge
     {
         var md = model.GgufMetadata;
         var tokenizer = md is not null && md.Contains("tokenizer.ggml.model") ? Tokenizer.FromGguf(md) : null;
-        var written = WriteWeights(model, peft, folder, type, tokenizer, progress);
-        WriteTokenizerFiles(model, tokenizer, md?.GetString("tokenizer.chat_template"), folder);
+        IReadOnlyList<ExportedTensor> written = [];
+        WriteFolder(folder, temp =>
+        {
+            written = WriteWeights(model, peft, temp, type, tokenizer, progress);
+            WriteTokenizerFiles(model, tokenizer, md?.GetString("tokenizer.chat_template"), temp);
+        });
         return written;
     }
+
+    /// <summary>
+    /// The folder is built in a temporary sibling and renamed into place as one, so a stopped or failed merge leaves
+    /// no half-written model that would load; into an existing non-empty folder (--force) the files are moved one by
+    /// one, config.json last, so the weights it describes are always there before it.
+    /// </summary>
+    private static void WriteFolder(string folder, Action<string> build) =>
+        AtomicFolder.Write(folder, build, ExistingFolder.MergeInto, HfModelFolder.ConfigFileName);
 
     private static void WriteTokenizerFiles(LlamaModel model, Tokenizer? tokenizer, string? chatTemplate, string folder)
     {
@@ -162,7 +178,6 @@ public static class AdapterMerge
             }
             writer.AddTensor(hf, outType, shape, bytes);
         }
-        Directory.CreateDirectory(folder);
         writer.Write(Path.Combine(folder, HfModelFolder.SingleFileName));
         byte[] json = ConfigJson(c, outType, tokenizer);
         AtomicFile.Write(Path.Combine(folder, HfModelFolder.ConfigFileName), s => s.Write(json));

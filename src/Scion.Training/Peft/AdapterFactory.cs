@@ -97,10 +97,10 @@ public static class AdapterFactory
     public static void Load(TrainingModel model, PeftAdapter peft, bool trainable = false)
     {
         var c = model.Config;
+        PeftAdapterChecks.CheckLayers(peft, c.Layers, model.Base.Source.Path);
         foreach (var pair in peft.Pairs)
         {
             var slot = TrainingModel.SlotOf(pair.Module);
-            if (pair.Layer >= c.Layers) throw new ArgumentException($"Adapter pair {pair.ModulePath} is for layer {pair.Layer}; the model has {c.Layers}.");
             var w = model.Linear(pair.Layer, slot);
             if (pair.In != w.Cols || pair.Out != w.Rows)
                 throw new ArgumentException($"Adapter pair {pair.ModulePath} is [{pair.Out}, {pair.In}], the model's projection is [{w.Rows}, {w.Cols}].");

@@ -255,28 +255,21 @@ public sealed class FineTuner
 
     /// <summary>
     /// Writes checkpoint-STEP/ (trainer state, its JSON description, and the adapter as PEFT files) into a temporary
-    /// folder renamed into place, then removes older checkpoints: a crash leaves the previous checkpoint intact.
+    /// folder renamed into place, then removes older checkpoints: a crash leaves the previous checkpoint intact, and the
+    /// half-written folders a killed run left (of any step) are swept before the next one is written.
     /// </summary>
     public string SaveCheckpoint()
     {
         Directory.CreateDirectory(OutputDirectory);
         string final = Path.Combine(OutputDirectory, $"{CheckpointPrefix}{_step}");
-        string temp = Path.Combine(OutputDirectory, $".{CheckpointPrefix}{_step}.{Guid.NewGuid():N}.tmp");
-        Directory.CreateDirectory(temp);
-        try
+        AtomicFolder.DeleteStaleTemporaries(OutputDirectory, name => CheckpointStep(name) is not null);
+        AtomicFolder.Write(final, temp =>
         {
             AtomicFile.Write(Path.Combine(temp, StateFile), s => TrainerState.Write(s, _step, _position, _rng, _parameters, _optimizer));
             byte[] json = Encoding.UTF8.GetBytes(Fingerprint(includeProgress: true));
             AtomicFile.Write(Path.Combine(temp, StateJsonFile), s => s.Write(json));
             AdapterExport.Save(temp, _model, Peft, BaseModelName);
-            if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
-            Directory.Move(temp, final);
-        }
-        catch
-        {
-            try { Directory.Delete(temp, recursive: true); } catch (IOException) { }
-            throw;
-        }
+        }, ExistingFolder.Replace);
         foreach (var old in Directory.GetDirectories(OutputDirectory, CheckpointPrefix + "*"))
             if (old != final && CheckpointStep(old) is { } s && s < _step) Directory.Delete(old, recursive: true);
         _lastCheckpoint = final;
@@ -288,11 +281,8 @@ public sealed class FineTuner
     public void Resume(string path)
     {
         string dir = FindCheckpoint(path);
-        string json = File.ReadAllText(Path.Combine(dir, StateJsonFile));
-        CheckFingerprint(json, dir);
-        string state = Path.Combine(dir, StateFile);
-        using (var s = File.OpenRead(state))
-            (_step, _position) = TrainerState.Read(s, state, _rng, _parameters, _optimizer);
+        CheckFingerprint(Path.Combine(dir, StateJsonFile), dir);
+        (_step, _position) = TrainerState.Read(Path.Combine(dir, StateFile), _rng, _parameters, _optimizer);
         _losses.Clear();
         TrimMetrics();
         Progress?.WriteLine($"resumed from {dir} at step {_step} (epoch {_position.Epoch}, example {_position.Cursor})");
@@ -308,8 +298,12 @@ public sealed class FineTuner
         return latest ?? throw new InvalidDataException($"{path}: no {StateFile} and no {CheckpointPrefix}N folder holding one.");
     }
 
-    private static long? CheckpointStep(string dir) =>
-        long.TryParse(Path.GetFileName(dir).AsSpan(CheckpointPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out long s) ? s : null;
+    private static long? CheckpointStep(string dir)
+    {
+        string name = Path.GetFileName(dir);
+        return name.StartsWith(CheckpointPrefix, StringComparison.Ordinal)
+            && long.TryParse(name.AsSpan(CheckpointPrefix.Length), NumberStyles.None, CultureInfo.InvariantCulture, out long s) ? s : null;
+    }
 
     private void TrimMetrics()
     {
@@ -353,9 +347,24 @@ public sealed class FineTuner
         return JsonSerializer.Serialize(d, new JsonSerializerOptions { WriteIndented = true });
     }
 
-    private void CheckFingerprint(string json, string dir)
+    private void CheckFingerprint(string jsonPath, string dir)
     {
-        using var saved = JsonDocument.Parse(json);
+        if (!File.Exists(jsonPath))
+            throw new InvalidDataException($"{jsonPath}: missing; the checkpoint is incomplete ({StateFile} is there without its description).");
+        string json = File.ReadAllText(jsonPath);
+        JsonDocument parsed;
+        try
+        {
+            parsed = JsonDocument.Parse(json);
+        }
+        catch (JsonException e)
+        {
+            string what = string.IsNullOrWhiteSpace(json) ? "the file is empty" : $"not valid JSON at line {e.LineNumber + 1}, byte {e.BytePositionInLine + 1}";
+            throw new InvalidDataException($"{jsonPath}: {what}; the checkpoint is damaged (expected the JSON object of options and data it was written with).", e);
+        }
+        using var saved = parsed;
+        if (saved.RootElement.ValueKind != JsonValueKind.Object)
+            throw new InvalidDataException($"{jsonPath}: expected a JSON object of the options and data the checkpoint was written with, found {JsonLineError.Kind(saved.RootElement.ValueKind)}.");
         using var mine = JsonDocument.Parse(Fingerprint(includeProgress: false));
         foreach (var p in mine.RootElement.EnumerateObject())
         {

@@ -132,6 +132,21 @@ public class PeftAdapterFilesTests
     [InlineData("\"r\":2", "\"r\":4", "rank 2, but")]
     [InlineData("\"r\":2", "\"r\":2,\"use_dora\":true", "no lora_magnitude_vector")]
     [InlineData("\"r\":2", "\"r\":2,\"rank_pattern\":{\"(\":1}", "rank_pattern['(']")]
+    [InlineData("\"r\":2", "\"r\":2,\"rank_pattern\":{\")|(.*\":1}", "rank_pattern[')|(.*']")] // valid only once wrapped
+    // alpha and the scale alpha/r: non-finite, non-positive, or beyond fp32 once divided.
+    [InlineData("\"r\":2", "\"r\":2,\"lora_alpha\":1e308", "'lora_alpha' is 1E+308, which with r = 2 gives the scale")]
+    [InlineData("\"r\":2", "\"r\":2,\"lora_alpha\":1e400", "'lora_alpha' should be a finite number")]
+    [InlineData("\"r\":2", "\"r\":2,\"lora_alpha\":0", "'lora_alpha' is 0, expected a positive finite number")]
+    [InlineData("\"r\":2", "\"r\":2,\"lora_alpha\":-8", "'lora_alpha' is -8, expected a positive finite number")]
+    [InlineData("\"r\":2", "\"r\":2,\"lora_alpha\":1e-50", "gives the scale alpha/r = 0")]
+    [InlineData("\"r\":2", "\"r\":2,\"alpha_pattern\":{\"q_proj\":1e39}", "'alpha_pattern['q_proj']' is 1E+39")]
+    [InlineData("\"r\":2", "\"r\":2,\"lora_alpha\":1.5e30,\"rank_pattern\":{\"v_proj\":1}", "with rank_pattern['v_proj'] = 1")]
+    // target_modules and layers_to_transform that do not describe the tensors.
+    [InlineData("[\"q_proj\"]", "[\"q_proj\",\"v_proj\"]", "target_modules entry 'v_proj' names nothing")]
+    [InlineData("[\"q_proj\"]", "[\"k_proj\"]", "adapts model.layers.0.self_attn.q_proj, which")]
+    [InlineData("[\"q_proj\"]", "\"v_proj\"", "does not target (target_modules 'v_proj')")]
+    [InlineData("[\"q_proj\"]", "[\"q_proj\"],\"layers_to_transform\":[1]", "layers_to_transform [1]")]
+    [InlineData("[\"q_proj\"]", "[\"q_proj\"],\"layers_to_transform\":[0,-1]", "'layers_to_transform' holds -1")]
     public void BadConfigsAreRefusedNamingTheField(string find, string replace, string expected)
     {
         using var dir = new TempDirectory();

@@ -132,6 +132,8 @@ public class HfModelFolderTests
     [InlineData("\"num_key_value_heads\":2", "\"num_key_value_heads\":3", "not a multiple of num_key_value_heads 3")]
     [InlineData("\"hidden_size\":8", "\"hidden_size\":-8", "'hidden_size' is -8")]
     [InlineData("\"vocab_size\":16", "\"vocab_size\":16,\"eos_token_id\":\"x\"", "'eos_token_id'")]
+    [InlineData("\"vocab_size\":16", "\"vocab_size\":16,\"eos_token_id\":[2,16]", "'eos_token_id' is 16, outside the vocabulary (vocab_size 16")]
+    [InlineData("\"vocab_size\":16", "\"vocab_size\":16,\"bos_token_id\":-1", "'bos_token_id' is -1, outside the vocabulary")]
     public void ConfigErrorsNameTheFieldAndFile(string find, string replace, string expected)
     {
         using var dir = new TempDirectory();

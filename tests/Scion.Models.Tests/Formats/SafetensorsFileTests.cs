@@ -71,6 +71,11 @@ public class SafetensorsFileTests
     [InlineData("{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"y\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8, "overlap")]
     [InlineData("{\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]},\"x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8, "twice")]
     [InlineData("{\"x\":{\"dtype\":\"F32\",\"shape\":[4294967296,4294967296],\"data_offsets\":[0,8]}}", 8, "more values")]
+    // data_offsets that do not tile the data section: a gap, leading bytes, trailing bytes (a dtype or shape changed without its data).
+    [InlineData("{\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"y\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[8,12]}}", 12, "between tensor 'x'")]
+    [InlineData("{\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8, "tensor 'x' starts at data offset 4")]
+    [InlineData("{\"x\":{\"dtype\":\"F16\",\"shape\":[2],\"data_offsets\":[0,4]}}", 8, "the last is 'x'")]
+    [InlineData("{\"__metadata__\":{\"format\":\"pt\"}}", 8, "lists no tensor data")]
     [InlineData("[1,2]", 8, "expected an object")]
     [InlineData("{\"x\":", 8, "not valid JSON")]
     [InlineData("{\"__metadata__\":[1]}", 0, "__metadata__")]
@@ -85,6 +90,18 @@ public class SafetensorsFileTests
         var e = Assert.Throws<ModelFormatException>(() => SafetensorsFile.Open(path).Dispose());
         Assert.Contains(path, e.Message);
         Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void HeaderEntriesOutOfOffsetOrderStillTileTheData()
+    {
+        using var dir = new TempDirectory();
+        string path = dir.File("order.safetensors");
+        string header = "{\"late\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]},\"early\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}";
+        File.WriteAllBytes(path, [.. BitConverter.GetBytes((ulong)header.Length), .. Encoding.UTF8.GetBytes(header), 0, 0, 0x80, 0x3F, 0, 0, 0, 0x40]);
+        using var f = SafetensorsFile.Open(path);
+        Assert.Equal(new float[] { 1 }, f.ReadFloat32(f.RequireTensor("early")));
+        Assert.Equal(new float[] { 2 }, f.ReadFloat32(f.RequireTensor("late")));
     }
 
     [Theory]

@@ -53,6 +53,7 @@ internal static class TinyModelFiles
             ["intermediate_size"] = c.FfnDim, ["num_hidden_layers"] = c.Layers, ["num_attention_heads"] = c.Heads,
             ["num_key_value_heads"] = c.KvHeads, ["rms_norm_eps"] = c.RmsEps, ["rope_theta"] = c.RopeTheta,
             ["max_position_embeddings"] = c.ContextLength, ["vocab_size"] = c.Vocab, ["tie_word_embeddings"] = c.TiedEmbeddings,
+            ["attention_bias"] = c.QkvBias,
             ["hidden_act"] = "silu",
         }));
     }

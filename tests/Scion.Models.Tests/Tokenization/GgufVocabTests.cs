@@ -20,6 +20,36 @@ public class GgufVocabTests
         Assert.True(failures.Count == 0, $"{failures.Count} cases differ:\n" + string.Join('\n', failures));
     }
 
+    /// <summary>llama.cpp warns and keeps its default for an id past the vocabulary; we refuse, naming the key. Its
+    /// "no token" (-1 as u32 0xFFFFFFFF, as stories260K.gguf writes the padding id) reads as absent, as there.</summary>
+    [Theory]
+    [InlineData("tokenizer.ggml.bos_token_id", 32000u)]
+    [InlineData("tokenizer.ggml.eos_token_id", 1_000_000u)]
+    [InlineData("tokenizer.ggml.unknown_token_id", 32000u)]
+    [InlineData("tokenizer.ggml.padding_token_id", 40000u)]
+    [InlineData("tokenizer.ggml.eos_token_id", -5)]
+    public void SpecialTokenIdsOutsideTheVocabularyAreRefusedNamingTheKey(string key, object value)
+    {
+        var e = Assert.Throws<Scion.Models.Formats.ModelFormatException>(() => LlamaSpmWith(key, value));
+        Assert.Contains($"'{key}'", e.Message);
+        Assert.Contains("outside the vocabulary of 32000 tokens", e.Message);
+    }
+
+    [Fact]
+    public void TheNoTokenIdReadsAsAbsent()
+    {
+        Assert.Equal(1, LlamaSpmWith("tokenizer.ggml.bos_token_id", uint.MaxValue).BosId); // the llama default
+        Assert.Equal(-1, LlamaSpmWith("tokenizer.ggml.padding_token_id", -1).PaddingId);
+        Assert.Equal(-1, VocabTestCases.Gguf("models", "stories260K", "stories260K.gguf").PaddingId);
+    }
+
+    private static Tokenizer LlamaSpmWith(string key, object value)
+    {
+        using var file = Scion.Models.Formats.GgufFile.Open(Scion.Testing.SharedData.Path("tokenizers", "ggml-vocab-llama-spm.gguf"));
+        var values = new Dictionary<string, object>(file.Metadata.Values) { [key] = value };
+        return Tokenizer.FromGguf(new Scion.Models.Formats.GgufMetadata(values, "vocab.gguf"));
+    }
+
     [Fact]
     public void LlamaSpmReadsSpecialTokensAndFlags()
     {

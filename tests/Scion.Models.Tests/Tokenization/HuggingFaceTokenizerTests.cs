@@ -87,6 +87,30 @@ public class HuggingFaceTokenizerTests
     }
     """;
 
+    /// <summary>A special token named (tokenizer_config.json, tokenizer.json) or numbered (generation_config.json)
+    /// outside the vocabulary is refused naming the file and key; it used to leave the model silently without BOS/EOS.</summary>
+    [Theory]
+    [InlineData("tokenizer_config.json", """{"bos_token": "<bos>"}""", "'bos_token' is \"<bos>\"")]
+    [InlineData("tokenizer_config.json", """{"eos_token": {"content": "<|end|>"}}""", "'eos_token' is \"<|end|>\"")]
+    [InlineData("tokenizer_config.json", """{"unk_token": "[UNK]"}""", "'unk_token' is \"[UNK]\"")]
+    [InlineData("generation_config.json", """{"bos_token_id": 22}""", "'bos_token_id' is 22, outside the vocabulary")]
+    [InlineData("generation_config.json", """{"eos_token_id": [2, 99]}""", "'eos_token_id' is 99, outside the vocabulary")]
+    [InlineData("generation_config.json", """{"eos_token_id": -1}""", "'eos_token_id' is -1")]
+    [InlineData("generation_config.json", """{"eos_token_id": "2"}""", "expected a token id")]
+    public void SpecialTokensOutsideTheVocabularyAreRefusedNamingTheKey(string file, string json, string expected)
+    {
+        using var folder = new HuggingFaceFolder(HuggingFaceFolder.Parse(SmallSentencePieceJson));
+        File.WriteAllText(Path.Combine(folder.Path, file), json);
+        var e = Assert.Throws<Scion.Models.Formats.ModelFormatException>(() => Tokenizer.FromHuggingFace(folder.Path));
+        Assert.Contains(Path.Combine(folder.Path, file), e.Message);
+        Assert.Contains(expected, e.Message);
+
+        var model = HuggingFaceFolder.Parse(SmallSentencePieceJson).AsObject();
+        model["model"]!["unk_token"] = "<missing>";
+        using var badUnk = new HuggingFaceFolder(model);
+        Assert.Contains("model.unk_token is \"<missing>\"", Assert.Throws<Scion.Models.Formats.ModelFormatException>(() => Tokenizer.FromHuggingFace(badUnk.Path)).Message);
+    }
+
     [Fact]
     public void SentencePieceStyleJsonWithByteFallback()
     {

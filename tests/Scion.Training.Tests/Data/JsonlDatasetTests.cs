@@ -96,6 +96,31 @@ public class JsonlDatasetTests : IDisposable
             Assert.DoesNotContain(internals, e.Message);
     }
 
+    /// <summary>Lines that parse but cannot be read back: these crashed finetune and eval with InvalidOperationException
+    /// ("Cannot read invalid UTF-16 JSON text") or ArgumentException ("An item with the same key has already been added").</summary>
+    [Theory]
+    [InlineData("{\"text\": \"a\\ud800b\"}", "field \"text\" holds an unpaired UTF-16 surrogate escape \"\\ud800\"")]
+    [InlineData("{\"prompt\": \"q\", \"completion\": \"\\udc00\"}", "field \"completion\" holds an unpaired UTF-16 surrogate escape \"\\udc00\"")]
+    [InlineData("{\"text\": \"\\ud83e\\ud800\"}", "\"\\ud83e\"")] // a high surrogate followed by another high one
+    [InlineData("{\"messages\": [{\"role\": \"user\", \"content\": \"hi\\uDBFF\"}]}", "field \"messages[0].content\" holds an unpaired")]
+    [InlineData("{\"te\\ud800xt\": \"a\"}", "a key in the top-level object holds an unpaired UTF-16 surrogate escape \"\\ud800\"")]
+    [InlineData("{\"text\": \"a\", \"text\": \"b\"}", "key \"text\" appears twice in the top-level object")]
+    [InlineData("{\"messages\": [{\"role\": \"user\", \"role\": \"assistant\", \"content\": \"x\"}]}", "key \"role\" appears twice in \"messages[0]\"")]
+    public void LoneSurrogatesAndRepeatedKeysAreRefusedWithFileLineAndField(string line, string expected)
+    {
+        string path = Write("{\"text\": \"fine\"}", line);
+        var e = Assert.Throws<InvalidDataException>(() => JsonlDataset.Load(path, Stories.Value, null, 64));
+        Assert.StartsWith($"{path}:2: ", e.Message);
+        Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public void APairedSurrogateEscapeIsText()
+    {
+        var ds = JsonlDataset.Load(Write("{\"text\": \"llama \\ud83e\\udd99\"}"), Stories.Value, null, 64);
+        Assert.Single(ds.Examples);
+    }
+
     [Fact]
     public void MissingOrFolderDataIsNamedWithoutSayingTraining()
     {

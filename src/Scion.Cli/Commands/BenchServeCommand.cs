@@ -50,13 +50,17 @@ internal static class BenchServeCommand
         var maxAdaptersPerStep = Opt.Int("--max-adapters-per-step", 32, "in process: distinct adapters in one forward step", 1, 1 << 16);
         var maxSeqs = Opt.Int("--max-seqs", 64, "in process: sequences per forward step", 1, 1 << 16);
         var adapterCacheMib = Opt.Int("--adapter-cache-mib", 2048, "in process: host memory for resident adapters, MiB (LRU beyond it)", 0, 1 << 24);
+        var train = Opt.Text("--train", "in process: co-serve a LoRA training job on this JSONL data during the load and report its speed, alone first and then under the load", "FILE");
+        var trainingShare = Opt.Float("--training-share", 0.25f, "in process, with --train: fraction of engine time training may take while requests run", 0, 0.95f);
+        var trainAlone = Opt.Float("--train-alone-seconds", 10, "with --train: seconds the job trains alone before the load, for the standalone speed", 0, 1e6f);
+        var trainBatchTokens = Opt.Int("--train-batch-tokens", 256, "with --train: tokens per training micro-batch", 2, 1 << 20);
         var seed = Opt.ULong("--seed", 1, "seed of the plan: prompts, lengths, adapters, arrivals", "-s");
         var json = Opt.Flag("--json", "print one JSON object instead of the summary");
         var output = Opt.Text("--output", "also write the JSON result to this file", "FILE", "-o");
         var command = new Command("bench-serve", "measure serving throughput and latency under a seeded load, in process or against an OpenAI-compatible server");
         command.With(model, url, modelName, threads, concurrency, rate, requests, duration, promptTokens, outputTokens, sharedPrefix, ignoreEos,
             adapters, adaptersDir, adapterRank, adapterTargets, zipf, longPrompt, longPromptAt, warmup, kvTokens, maxBatchTokens, maxStepMs, maxAdaptersPerStep, maxSeqs,
-            adapterCacheMib, seed, json, output);
+            adapterCacheMib, train, trainingShare, trainAlone, trainBatchTokens, seed, json, output);
         return command.WithHandler((p, io, cancel) =>
         {
             LoadSpec spec;
@@ -87,6 +91,7 @@ internal static class BenchServeCommand
                 {
                     if (!Uri.TryCreate(u.EndsWith('/') ? u : u + "/", UriKind.Absolute, out baseUrl) || baseUrl.Scheme is not ("http" or "https"))
                         throw new ArgumentException($"--url: expected an http(s) URL such as http://127.0.0.1:8080, got '{u}'.");
+                    if (p.GetValue(train) is not null) throw new ArgumentException("--train co-serves a job in the in-process engine; it cannot be used with --url.");
                     if (p.GetValue(adapters) > 0 && p.GetValue(adaptersDir) is null)
                         throw new ArgumentException("--adapters with --url needs --adapters-dir: the names sent are its subfolders, which the server must have registered.");
                 }
@@ -96,6 +101,7 @@ internal static class BenchServeCommand
                 throw new UsageException($"bench-serve: {e.Message}");
             }
             if (p.GetValue(adaptersDir) is { } dir) PathChecks.ExistingFolder(dir, "--adapters-dir", "adapters");
+            string? trainData = p.GetValue(train) is { } tf ? PathChecks.ExistingFile(tf, "--train", "training data") : null;
             var settings = new Settings(p.GetValue(model), baseUrl, p.GetValue(modelName), p.GetValue(threads), p.GetValue(adaptersDir), p.GetValue(adapterRank),
                 targets, p.GetValue(warmup), new EngineOptions
                 {
@@ -104,13 +110,15 @@ internal static class BenchServeCommand
                     MaxStepMilliseconds = p.GetValue(maxStepMs),
                     MaxAdaptersPerStep = p.GetValue(maxAdaptersPerStep),
                     MaxSequences = p.GetValue(maxSeqs),
-                }, (long)p.GetValue(adapterCacheMib) << 20, p.GetValue(json), p.GetValue(output));
+                    TrainingShare = p.GetValue(trainingShare),
+                }, (long)p.GetValue(adapterCacheMib) << 20, p.GetValue(json), p.GetValue(output),
+                trainData, p.GetValue(trainAlone), p.GetValue(trainBatchTokens));
             return Run(spec, settings, io, cancel);
         });
     }
 
     private sealed record Settings(string? Model, Uri? Url, string? ModelName, int Threads, string? AdaptersDir, int AdapterRank, string[] Targets,
-        int Warmup, EngineOptions Engine, long AdapterCacheBytes, bool Json, string? OutputFile);
+        int Warmup, EngineOptions Engine, long AdapterCacheBytes, bool Json, string? OutputFile, string? Train, double TrainAloneSeconds, int TrainBatchTokens);
 
     private static int Run(LoadSpec spec, Settings s, CliIo io, CancellationToken cancel)
     {
@@ -183,9 +191,11 @@ internal static class BenchServeCommand
         }
         using var engine = new ServingEngine(m, loaded.Tokenizer, s.Engine, store);
         var target = new EngineTarget(engine, spec.IgnoreEos, names, store);
+        using var training = s.Train is { } data ? StartTraining(loaded, engine, data, s, io) : null;
         io.Err.WriteLine($"bench-serve: {Describe(spec)} in process on {path}, {s.Threads} threads, KV {engine.KvCacheTokens} tokens");
         return Measure(spec, target, s, new Dictionary<string, object?>
         {
+            ["training_share"] = training is null ? null : s.Engine.TrainingShare,
             ["model"] = path,
             ["threads"] = s.Threads,
             ["kv_tokens"] = engine.KvCacheTokens,
@@ -194,7 +204,25 @@ internal static class BenchServeCommand
             ["max_adapters_per_step"] = s.Engine.MaxAdaptersPerStep,
             ["max_seqs"] = s.Engine.MaxSequences,
             ["adapter_cache_mib"] = s.AdapterCacheBytes >> 20,
-        }, io, cancel);
+        }, io, cancel, training);
+    }
+
+    /// <summary>--train: the job starts and trains alone for --train-alone-seconds (its standalone speed), then the load runs beside it.</summary>
+    private static CoServedTraining StartTraining(LoadedModel loaded, ServingEngine engine, string data, Settings s, CliIo io)
+    {
+        int seqLen = Math.Min(loaded.Model.Config.ContextLength, 2048);
+        var dataset = Scion.Training.Data.JsonlDataset.Load(data, loaded.RequireTokenizer(), loaded.ChatTemplate, seqLen);
+        var training = new CoServedTraining(engine, loaded.Model, dataset.Examples,
+            new Scion.Training.Peft.PeftOptions(), new Scion.Training.Trainer.TrainerOptions { Epochs = 1_000_000, LearningRate = 1e-3f, BatchTokens = s.TrainBatchTokens });
+        training.WhenStarted.GetAwaiter().GetResult();
+        long before = training.Tokens;
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        // A benchmark, not a test: it measures over wall time.
+        Thread.Sleep(TimeSpan.FromSeconds(s.TrainAloneSeconds));
+        double alone = (training.Tokens - before) / clock.Elapsed.TotalSeconds;
+        training.AloneTokensPerSecond = alone;
+        io.Err.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bench-serve: training alone: {alone:F1} tokens/s over {clock.Elapsed.TotalSeconds:F1} s ({dataset.Examples.Count} examples, micro-batches of {s.TrainBatchTokens} tokens)"));
+        return training;
     }
 
     private static IReadOnlyList<string> AdapterNames(string dir, int count)
@@ -214,7 +242,8 @@ internal static class BenchServeCommand
         (s.LongPromptTokens > 0 ? $", a {s.LongPromptTokens}-token prompt at {Math.Round(s.LongPromptAtSeconds, 3)} s" : "") +
         (s.IgnoreEos ? ", ignore_eos" : "");
 
-    private static int Measure(LoadSpec spec, ILoadTarget target, Settings s, Dictionary<string, object?> setup, CliIo io, CancellationToken cancel)
+    private static int Measure(LoadSpec spec, ILoadTarget target, Settings s, Dictionary<string, object?> setup, CliIo io, CancellationToken cancel,
+        CoServedTraining? training = null)
     {
         if (s.Warmup > 0)
         {
@@ -228,9 +257,25 @@ internal static class BenchServeCommand
             if (w.RequestsFailed > 0) throw new InvalidOperationException($"bench-serve: the warm-up request failed: {w.FirstError}");
         }
         var plan = LoadPlan.Create(spec);
+        long trainedBefore = training?.Tokens ?? 0;
+        var loadClock = System.Diagnostics.Stopwatch.StartNew();
         var report = WithProgress(io, plan, target, cancel);
+        double loadSeconds = loadClock.Elapsed.TotalSeconds;
         cancel.ThrowIfCancellationRequested();
         var result = Result(spec, report, setup);
+        if (training is not null)
+        {
+            double during = (training.Tokens - trainedBefore) / loadSeconds;
+            result["training"] = new Dictionary<string, object?>
+            {
+                ["alone_tokens_per_s"] = Round(training.AloneTokensPerSecond),
+                ["during_load_tokens_per_s"] = Round(during),
+                ["fraction_of_alone"] = training.AloneTokensPerSecond > 0 ? Round(during / training.AloneTokensPerSecond) : null,
+                ["error"] = training.Error,
+            };
+            io.Err.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"bench-serve: training during the load: {during:F1} tokens/s = {(training.AloneTokensPerSecond > 0 ? during / training.AloneTokensPerSecond : 0):P0} of alone"));
+        }
         string text = JsonSerializer.Serialize(result, JsonOutput.Options);
         if (s.OutputFile is { } file)
             Scion.Models.Formats.AtomicFile.Write(file, f => f.Write(System.Text.Encoding.UTF8.GetBytes(text + "\n")));

@@ -151,7 +151,7 @@ public sealed class FineTuningTests : IAsyncLifetime
     {
         string fileId = await Upload("facts.jsonl", FactsJsonl());
         var job = await _f.Client().GetFineTuningClient().FineTuneAsync(ServerFixture.ModelId, fileId, waitUntilCompleted: false,
-            new FineTuningOptions { TrainingMethod = FineTuningTrainingMethod.CreateSupervised(HyperparameterBatchSize.CreateAuto(), new HyperparameterEpochCount(5000), HyperparameterLearningRate.CreateAuto()) });
+            new FineTuningOptions { TrainingMethod = FineTuningTrainingMethod.CreateSupervised(HyperparameterBatchSize.CreateAuto(), new HyperparameterEpochCount(1000), HyperparameterLearningRate.CreateAuto()) });
         await Service.WhenJobAsync(job.JobId, j => j.Status == JobStatus.Running).WaitAsync(ServerFixture.Timeout);
         await job.CancelAndUpdateAsync();
         Assert.Equal(FineTuningStatus.Cancelled, job.Status);

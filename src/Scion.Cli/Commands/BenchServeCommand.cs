@@ -213,7 +213,7 @@ internal static class BenchServeCommand
         int seqLen = Math.Min(loaded.Model.Config.ContextLength, 2048);
         var dataset = Scion.Training.Data.JsonlDataset.Load(data, loaded.RequireTokenizer(), loaded.ChatTemplate, seqLen);
         var training = new CoServedTraining(engine, loaded.Model, dataset.Examples,
-            new Scion.Training.Peft.PeftOptions(), new Scion.Training.Trainer.TrainerOptions { Epochs = 1_000_000, LearningRate = 1e-3f, BatchTokens = s.TrainBatchTokens });
+            new Scion.Training.Peft.PeftOptions(), new Scion.Training.Trainer.TrainerOptions { Steps = 10_000_000, LearningRate = 1e-3f, BatchTokens = s.TrainBatchTokens });
         training.WhenStarted.GetAwaiter().GetResult();
         long before = training.Tokens;
         var clock = System.Diagnostics.Stopwatch.StartNew();

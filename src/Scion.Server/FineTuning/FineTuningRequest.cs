@@ -42,7 +42,7 @@ internal sealed record FineTuningRequest(string Model, string TrainingFile, stri
         }
         var spec = new JobSpec
         {
-            Epochs = hyper is null ? null : AutoOrInt(hyper, "n_epochs", 1, 10_000),
+            Epochs = hyper is null ? null : AutoOrInt(hyper, "n_epochs", 1, 1000),
             BatchSize = hyper is null ? null : AutoOrInt(hyper, "batch_size", 1, 4096),
             LearningRateMultiplier = hyper is null ? null : AutoOrNumber(hyper, "learning_rate_multiplier", 1e-6, 1000),
         };

@@ -10,6 +10,9 @@ namespace Scion.Serving.Engine;
 
 public sealed partial class ServingEngine
 {
+    // The step's logits, reused from step to step (engine thread).
+    private float[]? _logits;
+
     /// <summary>One engine step: plan, preempt, admit, grow blocks, one forward, then sample and stream.</summary>
     private void Step()
     {
@@ -53,11 +56,11 @@ public sealed partial class ServingEngine
 
         var (batch, logitOwners) = BuildBatch(work);
         BatchObserver?.Invoke(batch);
-        float[] logits;
+        Span<float> logits;
         try
         {
             long forwardStart = Stopwatch.GetTimestamp();
-            logits = _model.Forward(batch, _blocks.Cache);
+            logits = _model.Forward(batch, _blocks.Cache, ref _logits);
             _governor.Observe(batch.Count, Stopwatch.GetElapsedTime(forwardStart).TotalSeconds);
         }
         catch (Exception e)
@@ -79,7 +82,7 @@ public sealed partial class ServingEngine
         {
             var (seq, position) = logitOwners[row];
             if (seq.Finished) continue; // a fork earlier in this loop may have finished the request
-            var rowLogits = logits.AsSpan(row * vocab, vocab);
+            var rowLogits = logits.Slice(row * vocab, vocab);
             if (!Ops.AllFinite(rowLogits))
             {
                 // Before prompt logprobs or sampling touch it: NaN would reach the client as text or break its JSON.

@@ -147,6 +147,38 @@ public sealed class FineTuningTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task AJobContinuesTrainingAnAdapter()
+    {
+        string fileId = await Upload("facts.jsonl", FactsJsonl());
+        async Task<StoredJob> Train(string model, object? scion)
+        {
+            var r = await _f.Http.PostAsJsonAsync("/v1/fine_tuning/jobs", new
+            {
+                model, training_file = fileId, seed = 3, scion,
+                method = new { type = "supervised", supervised = new { hyperparameters = new { n_epochs = 3 } } },
+            });
+            string body = await r.Content.ReadAsStringAsync();
+            Assert.True(r.IsSuccessStatusCode, body);
+            var job = await Final(JsonDocument.Parse(body).RootElement.GetProperty("id").GetString()!);
+            Assert.True(job.Status == JobStatus.Succeeded, job.Error?.Message);
+            return job;
+        }
+        var first = await Train(ServerFixture.ModelId, new { method = "dora", rank = 4, targets = "q_proj,v_proj,o_proj" });
+        var second = await Train(first.FineTunedModel!, null);
+        Assert.Equal(first.FineTunedModel, second.Model);
+        using var job = JsonDocument.Parse(await _f.Http.GetStringAsync($"/v1/fine_tuning/jobs/{second.Id}"));
+        Assert.Equal(first.FineTunedModel, job.RootElement.GetProperty("scion").GetProperty("continued_from").GetString());
+        // The continued adapter keeps the first one's shape (DoRA, rank 4, three projections) and moved on from it.
+        var a = Scion.Models.Adapters.PeftAdapterFiles.Load(Path.Combine(_data, "adapters", first.Id));
+        var b = Scion.Models.Adapters.PeftAdapterFiles.Load(Path.Combine(_data, "adapters", second.Id));
+        Assert.True(b.Config.UseDora);
+        Assert.Equal(4, b.Config.R);
+        Assert.Equal(a.Pairs.Select(p => p.ModulePath), b.Pairs.Select(p => p.ModulePath));
+        Assert.NotEqual(a.Pairs[0].B, b.Pairs[0].B);
+        Assert.False(string.IsNullOrEmpty(await Complete(second.FineTunedModel!, "Q: Where does Sue live? A:")));
+    }
+
+    [Fact]
     public async Task ACancelledJobStopsAndPublishesNothing()
     {
         string fileId = await Upload("facts.jsonl", FactsJsonl());

@@ -28,7 +28,7 @@ public sealed class SqliteFineTuningStore : IFineTuningStore
             Exec(_writer, "PRAGMA busy_timeout = 5000;");
             Migrate();
         }
-        catch (SqliteException e)
+        catch (Exception e) when (e is SqliteException or InvalidDataException)
         {
             _writer.Dispose();
             throw new InvalidDataException($"{databasePath}: cannot open the job database: {e.Message}", e);

@@ -144,6 +144,13 @@ public sealed class FineTuningTests : IAsyncLifetime
         var chat = _f.Client().GetChatClient(stored.FineTunedModel);
         var reply = await chat.CompleteChatAsync([new UserChatMessage("What is the name of Lily's dog?")], new ChatCompletionOptions { Temperature = 0, MaxOutputTokenCount = 8 });
         Assert.StartsWith("Biscuit", reply.Value.Content[0].Text.TrimStart());
+
+        // Training shows in /metrics: engine time in slices, and no job left.
+        var metrics = (await _f.Http.GetStringAsync("/metrics")).Split('\n');
+        double Value(string name) => double.Parse(metrics.Single(l => l.StartsWith(name + " ", StringComparison.Ordinal)).Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(Value("scion_training_seconds_total") > 0);
+        Assert.True(Value("scion_training_slices_total") >= 1);
+        Assert.Equal(0, Value("scion_fine_tuning_jobs_active"));
     }
 
     [Fact]

@@ -56,6 +56,9 @@ public sealed partial class FineTuningService : IDisposable
     /// <summary>Whether any job is queued or training in the engine.</summary>
     public bool HasActiveJobs => !_active.IsEmpty || _queue.Pending > 0;
 
+    /// <summary>Jobs queued or training in the engine.</summary>
+    public int ActiveJobs => _queue.Pending;
+
     /// <summary>The store, opened (and the data folder created) on first use.</summary>
     internal IFineTuningStore Store
     {

@@ -91,6 +91,10 @@ public sealed class PrometheusMetrics : IDisposable
         One("scion_preemptions_total", "counter", "Sequences preempted for KV memory.", s.Preemptions);
         One("scion_engine_steps_total", "counter", "Forward steps run.", s.Steps);
         One("scion_prompt_tokens_computed_total", "counter", "Prompt (and recomputed) tokens run through the forward.", s.PromptTokensComputed);
+        One("scion_training_seconds_total", "counter", "Engine time spent in co-served training slices.", s.BackgroundSeconds);
+        One("scion_training_slices_total", "counter", "Co-served training slices run.", s.BackgroundSlices);
+        if (_host.FineTuning is { } tuning)
+            One("scion_fine_tuning_jobs_active", "gauge", "Fine-tuning jobs queued or training in the engine.", tuning.ActiveJobs);
         if (_host.Adapters is { } store)
         {
             var a = store.Stats;

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Mutation testing with Stryker.NET (pinned in .config/dotnet-tools.json), scoped so one run fits a 2-core machine:
+# one source project, optionally one folder of it, against its own test project.
+#
+#   tests/mutation.sh PROJECT [FOLDER] [OUT=mutation-out]
+#   e.g. tests/mutation.sh Scion.Models Sampling
+#        tests/mutation.sh Scion.Serving Scheduling
+# Prints the mutation score and writes the HTML and JSON reports to OUT/PROJECT[-FOLDER]/. Not part of .ci/run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PROJECT=${1:?usage: tests/mutation.sh PROJECT [FOLDER] [OUT]}
+FOLDER=${2:-}
+OUT=${3:-mutation-out}
+[ -d "src/$PROJECT" ] || { echo "no project src/$PROJECT" >&2; exit 2; }
+[ -z "$FOLDER" ] || [ -d "src/$PROJECT/$FOLDER" ] || { echo "no folder src/$PROJECT/$FOLDER" >&2; exit 2; }
+dotnet tool restore >/dev/null
+name=$PROJECT${FOLDER:+-$FOLDER}
+mutate=("--mutate" "**/${FOLDER:+$FOLDER/}*.cs")
+cd "tests/$PROJECT.Tests"
+dotnet tool run dotnet-stryker --project "$PROJECT.csproj" --configuration Release --concurrency 2 \
+  --reporter html --reporter json --reporter progress --output "../../$OUT/$name" "${mutate[@]}"

@@ -84,19 +84,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
         long dataOffset = 8 + (long)headerLength;
         long dataLength = file.Length - dataOffset;
 
-        var headerBytes = file.Span(8, (long)headerLength);
-        // JsonDocument checks UTF-8 only when a string is read, and then throws InvalidOperationException.
-        if (!System.Text.Unicode.Utf8.IsValid(headerBytes))
-            throw new ModelFormatException($"{path}: the safetensors header is not valid UTF-8.");
-        JsonDocument doc;
-        try
-        {
-            doc = JsonDocument.Parse(headerBytes.ToArray());
-        }
-        catch (JsonException e)
-        {
-            throw new ModelFormatException($"{path}: the safetensors header is not valid JSON: {e.Message}", e);
-        }
+        var doc = JsonFields.Parse(file.Span(8, (long)headerLength).ToArray(), $"{path}: the safetensors header");
 
         using (doc)
         {

@@ -252,9 +252,7 @@ internal static partial class Filters
     {
         bool reverse = Py.Truthy(a.Get(0, "reverse", false));
         var key = SortKey(a.Get(2, "attribute"), Py.Truthy(a.Get(1, "case_sensitive", false)));
-        var items = Py.Iterate(value);
-        // LINQ ordering is stable in both directions, like Python's sorted(..., reverse=True).
-        return (reverse ? items.OrderByDescending(key, PyComparer) : items.OrderBy(key, PyComparer)).ToList();
+        return Sorted(Py.Iterate(value), key, reverse);
     }
 
     private static object? DictSort(object? value, CallArgs a)
@@ -270,7 +268,25 @@ internal static partial class Filters
             var v = ((TupleValue)x!)[pos];
             return !caseSensitive && v is string s ? s.ToLowerInvariant() : v;
         };
-        return (reverse ? items.OrderByDescending(key, PyComparer) : items.OrderBy(key, PyComparer)).ToList();
+        return Sorted(items, key, reverse);
+    }
+
+    /// <summary>
+    /// Python's sorted(): stable in both directions, as LINQ ordering is. A comparison Python refuses (str against
+    /// int) is a TemplateException from Py.Compare, which the sort would hand on wrapped in an InvalidOperationException
+    /// ("Failed to compare two elements"); it surfaces as the template error it is.
+    /// </summary>
+    private static List<object?> Sorted(IEnumerable<object?> items, Func<object?, object?> key, bool reverse)
+    {
+        try
+        {
+            return (reverse ? items.OrderByDescending(key, PyComparer) : items.OrderBy(key, PyComparer)).ToList();
+        }
+        catch (InvalidOperationException e) when (e.InnerException is TemplateException inner)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(inner);
+            throw;
+        }
     }
 
     private static object? MinMax(object? value, CallArgs a, bool max)

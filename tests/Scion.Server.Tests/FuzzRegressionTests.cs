@@ -17,7 +17,7 @@ public sealed class FuzzRegressionTests
 
     [Theory]
     [MemberData(nameof(Targets))]
-    public void Every_corpus_and_regression_input_is_accepted_or_refused_with_a_clear_error(string name)
+    public async Task Every_corpus_and_regression_input_is_accepted_or_refused_with_a_clear_error(string name)
     {
         var target = FuzzTargets.Find(name)!;
         string fuzz = Path.Combine(BundledModel.RepositoryRoot, "fuzz");
@@ -28,8 +28,8 @@ public sealed class FuzzRegressionTests
         {
             var bytes = File.ReadAllBytes(file);
             var run = Task.Run(() => FuzzRunner.Check(target, bytes));
-            if (!run.Wait(PerInput)) findings.Add($"{file}: still running after {PerInput.TotalSeconds} s (a hang)");
-            else if (run.Result is { } finding) findings.Add($"{file}: {FuzzRunner.Describe(finding)}");
+            if (await Task.WhenAny(run, Task.Delay(PerInput)) != run) findings.Add($"{file}: still running after {PerInput.TotalSeconds} s (a hang)");
+            else if (await run is { } finding) findings.Add($"{file}: {FuzzRunner.Describe(finding)}");
         }
         Assert.True(findings.Count == 0, string.Join("\n\n", findings));
     }

@@ -40,7 +40,7 @@ public sealed class LongInputTests
     {
         string text = new string('a', BpeRunLimit.MaxChars - 1) + "🙂" + "b";
         Assert.Equal(BpeRunLimit.MaxChars - 1, BpeRunLimit.RunEnd(text, 0, text.Length));
-        Assert.Equal(text, VocabTestCases.Gpt2.Decode(VocabTestCases.Gpt2.Encode(text + text, addSpecial: false)));
+        Assert.Equal(text + text, VocabTestCases.Gpt2.Decode(VocabTestCases.Gpt2.Encode(text + text, addSpecial: false)));
     }
 
     [Theory]

@@ -76,7 +76,7 @@ public sealed record PeftAdapterConfig
 
     public static PeftAdapterConfig Parse(string json, string source)
     {
-        using var doc = JsonDocument.Parse(json);
+        using var doc = JsonFields.Parse(System.Text.Encoding.UTF8.GetBytes(json), source);
         return Parse(JsonFields.Root(doc, source));
     }
 

@@ -43,7 +43,7 @@ public sealed record HfConfig
 
     public static HfConfig Parse(string json, string source)
     {
-        using var doc = System.Text.Json.JsonDocument.Parse(json);
+        using var doc = JsonFields.Parse(System.Text.Encoding.UTF8.GetBytes(json), source);
         return Parse(JsonFields.Root(doc, source));
     }
 

@@ -16,17 +16,32 @@ internal sealed class JsonFields(JsonElement obj, string source)
     {
         if (Directory.Exists(path)) throw new ModelFormatException($"{path}: is a folder, expected a JSON file.");
         if (!File.Exists(path)) throw new ModelFormatException($"{path}: file is missing.");
-        byte[] bytes = File.ReadAllBytes(path);
-        // JsonDocument checks UTF-8 only when a string is read, and then throws InvalidOperationException.
-        if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw new ModelFormatException($"{path}: not valid UTF-8 text.");
+        return Parse(File.ReadAllBytes(path), path);
+    }
+
+    /// <summary>
+    /// Parses untrusted JSON (a file's bytes, a safetensors header) into a document every later read can trust:
+    /// valid UTF-8, valid JSON, no key twice in an object, no unpaired surrogate escape. JsonDocument checks the last
+    /// two only when a key or string is read, and then throws InvalidOperationException naming neither file nor field.
+    /// </summary>
+    public static JsonDocument Parse(ReadOnlyMemory<byte> bytes, string source)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(bytes.Span)) throw new ModelFormatException($"{source}: not valid UTF-8 text.");
+        JsonDocument doc;
         try
         {
-            return JsonDocument.Parse(bytes, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
+            doc = JsonDocument.Parse(bytes, new JsonDocumentOptions { AllowTrailingCommas = true, CommentHandling = JsonCommentHandling.Skip });
         }
         catch (JsonException e)
         {
-            throw new ModelFormatException($"{path}: not valid JSON: {e.Message}", e);
+            throw new ModelFormatException($"{source}: not valid JSON: {e.Message}", e);
         }
+        if (JsonTextCheck.Problem(doc.RootElement) is { } problem)
+        {
+            doc.Dispose();
+            throw new ModelFormatException($"{source}: {problem}.");
+        }
+        return doc;
     }
 
     public static JsonFields Root(JsonDocument doc, string source) =>

@@ -84,19 +84,7 @@ public sealed unsafe class SafetensorsFile : IDisposable
         long dataOffset = 8 + (long)headerLength;
         long dataLength = file.Length - dataOffset;
 
-        var headerBytes = file.Span(8, (long)headerLength);
-        // JsonDocument checks UTF-8 only when a string is read, and then throws InvalidOperationException.
-        if (!System.Text.Unicode.Utf8.IsValid(headerBytes))
-            throw new ModelFormatException($"{path}: the safetensors header is not valid UTF-8.");
-        JsonDocument doc;
-        try
-        {
-            doc = JsonDocument.Parse(headerBytes.ToArray());
-        }
-        catch (JsonException e)
-        {
-            throw new ModelFormatException($"{path}: the safetensors header is not valid JSON: {e.Message}", e);
-        }
+        var doc = JsonFields.Parse(file.Span(8, (long)headerLength).ToArray(), $"{path}: the safetensors header");
 
         using (doc)
         {
@@ -145,16 +133,21 @@ public sealed unsafe class SafetensorsFile : IDisposable
         if (!e.TryGetProperty("shape", out var shapeElement) || shapeElement.ValueKind != JsonValueKind.Array)
             throw new ModelFormatException($"{where}: 'shape' is missing or not an array.");
         var shape = new long[shapeElement.GetArrayLength()];
-        long elements = 1;
         int d = 0;
         foreach (var dim in shapeElement.EnumerateArray())
         {
             if (!TryGetInteger(dim, out long n) || n < 0)
                 throw new ModelFormatException($"{where}: shape entry {d} is {dim.GetRawText()}, expected a non-negative integer.");
             shape[d++] = n;
+        }
+        // A zero anywhere makes an empty tensor, however large the other dimensions ([3, 4, 0] is legal and holds nothing).
+        long elements = shape.Contains(0) ? 0 : 1;
+        foreach (long n in shape)
+        {
+            if (elements == 0) break;
             // Compare before multiplying so a corrupt shape cannot overflow.
-            if (n != 0 && elements > dataLength / n + 1)
-                throw new ModelFormatException($"{where}: shape [{string.Join(", ", shapeElement.EnumerateArray().Select(x => x.GetRawText()))}] holds more values than the file's {dataLength} data bytes.");
+            if (elements > dataLength / n + 1)
+                throw new ModelFormatException($"{where}: shape [{string.Join(", ", shape)}] holds more values than the file's {dataLength} data bytes.");
             elements *= n;
         }
 

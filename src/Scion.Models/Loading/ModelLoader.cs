@@ -122,21 +122,16 @@ public static class ModelLoader
     {
         string cfg = System.IO.Path.Combine(folder, "tokenizer_config.json");
         if (!File.Exists(cfg)) return null;
-        try
-        {
-            using var doc = JsonDocument.Parse(File.ReadAllText(cfg));
-            if (!doc.RootElement.TryGetProperty("chat_template", out var t)) return null;
-            if (t.ValueKind == JsonValueKind.String) return t.GetString();
-            // A list of named templates: take "default".
-            if (t.ValueKind == JsonValueKind.Array)
-                foreach (var e in t.EnumerateArray())
-                    if (e.TryGetProperty("name", out var n) && n.GetString() == "default") return e.GetProperty("template").GetString();
-            return null;
-        }
-        catch (JsonException e)
-        {
-            throw new ModelFormatException($"{cfg}: invalid JSON: {e.Message}", e);
-        }
+        using var doc = JsonFields.ParseFile(cfg);
+        if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("chat_template", out var t)) return null;
+        if (t.ValueKind == JsonValueKind.String) return t.GetString();
+        // A list of named templates: take "default".
+        if (t.ValueKind == JsonValueKind.Array)
+            foreach (var e in t.EnumerateArray())
+                if (e.ValueKind == JsonValueKind.Object && e.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String && n.GetString() == "default")
+                    return e.TryGetProperty("template", out var body) && body.ValueKind == JsonValueKind.String ? body.GetString()
+                        : throw new ModelFormatException($"{cfg}: chat_template entry \"default\" has no \"template\" string.");
+        return null;
     }
 
     private static Tokenizer? FindLlama2cTokenizer(string modelPath, int vocab)

@@ -27,7 +27,7 @@ internal sealed class BpeModel
     // get ids from Count upwards so merges stay integer lookups.
     private readonly Dictionary<string, int> _symbolIds;
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _symbolLookup;
-    private readonly Dictionary<long, (int Rank, int Merged)> _merges = new();
+    private readonly Dictionary<long, (int Rank, int Merged)> _merges = new(PairKeyComparer.Instance);
     private int _nextPseudoId;
     private readonly bool _ignoreMerges;
     private readonly BpeFallback _fallback;
@@ -78,10 +78,21 @@ internal sealed class BpeModel
 
     private readonly record struct Pair(int Left, int Right, int LeftLength, int RightLength, int Merged);
 
+    [ThreadStatic] private static Symbol[]? _symbolBuffer;
+
+    /// <summary>The longest run the merge loop has worked on in this thread: tests check it stays within <see cref="BpeRunLimit.MaxChars"/>.</summary>
+    [ThreadStatic] internal static int LongestRun;
+    [ThreadStatic] private static PriorityQueue<Pair, (int Rank, int Left)>? _queue;
+
     /// <summary>Appends the ids of one word (already byte-level mapped where the model expects that).</summary>
     public void EncodeWord(string word, List<int> output)
     {
         if (word.Length == 0) return;
+        if (word.Length > BpeRunLimit.MaxChars)
+        {
+            EncodeLongWord(word, output);
+            return;
+        }
         if (word.Length <= CacheableWordLength && _cache.TryGetValue(word, out var cached)) { output.AddRange(cached); return; }
         int before = output.Count;
         EncodeUncached(word, output);
@@ -92,6 +103,22 @@ internal sealed class BpeModel
         }
     }
 
+    /// <summary>A word longer than <see cref="BpeRunLimit.MaxChars"/>, merged one bounded run at a time.</summary>
+    private void EncodeLongWord(string word, List<int> output)
+    {
+        for (int start = 0; start < word.Length;)
+        {
+            int end = BpeRunLimit.RunEnd(word, start, word.Length);
+            int before = output.Count;
+            EncodeUncached(word[start..end], output);
+            // fuse_unk joins unknown tokens across the cut as it would inside one run.
+            if (_fuseUnknown && _unknownId >= 0 && start > 0 && output.Count > before && before > 0
+                && output[before] == _unknownId && output[before - 1] == _unknownId)
+                output.RemoveAt(before);
+            start = end;
+        }
+    }
+
     private void EncodeUncached(string word, List<int> output)
     {
         if (_ignoreMerges)
@@ -99,7 +126,10 @@ internal sealed class BpeModel
             int whole = _vocab.Find(word);
             if (whole >= 0) { output.Add(whole); return; }
         }
-        var symbols = new Symbol[word.Length];
+        // Per-thread buffers: a long input is thousands of runs of up to BpeRunLimit.MaxChars, and fresh arrays of
+        // that size each time are large-object allocations that the GC zeroes and collects in gen 2.
+        if (word.Length > LongestRun) LongestRun = word.Length;
+        var symbols = _symbolBuffer is { } buffer && buffer.Length >= word.Length ? buffer : _symbolBuffer = new Symbol[Math.Max(word.Length, 64)];
         int count = 0;
         for (int i = 0; i < word.Length;)
         {
@@ -111,7 +141,8 @@ internal sealed class BpeModel
         }
         if (count > 1)
         {
-            var queue = new PriorityQueue<Pair, (int Rank, int Left)>(count);
+            var queue = _queue ??= new PriorityQueue<Pair, (int Rank, int Left)>();
+            queue.Clear();
             for (int i = 1; i < count; i++) TryAddPair(symbols, queue, i - 1, i);
             while (queue.TryDequeue(out var pair, out _))
             {
@@ -147,7 +178,10 @@ internal sealed class BpeModel
 
     private void Fallback(ReadOnlySpan<char> text, List<int> output, ref bool lastWasUnknown)
     {
-        Span<byte> bytes = stackalloc byte[Encoding.UTF8.GetMaxByteCount(text.Length)];
+        // A final symbol is a run of at most BpeRunLimit.MaxChars chars (merges of a hostile tokenizer.json can build
+        // one that long), so its bytes go to the heap rather than risk the stack.
+        int max = Encoding.UTF8.GetMaxByteCount(text.Length);
+        Span<byte> bytes = max <= 256 ? stackalloc byte[max] : new byte[max];
         int n = Encoding.UTF8.GetBytes(text, bytes);
         switch (_fallback)
         {

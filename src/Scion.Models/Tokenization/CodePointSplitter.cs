@@ -24,11 +24,13 @@ internal abstract class CodePointSplitter
     /// The splitter for a regex: the hand-written scanners for the GPT-2 and Llama 3 patterns (as llama.cpp uses
     /// them in place of the regex), .NET's regex engine for anything else.
     /// </summary>
-    public static CodePointSplitter ForPattern(string pattern, bool asciiWhitespace = false) => pattern switch
+    /// <param name="source">the file a pattern came from: its regex is checked at load and bounded in time per match</param>
+    public static CodePointSplitter ForPattern(string pattern, bool asciiWhitespace = false, string? source = null) => pattern switch
     {
         Patterns.Gpt2 or Patterns.Gpt2WithTrailingWhitespace => new Gpt2Splitter(),
         Patterns.Llama3 or Patterns.Llama3CaseInsensitive => new Llama3Splitter(maxDigits: 3),
         Patterns.Qwen2 or Patterns.Qwen2CaseInsensitive => new Llama3Splitter(maxDigits: 1),
+        _ when source is not null => new RegexSplitter(HuggingFaceJson.Regex(pattern, source), asciiWhitespace),
         _ => new RegexSplitter(pattern, asciiWhitespace),
     };
 }
@@ -44,22 +46,29 @@ internal static class Patterns
 }
 
 /// <summary>Any regex through .NET's engine, one char per code point; the text between matches is kept as pieces too.</summary>
-internal sealed class RegexSplitter(string pattern, bool asciiWhitespace) : CodePointSplitter
+internal sealed class RegexSplitter(Regex regex, bool asciiWhitespace) : CodePointSplitter
 {
-    private readonly Regex _regex = new(pattern, RegexOptions.CultureInvariant);
+    private readonly Regex _regex = regex;
+
+    /// <summary>One of our own patterns (llama.cpp's lists, Hugging Face's fixed ones), trusted to parse and to run in linear time.</summary>
+    public RegexSplitter(string pattern, bool asciiWhitespace) : this(new Regex(pattern, RegexOptions.CultureInvariant), asciiWhitespace) { }
 
     public override void Split(in CodePoints text, int start, int length, List<Piece> output)
     {
         if (length == 0) return;
         string chunk = text.OneCharPerCodePoint(start, length, asciiWhitespace);
-        int last = 0;
-        for (var m = _regex.Match(chunk); m.Success; m = m.NextMatch())
+        int last = HuggingFaceJson.Bounded(_regex, () =>
         {
-            if (m.Length == 0) continue;
-            if (m.Index > last) output.Add(new Piece(start + last, m.Index - last, IsMatch: false));
-            output.Add(new Piece(start + m.Index, m.Length));
-            last = m.Index + m.Length;
-        }
+            int end = 0;
+            for (var m = _regex.Match(chunk); m.Success; m = m.NextMatch())
+            {
+                if (m.Length == 0) continue;
+                if (m.Index > end) output.Add(new Piece(start + end, m.Index - end, IsMatch: false));
+                output.Add(new Piece(start + m.Index, m.Length));
+                end = m.Index + m.Length;
+            }
+            return end;
+        });
         if (last < length) output.Add(new Piece(start + last, length - last, IsMatch: false));
     }
 }

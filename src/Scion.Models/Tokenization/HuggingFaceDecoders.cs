@@ -41,7 +41,8 @@ internal sealed class HuggingFaceDecoder
         switch (type)
         {
             case "Sequence":
-                foreach (var d in e.GetProperty("decoders").EnumerateArray()) afterFuse = Add(d, source, afterFuse);
+                foreach (var d in HuggingFaceJson.Array(HuggingFaceJson.Required(e, "decoders", source, "decoder Sequence"), source, "decoder Sequence decoders"))
+                    afterFuse = Add(d, source, afterFuse);
                 return afterFuse;
             case "Fuse":
                 return true;
@@ -55,27 +56,31 @@ internal sealed class HuggingFaceDecoder
                 return afterFuse;
             case "Replace":
             {
-                var (pattern, isRegex) = HuggingFaceJson.Pattern(e.GetProperty("pattern"), source);
-                string content = e.GetProperty("content").GetString() ?? "";
+                var (pattern, isRegex) = HuggingFaceJson.Pattern(HuggingFaceJson.Required(e, "pattern", source, "decoder Replace"), source);
+                string content = HuggingFaceJson.String(HuggingFaceJson.Required(e, "content", source, "decoder Replace"), source, "decoder Replace content");
                 if (afterFuse && (isRegex || pattern.Length != 1))
                     throw new ModelFormatException($"{source}: decoder Replace of '{pattern}' after Fuse is not supported (only one-char patterns, which act per token).");
-                var regex = isRegex ? new Regex(pattern, RegexOptions.CultureInvariant) : null;
+                var regex = isRegex ? HuggingFaceJson.Regex(pattern, source) : null;
                 _perToken.Add(v => v.Text is null ? v
-                    : new Value(regex is null ? v.Text.Replace(pattern, content, StringComparison.Ordinal) : regex.Replace(v.Text, content.Replace("$", "$$")), null));
+                    : new Value(regex is null ? v.Text.Replace(pattern, content, StringComparison.Ordinal)
+                        : HuggingFaceJson.Bounded(regex, () => regex.Replace(v.Text, content.Replace("$", "$$"))), null));
                 return afterFuse;
             }
             case "Metaspace":
             {
-                char replacement = HuggingFaceJson.Replacement(e);
+                char replacement = HuggingFaceJson.Replacement(e, source);
                 _perToken.Add(v => v.Text is null ? v : new Value(v.Text.Replace(replacement, ' '), null));
                 if (HuggingFaceJson.PrependScheme(e) != "never") StripsLeadingSpace = true;
                 return afterFuse;
             }
             case "Strip":
             {
-                string content = e.TryGetProperty("content", out var c) ? c.GetString() ?? " " : " ";
-                int start = e.TryGetProperty("start", out var s) ? s.GetInt32() : 0;
-                int stop = e.TryGetProperty("stop", out var st) ? st.GetInt32() : 0;
+                string content = HuggingFaceJson.String(e, "content", " ", source, "decoder Strip content");
+                int start = HuggingFaceJson.Int(e, "start", 0, source, "decoder Strip start");
+                int stop = HuggingFaceJson.Int(e, "stop", 0, source, "decoder Strip stop");
+                // An empty content would strip nothing start times over (a loop of up to 2^31 steps per token).
+                if (content.Length == 0 || start < 0 || stop < 0)
+                    throw new ModelFormatException($"{source}: decoder Strip(content '{content}', start {start}, stop {stop}) needs a non-empty content and counts of 0 or more.");
                 if (afterFuse)
                 {
                     if (stop != 0 || start > 1 || (start == 1 && content != " "))

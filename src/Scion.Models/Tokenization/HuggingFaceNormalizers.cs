@@ -14,8 +14,9 @@ internal static class HuggingFaceNormalizers
         string type = HuggingFaceJson.Type(e, source, "normalizer");
         return type switch
         {
-            "Sequence" => new SequenceNormalizer(e.GetProperty("normalizers").EnumerateArray().Select(n => Create(n, source)).OfType<Normalizer>().ToArray()),
-            "Prepend" => Prepend(e.GetProperty("prepend").GetString() ?? ""),
+            "Sequence" => new SequenceNormalizer(HuggingFaceJson.Array(HuggingFaceJson.Required(e, "normalizers", source, "normalizer Sequence"), source, "normalizer Sequence normalizers")
+                .Select(n => Create(n, source)).OfType<Normalizer>().ToArray()),
+            "Prepend" => Prepend(HuggingFaceJson.String(HuggingFaceJson.Required(e, "prepend", source, "normalizer Prepend"), source, "normalizer Prepend prepend")),
             "Replace" => Replace(e, source),
             "NFC" => new Simple(t => Unicode.Normalize(t, NormalizationForm.FormC)),
             "NFD" => new Simple(t => Unicode.Normalize(t, NormalizationForm.FormD)),
@@ -37,11 +38,11 @@ internal static class HuggingFaceNormalizers
 
     private static Normalizer Replace(JsonElement e, string source)
     {
-        var (pattern, isRegex) = HuggingFaceJson.Pattern(e.GetProperty("pattern"), source);
-        string content = e.GetProperty("content").GetString() ?? "";
+        var (pattern, isRegex) = HuggingFaceJson.Pattern(HuggingFaceJson.Required(e, "pattern", source, "normalizer Replace"), source);
+        string content = HuggingFaceJson.String(HuggingFaceJson.Required(e, "content", source, "normalizer Replace"), source, "normalizer Replace content");
         if (!isRegex) return new Simple(t => t.Replace(pattern, content, StringComparison.Ordinal));
-        var regex = new Regex(pattern, RegexOptions.CultureInvariant);
-        return new Simple(t => regex.Replace(t, content.Replace("$", "$$")));
+        var regex = HuggingFaceJson.Regex(pattern, source);
+        return new Simple(t => HuggingFaceJson.Bounded(regex, () => regex.Replace(t, content.Replace("$", "$$"))));
     }
 
     private sealed class Simple(Func<string, string> apply) : Normalizer

@@ -14,22 +14,23 @@ internal static class HuggingFacePreTokenizers
         switch (type)
         {
             case "Sequence":
-                return new SequencePreTokenizer(e.GetProperty("pretokenizers").EnumerateArray().Select(p => Create(p, source)).ToArray());
+                return new SequencePreTokenizer(HuggingFaceJson.Array(HuggingFaceJson.Required(e, "pretokenizers", source, "pre_tokenizer Sequence"), source, "pre_tokenizer Sequence pretokenizers")
+                    .Select(p => Create(p, source)).ToArray());
             case "ByteLevel":
                 return new ByteLevelPreTokenizer(HuggingFaceJson.Bool(e, "add_prefix_space", true), HuggingFaceJson.Bool(e, "use_regex", true));
             case "Split":
             {
-                var (pattern, isRegex) = HuggingFaceJson.Pattern(e.GetProperty("pattern"), source);
-                string behavior = e.TryGetProperty("behavior", out var b) ? b.GetString() ?? "Isolated" : "Isolated";
+                var (pattern, isRegex) = HuggingFaceJson.Pattern(HuggingFaceJson.Required(e, "pattern", source, "pre_tokenizer Split"), source);
+                string behavior = HuggingFaceJson.String(e, "behavior", "Isolated", source, "pre_tokenizer Split behavior");
                 if (behavior is not ("Removed" or "Isolated" or "MergedWithPrevious" or "MergedWithNext" or "Contiguous"))
                     throw new ModelFormatException($"{source}: Split pre-tokenizer behavior '{behavior}' is not supported.");
-                var splitter = isRegex ? CodePointSplitter.ForPattern(pattern) : new RegexSplitter(Regex.Escape(pattern), false);
+                var splitter = isRegex ? CodePointSplitter.ForPattern(pattern, source: source) : new RegexSplitter(Regex.Escape(pattern), false);
                 return new SplitPreTokenizer(splitter, behavior, HuggingFaceJson.Bool(e, "invert", false));
             }
             case "Digits":
                 return new SplitPreTokenizer(new RegexSplitter(HuggingFaceJson.Bool(e, "individual_digits", false) ? @"\p{N}" : @"\p{N}+", false), "Isolated", false);
             case "Metaspace":
-                return new MetaspacePreTokenizer(HuggingFaceJson.Replacement(e), HuggingFaceJson.PrependScheme(e), HuggingFaceJson.Bool(e, "split", true));
+                return new MetaspacePreTokenizer(HuggingFaceJson.Replacement(e, source), HuggingFaceJson.PrependScheme(e), HuggingFaceJson.Bool(e, "split", true));
             case "Whitespace":
                 return new SplitPreTokenizer(new RegexSplitter(@"\w+|[^\w\s]+", false), "Removed", invert: true);
             case "WhitespaceSplit":

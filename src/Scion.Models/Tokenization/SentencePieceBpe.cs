@@ -17,7 +17,7 @@ internal sealed class SentencePieceBpe
     // Adjacent code point pairs that occur inside some token. Where the text has a pair that is in no token, no
     // merge can ever cross it, so the text splits there into parts that encode alone, exactly, and can be cached
     // (for Llama 2 that is before every "▁" that follows another char).
-    private readonly HashSet<long> _pairsInTokens = new();
+    private readonly HashSet<long> _pairsInTokens = new(PairKeyComparer.Instance);
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
     private const int CacheLimit = 200_000, CacheablePartLength = 256;
 
@@ -69,7 +69,8 @@ internal sealed class SentencePieceBpe
         for (int i = 0; i < text.Length;)
         {
             int cp = char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]) ? char.ConvertToUtf32(text[i], text[i + 1]) : text[i];
-            if (prev >= 0 && !_pairsInTokens.Contains(PairKey(prev, cp)))
+            // Also cut a part that reached the run limit: an uncut 4 MB run of one letter held every symbol and a queue.
+            if (prev >= 0 && (!_pairsInTokens.Contains(PairKey(prev, cp)) || i - partStart >= BpeRunLimit.MaxChars))
             {
                 EncodePart(text.Substring(partStart, i - partStart), output);
                 partStart = i;

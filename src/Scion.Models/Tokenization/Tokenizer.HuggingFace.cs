@@ -22,9 +22,14 @@ public sealed partial class Tokenizer
         using var config = File.Exists(Path.Combine(folder, "tokenizer_config.json")) ? ParseJson(Path.Combine(folder, "tokenizer_config.json")) : null;
         using var generation = File.Exists(Path.Combine(folder, "generation_config.json")) ? ParseJson(Path.Combine(folder, "generation_config.json")) : null;
         var root = doc.RootElement;
+        if (root.ValueKind != JsonValueKind.Object) throw new ModelFormatException($"{path}: expected a JSON object at the top level, found {root.ValueKind}.");
 
-        var model = root.GetProperty("model");
-        string modelType = model.TryGetProperty("type", out var mt) ? mt.GetString() ?? "" : "BPE";
+        var model = HuggingFaceJson.Required(root, "model", path, "tokenizer.json");
+        if (model.ValueKind != JsonValueKind.Object) throw HuggingFaceJson.Wrong(path, "model", "an object", model);
+        foreach (var (other, otherPath) in new[] { (config, "tokenizer_config.json"), (generation, "generation_config.json") })
+            if (other is { RootElement.ValueKind: not JsonValueKind.Object })
+                throw new ModelFormatException($"{Path.Combine(folder, otherPath)}: expected a JSON object at the top level, found {other.RootElement.ValueKind}.");
+        string modelType = HuggingFaceJson.String(model, "type", "BPE", path, "model.type");
         if (modelType != "BPE") throw new ModelFormatException($"{path}: model type '{modelType}' is not supported (supported: BPE).");
         foreach (var unsupported in new[] { "continuing_subword_prefix", "end_of_word_suffix" })
             if (model.TryGetProperty(unsupported, out var v) && v.ValueKind == JsonValueKind.String && v.GetString()!.Length > 0)
@@ -34,10 +39,20 @@ public sealed partial class Tokenizer
 
         // Vocabulary: model vocab plus added tokens, which may lie beyond it.
         var byId = new Dictionary<int, string>();
-        foreach (var p in model.GetProperty("vocab").EnumerateObject()) byId[p.Value.GetInt32()] = p.Name;
+        foreach (var p in HuggingFaceJson.Object(HuggingFaceJson.Required(model, "vocab", path, "model"), path, "model.vocab"))
+            byId[TokenId(p.Value, path, $"model.vocab[\"{p.Name}\"]")] = p.Name;
         var added = root.TryGetProperty("added_tokens", out var at) && at.ValueKind == JsonValueKind.Array ? at.EnumerateArray().ToList() : [];
-        foreach (var a in added) byId[a.GetProperty("id").GetInt32()] = a.GetProperty("content").GetString() ?? "";
+        var addedIds = new List<int>(added.Count);
+        foreach (var a in added)
+        {
+            int id = TokenId(HuggingFaceJson.Required(a, "id", path, "an added_tokens entry"), path, "added_tokens id");
+            byId[id] = HuggingFaceJson.String(HuggingFaceJson.Required(a, "content", path, $"added token {id}"), path, $"added token {id} content");
+            addedIds.Add(id);
+        }
         int count = byId.Count == 0 ? 0 : byId.Keys.Max() + 1;
+        // Ids may leave holes (filled as unused tokens), but not so many that a few bytes of JSON allocate gigabytes.
+        if (count > 2L * byId.Count + MaxVocabularyHoles)
+            throw new ModelFormatException($"{path}: token ids run up to {count - 1} for only {byId.Count} tokens; the ids are corrupt.");
         var texts = new string[count];
         var types = new TokenType[count];
         bool byteFallback = HuggingFaceJson.Bool(model, "byte_fallback", false);
@@ -48,9 +63,8 @@ public sealed partial class Tokenizer
         }
         var lstrip = new HashSet<int>();
         var rstrip = new HashSet<int>();
-        foreach (var a in added)
+        foreach (var (a, id) in added.Zip(addedIds))
         {
-            int id = a.GetProperty("id").GetInt32();
             types[id] = HuggingFaceJson.Bool(a, "special", false) ? TokenType.Control : TokenType.UserDefined;
             if (HuggingFaceJson.Bool(a, "lstrip", false)) lstrip.Add(id);
             if (HuggingFaceJson.Bool(a, "rstrip", false)) rstrip.Add(id);
@@ -94,7 +108,7 @@ public sealed partial class Tokenizer
         int eos = NamedToken("eos_token");
         _ = NamedToken("unk_token");
         int pad = cfg is { } c3 && HuggingFaceJson.TokenContent(c3, "pad_token") is { } padText ? vocab.Find(padText) : -1;
-        var (templateBos, templateEos) = PostProcessorSpecials(Optional(root, "post_processor"), path);
+        var (templateBos, templateEos) = PostProcessorSpecials(Optional(root, "post_processor"), path, count);
         if (templateBos >= 0 && bos < 0) bos = templateBos;
         if (templateEos >= 0 && eos < 0) eos = templateEos;
         bool addBos = templateBos >= 0, addEos = templateEos >= 0;
@@ -135,10 +149,15 @@ public sealed partial class Tokenizer
         return id;
     }
 
-    private static JsonDocument ParseJson(string path)
+    private static JsonDocument ParseJson(string path) => JsonFields.ParseFile(path);
+
+    /// <summary>How many ids a vocabulary may skip beyond its own size (unused slots are kept as [UNUSED_i] tokens).</summary>
+    private const int MaxVocabularyHoles = 1 << 16;
+
+    private static int TokenId(JsonElement value, string path, string what)
     {
-        try { return JsonDocument.Parse(File.ReadAllBytes(path), new JsonDocumentOptions { AllowTrailingCommas = true }); }
-        catch (JsonException e) { throw new ModelFormatException($"{path}: not valid JSON ({e.Message}).", e); }
+        int id = HuggingFaceJson.Int(value, path, what);
+        return id >= 0 ? id : throw new ModelFormatException($"{path}: {what} is {id}; token ids start at 0.");
     }
 
     private static JsonElement? Optional(JsonElement root, string name) =>
@@ -160,7 +179,7 @@ public sealed partial class Tokenizer
                 result.Add((s[..space], s[(space + 1)..]));
             }
             else if (m.ValueKind == JsonValueKind.Array && m.GetArrayLength() == 2)
-                result.Add((m[0].GetString() ?? "", m[1].GetString() ?? ""));
+                result.Add((HuggingFaceJson.String(m[0], path, $"merge {index}"), HuggingFaceJson.String(m[1], path, $"merge {index}")));
             else throw new ModelFormatException($"{path}: merge {index} is {m.GetRawText()}, expected \"a b\" or [\"a\", \"b\"].");
             index++;
         }
@@ -168,7 +187,7 @@ public sealed partial class Tokenizer
     }
 
     /// <summary>The special token a post-processor puts before (BOS) and after (EOS) a single sequence, -1 where none.</summary>
-    private static (int Bos, int Eos) PostProcessorSpecials(JsonElement? json, string path)
+    private static (int Bos, int Eos) PostProcessorSpecials(JsonElement? json, string path, int vocabSize)
     {
         if (json is not { } e) return (-1, -1);
         string type = HuggingFaceJson.Type(e, path, "post_processor");
@@ -179,9 +198,9 @@ public sealed partial class Tokenizer
             case "Sequence":
             {
                 int bos = -1, eos = -1;
-                foreach (var p in e.GetProperty("processors").EnumerateArray())
+                foreach (var p in HuggingFaceJson.Array(HuggingFaceJson.Required(e, "processors", path, "post_processor Sequence"), path, "post_processor Sequence processors"))
                 {
-                    var (b, s) = PostProcessorSpecials(p, path);
+                    var (b, s) = PostProcessorSpecials(p, path, vocabSize);
                     if (b >= 0) bos = b;
                     if (s >= 0) eos = s;
                 }
@@ -189,19 +208,22 @@ public sealed partial class Tokenizer
             }
             case "TemplateProcessing":
             {
-                var single = e.GetProperty("single").EnumerateArray().ToList();
+                var single = HuggingFaceJson.Array(HuggingFaceJson.Required(e, "single", path, "post_processor TemplateProcessing"), path, "TemplateProcessing single").ToList();
                 int SpecialIdAt(int index)
                 {
-                    if (index < 0 || index >= single.Count || !single[index].TryGetProperty("SpecialToken", out var st)) return -1;
-                    string name = st.GetProperty("id").GetString()!;
-                    if (!e.TryGetProperty("special_tokens", out var specials) || !specials.TryGetProperty(name, out var spec))
+                    if (index < 0 || index >= single.Count || HuggingFaceJson.Optional(single[index], "SpecialToken") is not { } st) return -1;
+                    string name = HuggingFaceJson.String(HuggingFaceJson.Required(st, "id", path, "a TemplateProcessing SpecialToken"), path, "TemplateProcessing SpecialToken id");
+                    if (HuggingFaceJson.Optional(e, "special_tokens") is not { } specials || HuggingFaceJson.Optional(specials, name) is not { } spec)
                         throw new ModelFormatException($"{path}: TemplateProcessing names special token '{name}' but special_tokens does not define it.");
-                    var ids = spec.GetProperty("ids");
-                    if (ids.GetArrayLength() != 1)
-                        throw new ModelFormatException($"{path}: TemplateProcessing special token '{name}' has {ids.GetArrayLength()} ids; only one is supported.");
-                    return ids[0].GetInt32();
+                    var ids = HuggingFaceJson.Array(HuggingFaceJson.Required(spec, "ids", path, $"special token '{name}'"), path, $"special token '{name}' ids").ToList();
+                    if (ids.Count != 1)
+                        throw new ModelFormatException($"{path}: TemplateProcessing special token '{name}' has {ids.Count} ids; only one is supported.");
+                    int id = HuggingFaceJson.Int(ids[0], path, $"special token '{name}' id");
+                    if (id < 0 || id >= vocabSize)
+                        throw new ModelFormatException($"{path}: TemplateProcessing special token '{name}' is id {id}, outside the vocabulary ({vocabSize} tokens).");
+                    return id;
                 }
-                int sequences = single.Count(x => x.TryGetProperty("Sequence", out _));
+                int sequences = single.Count(x => HuggingFaceJson.Optional(x, "Sequence") is not null);
                 if (sequences != 1 || single.Count > 3 || (single.Count == 3 && (SpecialIdAt(0) < 0 || SpecialIdAt(2) < 0)))
                     throw new ModelFormatException($"{path}: TemplateProcessing 'single' template {e.GetProperty("single").GetRawText()} is not supported (only [BOS] $A [EOS]).");
                 return (SpecialIdAt(0), SpecialIdAt(single.Count - 1));

@@ -23,10 +23,20 @@ internal sealed class JsonFields(JsonObject body)
 
     public static async Task<JsonFields> ReadAsync(Microsoft.AspNetCore.Http.HttpRequest request, CancellationToken cancel)
     {
+        using var buffer = new MemoryStream();
+        await request.Body.CopyToAsync(buffer, cancel);
+        var bytes = buffer.GetBuffer().AsMemory(0, (int)buffer.Length);
+        // JsonNode reads UTF-8, duplicate keys and lone surrogate escapes only when a field is used, and then throws
+        // InvalidOperationException or ArgumentException (a 500 naming no field): the body is checked whole first.
+        if (!System.Text.Unicode.Utf8.IsValid(bytes.Span))
+            throw new ApiError(400, "The request body is not valid UTF-8 text.", null, "invalid_json");
         JsonNode? node;
         try
         {
-            node = await JsonNode.ParseAsync(request.Body, cancellationToken: cancel);
+            using (var doc = JsonDocument.Parse(bytes))
+                if (Scion.Models.Formats.JsonTextCheck.Problem(doc.RootElement) is { } problem)
+                    throw new ApiError(400, $"The request body is not usable JSON: {problem}.", null, "invalid_json");
+            node = JsonNode.Parse(bytes.Span);
         }
         catch (JsonException e)
         {

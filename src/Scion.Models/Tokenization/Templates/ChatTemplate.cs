@@ -22,6 +22,9 @@ public sealed class ChatTemplate
     /// </summary>
     public static IReadOnlyList<string> NoneByDefault { get; } = ["tools", "documents"];
 
+    /// <summary>What one render may do before it is stopped with a <see cref="TemplateException"/>.</summary>
+    public TemplateLimits Limits { get; set; } = TemplateLimits.Default;
+
     /// <summary>The clock behind <c>strftime_now</c>; local time unless replaced (tests pin it).</summary>
     public Func<DateTime> Clock { get; set; } = () => DateTime.Now;
 
@@ -29,6 +32,7 @@ public sealed class ChatTemplate
     public static ChatTemplate Parse(string source)
     {
         ArgumentNullException.ThrowIfNull(source);
+        // Parsing needs no budget: the parser's work is linear in the source, and its recursion checks the stack.
         return new ChatTemplate(Parser.Parse(source));
     }
 
@@ -39,6 +43,8 @@ public sealed class ChatTemplate
         var scope = Globals.CreateScope(new RenderContext(Clock)).Child();
         foreach (var (name, value) in variables) scope.Set(name, TemplateJson.Normalize(value));
         var output = new StringBuilder();
+        var budget = new RenderBudget(Limits);
+        using var active = budget.Enter();
         try
         {
             Node.ExecAll(_body, scope, output);

@@ -6,29 +6,38 @@ namespace Scion.Models.Tokenization.Templates;
 internal abstract class Expr(int line)
 {
     public int Line { get; } = line;
-    public abstract object? Eval(Scope scope);
+
+    /// <summary>Evaluates, counting one step and refusing to recurse when the stack runs low (see <see cref="RenderBudget"/>).</summary>
+    public object? Eval(Scope scope)
+    {
+        RenderBudget.Step();
+        RenderBudget.EnsureStack();
+        return Evaluate(scope);
+    }
+
+    protected abstract object? Evaluate(Scope scope);
 }
 
 internal sealed class ConstExpr(int line, object? value) : Expr(line)
 {
     public object? Value { get; } = value;
-    public override object? Eval(Scope scope) => Value;
+    protected override object? Evaluate(Scope scope) => Value;
 }
 
 internal sealed class ListExpr(int line, List<Expr> items) : Expr(line)
 {
-    public override object? Eval(Scope scope) => new List<object?>(items.Select(e => e.Eval(scope)));
+    protected override object? Evaluate(Scope scope) => new List<object?>(items.Select(e => e.Eval(scope)));
 }
 
 internal sealed class TupleExpr(int line, List<Expr> items) : Expr(line)
 {
     public List<Expr> Items { get; } = items;
-    public override object? Eval(Scope scope) => new TupleValue([.. Items.Select(e => e.Eval(scope))]);
+    protected override object? Evaluate(Scope scope) => new TupleValue([.. Items.Select(e => e.Eval(scope))]);
 }
 
 internal sealed class DictExpr(int line, List<(Expr Key, Expr Value)> pairs) : Expr(line)
 {
-    public override object? Eval(Scope scope)
+    protected override object? Evaluate(Scope scope)
     {
         var dict = new Dictionary<string, object?>(StringComparer.Ordinal);
         foreach (var (k, v) in pairs)
@@ -44,22 +53,22 @@ internal sealed class DictExpr(int line, List<(Expr Key, Expr Value)> pairs) : E
 internal sealed class NameExpr(int line, string name) : Expr(line)
 {
     public string Name { get; } = name;
-    public override object? Eval(Scope scope) => scope.Lookup(Name);
+    protected override object? Evaluate(Scope scope) => scope.Lookup(Name);
 }
 
 internal sealed class GetAttrExpr(int line, Expr target, string name) : Expr(line)
 {
-    public override object? Eval(Scope scope) => Py.GetAttr(target.Eval(scope), name);
+    protected override object? Evaluate(Scope scope) => Py.GetAttr(target.Eval(scope), name);
 }
 
 internal sealed class GetItemExpr(int line, Expr target, Expr key) : Expr(line)
 {
-    public override object? Eval(Scope scope) => Py.GetItem(target.Eval(scope), key.Eval(scope));
+    protected override object? Evaluate(Scope scope) => Py.GetItem(target.Eval(scope), key.Eval(scope));
 }
 
 internal sealed class SliceExpr(int line, Expr target, Expr? start, Expr? stop, Expr? step) : Expr(line)
 {
-    public override object? Eval(Scope scope)
+    protected override object? Evaluate(Scope scope)
     {
         var obj = target.Eval(scope);
         object? Bound(Expr? e)
@@ -93,7 +102,7 @@ internal sealed class CallExpr(int line, Expr target, ArgList args) : Expr(line)
     public Expr Target { get; } = target;
     public ArgList Args { get; } = args;
 
-    public override object? Eval(Scope scope)
+    protected override object? Evaluate(Scope scope)
     {
         var fn = Target.Eval(scope);
         return fn switch
@@ -110,10 +119,13 @@ internal sealed class FilterExpr(int line, Expr? input, string name, ArgList arg
     private readonly Filters.Filter _filter = Filters.Lookup(name) ?? throw new TemplateSyntaxException($"No filter named '{name}'.", line);
 
     /// <summary>Applies the filter chain with <paramref name="value"/> at its innermost input (block filters).</summary>
-    public object? Apply(Scope scope, object? value) =>
-        _filter(input is FilterExpr inner ? inner.Apply(scope, value) : value, args.Eval(scope));
+    public object? Apply(Scope scope, object? value)
+    {
+        RenderBudget.EnsureStack();
+        return _filter(input is FilterExpr inner ? inner.Apply(scope, value) : value, args.Eval(scope));
+    }
 
-    public override object? Eval(Scope scope) =>
+    protected override object? Evaluate(Scope scope) =>
         input is null ? throw new TemplateException("filter without input") : _filter(input.Eval(scope), args.Eval(scope));
 }
 
@@ -121,19 +133,19 @@ internal sealed class TestExpr(int line, Expr input, string name, ArgList args) 
 {
     private readonly Tests.Test _test = Tests.Lookup(name) ?? throw new TemplateSyntaxException($"No test named '{name}'.", line);
 
-    public override object? Eval(Scope scope) => _test(input.Eval(scope), args.Eval(scope));
+    protected override object? Evaluate(Scope scope) => _test(input.Eval(scope), args.Eval(scope));
 }
 
 internal sealed class NotExpr(int line, Expr operand) : Expr(line)
 {
-    public override object? Eval(Scope scope) => !Py.Truthy(operand.Eval(scope));
+    protected override object? Evaluate(Scope scope) => !Py.Truthy(operand.Eval(scope));
 }
 
 internal sealed class NegExpr(int line, Expr operand, bool negate) : Expr(line)
 {
     public Expr Operand { get; } = operand;
 
-    public override object? Eval(Scope scope)
+    protected override object? Evaluate(Scope scope)
     {
         var v = Operand.Eval(scope);
         if (negate) return Py.Negate(v);
@@ -144,7 +156,7 @@ internal sealed class NegExpr(int line, Expr operand, bool negate) : Expr(line)
 
 internal sealed class AndExpr(int line, Expr left, Expr right) : Expr(line)
 {
-    public override object? Eval(Scope scope)
+    protected override object? Evaluate(Scope scope)
     {
         var l = left.Eval(scope);
         return Py.Truthy(l) ? right.Eval(scope) : l;
@@ -153,7 +165,7 @@ internal sealed class AndExpr(int line, Expr left, Expr right) : Expr(line)
 
 internal sealed class OrExpr(int line, Expr left, Expr right) : Expr(line)
 {
-    public override object? Eval(Scope scope)
+    protected override object? Evaluate(Scope scope)
     {
         var l = left.Eval(scope);
         return Py.Truthy(l) ? l : right.Eval(scope);
@@ -165,7 +177,7 @@ internal sealed class BinaryExpr(int line, string op, Expr left, Expr right) : E
     public Expr Left { get; } = left;
     public Expr Right { get; } = right;
 
-    public override object? Eval(Scope scope)
+    protected override object? Evaluate(Scope scope)
     {
         var l = Left.Eval(scope);
         var r = Right.Eval(scope);
@@ -178,7 +190,7 @@ internal sealed class BinaryExpr(int line, string op, Expr left, Expr right) : E
             "//" => Py.FloorDivide(l, r),
             "%" => Py.Modulo(l, r),
             "**" => Py.Power(l, r),
-            "~" => PyFormat.Str(l) + PyFormat.Str(r),
+            "~" => Py.Concat(PyFormat.Str(l), PyFormat.Str(r)),
             _ => throw new InvalidOperationException("unknown operator " + op),
         };
     }
@@ -186,7 +198,7 @@ internal sealed class BinaryExpr(int line, string op, Expr left, Expr right) : E
 
 internal sealed class CompareExpr(int line, Expr first, List<(string Op, Expr Operand)> ops) : Expr(line)
 {
-    public override object? Eval(Scope scope)
+    protected override object? Evaluate(Scope scope)
     {
         var left = first.Eval(scope);
         foreach (var (op, e) in ops)
@@ -213,7 +225,7 @@ internal sealed class CompareExpr(int line, Expr first, List<(string Op, Expr Op
 
 internal sealed class CondExpr(int line, Expr test, Expr then, Expr? otherwise) : Expr(line)
 {
-    public override object? Eval(Scope scope) =>
+    protected override object? Evaluate(Scope scope) =>
         Py.Truthy(test.Eval(scope)) ? then.Eval(scope)
         : otherwise is null ? new Undefined("the inline if-expression evaluated to false and no else section was defined.")
         : otherwise.Eval(scope);

@@ -26,7 +26,7 @@ internal static partial class Filters
         ["attr"] = (v, a) => Py.GetAttr(v, PyFormat.Str(a.Get(0, "name"))),
         ["batch"] = (v, a) => new GeneratorValue("do_batch", Batch(v, a)),
         ["capitalize"] = (v, _) => Methods.Capitalize(PyFormat.Str(v)),
-        ["center"] = (v, a) => Strings.Center(PyFormat.Str(v), (int)Py.ToLong(a.Get(0, "width", 80L)), ' '),
+        ["center"] = (v, a) => Strings.Center(PyFormat.Str(v), Strings.Width(a.Get(0, "width", 80L)), ' '),
         ["default"] = (v, a) => v is Undefined || (Py.Truthy(a.Get(1, "boolean", false)) && !Py.Truthy(v)) ? a.Get(0, "default_value", "") : v,
         ["dictsort"] = DictSort,
         ["escape"] = (v, _) => HtmlEscape(PyFormat.Str(v)),
@@ -40,7 +40,7 @@ internal static partial class Filters
         {
             var items = Py.Iterate(v);
             if (a.Get(1, "attribute") is { } attr and not Undefined) items = items.Select(AttrGetter(attr));
-            return string.Join(PyFormat.Str(a.Get(0, "d", "")), items.Select(PyFormat.Str));
+            return Strings.Join(PyFormat.Str(a.Get(0, "d", "")), items.Select(PyFormat.Str));
         },
         ["last"] = (v, _) => v is GeneratorValue
             ? throw Py.TypeError("'generator' object is not reversible")
@@ -85,7 +85,7 @@ internal static partial class Filters
             {
                 null or Undefined => null,
                 string s => s,
-                _ => new string(' ', (int)Py.ToLong(indent)),
+                _ => new string(' ', Strings.Width(indent)),
             };
             string? itemSep = null, keySep = null;
             if (a.Get(2, "separators") is IList<object?> { Count: 2 } seps)
@@ -189,7 +189,11 @@ internal static partial class Filters
         }
         if (row.Count > 0)
         {
-            if (fill is not null) while (row.Count < size) row.Add(fill);
+            if (fill is not null)
+            {
+                RenderBudget.Allocate(size - row.Count, "a batch row");
+                while (row.Count < size) row.Add(fill);
+            }
             yield return row;
         }
     }
@@ -224,6 +228,7 @@ internal static partial class Filters
         foreach (var item in Py.Iterate(value))
         {
             var k = key(item);
+            RenderBudget.Step(seen.Count);
             if (seen.Any(s => Py.Eq(s, k))) continue;
             seen.Add(k);
             yield return item;
@@ -247,9 +252,7 @@ internal static partial class Filters
     {
         bool reverse = Py.Truthy(a.Get(0, "reverse", false));
         var key = SortKey(a.Get(2, "attribute"), Py.Truthy(a.Get(1, "case_sensitive", false)));
-        var items = Py.Iterate(value);
-        // LINQ ordering is stable in both directions, like Python's sorted(..., reverse=True).
-        return (reverse ? items.OrderByDescending(key, PyComparer) : items.OrderBy(key, PyComparer)).ToList();
+        return Sorted(Py.Iterate(value), key, reverse);
     }
 
     private static object? DictSort(object? value, CallArgs a)
@@ -265,7 +268,25 @@ internal static partial class Filters
             var v = ((TupleValue)x!)[pos];
             return !caseSensitive && v is string s ? s.ToLowerInvariant() : v;
         };
-        return (reverse ? items.OrderByDescending(key, PyComparer) : items.OrderBy(key, PyComparer)).ToList();
+        return Sorted(items, key, reverse);
+    }
+
+    /// <summary>
+    /// Python's sorted(): stable in both directions, as LINQ ordering is. A comparison Python refuses (str against
+    /// int) is a TemplateException from Py.Compare, which the sort would hand on wrapped in an InvalidOperationException
+    /// ("Failed to compare two elements"); it surfaces as the template error it is.
+    /// </summary>
+    private static List<object?> Sorted(IEnumerable<object?> items, Func<object?, object?> key, bool reverse)
+    {
+        try
+        {
+            return (reverse ? items.OrderByDescending(key, PyComparer) : items.OrderBy(key, PyComparer)).ToList();
+        }
+        catch (InvalidOperationException e) when (e.InnerException is TemplateException inner)
+        {
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(inner);
+            throw;
+        }
     }
 
     private static object? MinMax(object? value, CallArgs a, bool max)
@@ -386,7 +407,7 @@ internal static partial class Filters
     private static object? Indent(object? value, CallArgs a)
     {
         var width = a.Get(0, "width", 4L);
-        string indention = width is string w ? w : new string(' ', (int)Py.ToLong(width));
+        string indention = width is string w ? w : new string(' ', Strings.Width(width));
         bool first = Py.Truthy(a.Get(1, "first", false));
         bool blank = Py.Truthy(a.Get(2, "blank", false));
         if (value is not string text) throw Py.TypeError($"unsupported operand type(s) for +=: '{Py.TypeName(value)}' and 'str'");

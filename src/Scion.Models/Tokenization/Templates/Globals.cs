@@ -54,6 +54,7 @@ internal static class Globals
         for (long i = start; step > 0 ? i < stop : i > stop; i += step)
         {
             if (result.Count >= 100_000) throw new TemplateException("range too big"); // Jinja's sandbox limit
+            RenderBudget.Allocate(1, "a range");
             result.Add(i);
         }
         return result;

@@ -53,7 +53,7 @@ internal static class Methods
             "rfind" => a => (long)s.LastIndexOf(Arg(a, 0, "sub"), StringComparison.Ordinal),
             "index" => a => s.IndexOf(Arg(a, 0, "sub"), StringComparison.Ordinal) is var i and >= 0 ? (long)i : throw Py.TypeError("substring not found"),
             "count" => a => (long)Strings.Count(s, Arg(a, 0, "sub")),
-            "join" => a => string.Join(s, Py.Iterate(a.Get(0, "iterable")).Select(x => x as string ?? throw Py.TypeError($"sequence item: expected str instance, {Py.TypeName(x)} found"))),
+            "join" => a => Strings.Join(s, Py.Iterate(a.Get(0, "iterable")).Select(x => x as string ?? throw Py.TypeError($"sequence item: expected str instance, {Py.TypeName(x)} found"))),
             "format" => a => Format(s, a),
             "isdigit" => _ => s.Length > 0 && s.All(char.IsDigit),
             "isnumeric" => _ => s.Length > 0 && s.All(char.IsDigit),
@@ -62,10 +62,10 @@ internal static class Methods
             "isspace" => _ => s.Length > 0 && s.All(Py.IsSpace),
             "isupper" => _ => s.Any(char.IsUpper) && !s.Any(char.IsLower),
             "islower" => _ => s.Any(char.IsLower) && !s.Any(char.IsUpper),
-            "zfill" => a => ZFill(s, (int)Py.ToLong(a.Get(0, "width"))),
-            "center" => a => Strings.Center(s, (int)Py.ToLong(a.Get(0, "width")), (a.Get(1, "fillchar", " ") as string ?? " ")[0]),
-            "ljust" => a => s.PadRight((int)Py.ToLong(a.Get(0, "width")), (a.Get(1, "fillchar", " ") as string ?? " ")[0]),
-            "rjust" => a => s.PadLeft((int)Py.ToLong(a.Get(0, "width")), (a.Get(1, "fillchar", " ") as string ?? " ")[0]),
+            "zfill" => a => ZFill(s, Strings.Width(a.Get(0, "width"))),
+            "center" => a => Strings.Center(s, Strings.Width(a.Get(0, "width")), Strings.FillChar(a.Get(1, "fillchar", " "))),
+            "ljust" => a => s.PadRight(Strings.Width(a.Get(0, "width")), Strings.FillChar(a.Get(1, "fillchar", " "))),
+            "rjust" => a => s.PadLeft(Strings.Width(a.Get(0, "width")), Strings.FillChar(a.Get(1, "fillchar", " "))),
             _ => null,
         };
         return f is null ? null : new Callable("str." + name, f);
@@ -166,6 +166,7 @@ internal static class Methods
         int start = 0;
         while (maxsplit < 0 || result.Count < maxsplit)
         {
+            RenderBudget.Step();
             int k = s.IndexOf(sep, start, StringComparison.Ordinal);
             if (k < 0) break;
             result.Add(s[start..k]);
@@ -256,9 +257,13 @@ internal static class Methods
             if (colon >= 0) field = field[..colon];
             object? v;
             if (field.Length == 0) v = a.Positional.Count > auto ? a.Positional[auto++] : throw Py.TypeError("Replacement index out of range");
-            else if (int.TryParse(field, out int idx)) v = idx < a.Positional.Count ? a.Positional[idx] : throw Py.TypeError("Replacement index out of range");
+            else if (int.TryParse(field, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int idx))
+                v = idx < a.Positional.Count ? a.Positional[idx] : throw Py.TypeError("Replacement index out of range");
             else v = a.Named.TryGetValue(field, out var nv) ? nv : throw Py.TypeError($"KeyError: '{field}'");
-            sb.Append(PyFormat.Str(v));
+            string text = PyFormat.Str(v);
+            RenderBudget.CheckLength(sb.Length + (long)text.Length, "a formatted string");
+            RenderBudget.Allocate(text.Length, "a formatted string");
+            sb.Append(text);
             i = close;
         }
         return sb.ToString();
@@ -270,6 +275,10 @@ internal static class Strings
 {
     public static string Replace(string s, string old, string replacement, long count)
     {
+        // Charged before building: each of up to len(s) + 1 places may grow by the replacement.
+        long places = old.Length == 0 ? Py.CodePointCount(s) + 1L : Count(s, old);
+        if (count >= 0) places = Math.Min(places, count);
+        RenderBudget.Allocate(s.Length + places * Math.Max(0, replacement.Length - old.Length), "a replaced string");
         if (count < 0) return old.Length == 0 ? InsertBetween(s, replacement, long.MaxValue) : s.Replace(old, replacement, StringComparison.Ordinal);
         if (old.Length == 0) return InsertBetween(s, replacement, count);
         var sb = new StringBuilder();
@@ -304,6 +313,28 @@ internal static class Strings
         int n = 0;
         for (int k = s.IndexOf(sub, StringComparison.Ordinal); k >= 0; k = s.IndexOf(sub, k + sub.Length, StringComparison.Ordinal)) n++;
         return n;
+    }
+
+    /// <summary>A width argument (center, ljust, indent ...): negative ones act as 0, as in Python; huge ones are refused before allocating.</summary>
+    public static int Width(object? value)
+    {
+        long w = Py.ToLong(value);
+        RenderBudget.Allocate(Math.Max(0, w), "a padded string");
+        return (int)Math.Clamp(w, 0, int.MaxValue);
+    }
+
+    /// <summary>Python's fillchar: exactly one character.</summary>
+    public static char FillChar(object? value) =>
+        value is string { Length: 1 } s ? s[0] : throw Py.TypeError("The fill character must be exactly one character long");
+
+    /// <summary>str.join and the join filter, charged to the render's budget before the result is built.</summary>
+    public static string Join(string separator, IEnumerable<string> items)
+    {
+        var list = items.ToList();
+        long length = (long)separator.Length * Math.Max(0, list.Count - 1);
+        foreach (var item in list) length += item.Length;
+        RenderBudget.Allocate(length, "a joined string");
+        return string.Join(separator, list);
     }
 
     public static string Center(string s, int width, char fill)

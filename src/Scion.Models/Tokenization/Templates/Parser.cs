@@ -25,6 +25,16 @@ internal sealed class Parser
 
     private TemplateSyntaxException Error(string message, Token? at = null) => new(message, (at ?? Current).Line);
 
+    /// <summary>
+    /// Called where the grammar recurses (blocks, parentheses, unary operators): a template of ten thousand '('
+    /// would overflow the stack, which kills the process, so it is refused while there is stack left.
+    /// </summary>
+    private void EnsureStack()
+    {
+        if (!System.Runtime.CompilerServices.RuntimeHelpers.TryEnsureSufficientExecutionStack())
+            throw Error("the template nests too deeply to parse");
+    }
+
     private bool SkipOp(string op)
     {
         if (!Current.IsOp(op)) return false;
@@ -51,6 +61,7 @@ internal sealed class Parser
 
     private List<Node> SubParse(string[]? endTags)
     {
+        EnsureStack();
         var body = new List<Node>();
         while (true)
         {
@@ -247,6 +258,7 @@ internal sealed class Parser
 
     private Expr ParseCondExpr()
     {
+        EnsureStack();
         int line = Current.Line;
         var expr = ParseOr();
         while (SkipName("if"))
@@ -282,6 +294,7 @@ internal sealed class Parser
 
     private Expr ParseNot()
     {
+        EnsureStack();
         if (Current.IsName("not"))
         {
             int line = Next().Line;
@@ -381,7 +394,8 @@ internal sealed class Parser
         }
     }
 
-    private static bool IsConstantTree(Expr e) => e switch
+    // A constant chain too deep to walk is simply not folded; evaluating it later checks the stack itself.
+    private static bool IsConstantTree(Expr e) => System.Runtime.CompilerServices.RuntimeHelpers.TryEnsureSufficientExecutionStack() && e switch
     {
         ConstExpr => true,
         NegExpr n => IsConstantTree(n.Operand),
@@ -391,6 +405,7 @@ internal sealed class Parser
 
     private Expr ParseUnary(bool withFilter)
     {
+        EnsureStack();
         Expr node;
         if (Current.IsOp("-") || Current.IsOp("+"))
         {
@@ -405,6 +420,7 @@ internal sealed class Parser
 
     private Expr ParsePrimary()
     {
+        EnsureStack();
         var t = Current;
         switch (t.Kind)
         {

@@ -66,6 +66,7 @@ internal static class Py
 
     public static bool Eq(object? a, object? b)
     {
+        RenderBudget.EnsureStack();
         if (a is null || b is null) return a is null && b is null;
         if (IsNumber(a) && IsNumber(b))
         {
@@ -82,6 +83,7 @@ internal static class Py
                 return b is IList<object?> lb && b is not TupleValue && SequenceEquals(la, lb);
             case IReadOnlyDictionary<string, object?> da:
                 if (b is not IReadOnlyDictionary<string, object?> db || da.Count != db.Count) return false;
+                RenderBudget.Step(da.Count);
                 foreach (var (k, v) in da)
                     if (!db.TryGetValue(k, out var w) || !Eq(v, w)) return false;
                 return true;
@@ -92,6 +94,7 @@ internal static class Py
     private static bool SequenceEquals(IList<object?> a, IList<object?> b)
     {
         if (a.Count != b.Count) return false;
+        RenderBudget.Step(a.Count);
         for (int i = 0; i < a.Count; i++)
             if (!Eq(a[i], b[i])) return false;
         return true;
@@ -100,6 +103,8 @@ internal static class Py
     /// <summary>Python ordering (&lt;, &gt; ...): numbers, strings by code point, sequences lexicographically.</summary>
     public static int Compare(object? a, object? b)
     {
+        RenderBudget.Step();
+        RenderBudget.EnsureStack();
         if (a is Undefined ua) throw ua.Fail();
         if (b is Undefined ub) throw ub.Fail();
         if (IsNumber(a) && IsNumber(b))
@@ -142,6 +147,7 @@ internal static class Py
                 if (item is not string sub) throw TypeError($"'in <string>' requires string as left operand, not {TypeName(item)}");
                 return s.Contains(sub, StringComparison.Ordinal);
             case IList<object?> list:
+                RenderBudget.Step(list.Count);
                 foreach (var x in list) if (Eq(x, item)) return true;
                 return false;
             case IReadOnlyDictionary<string, object?> dict:
@@ -164,10 +170,17 @@ internal static class Py
     {
         FailIfUndefined(a, b);
         if (IsNumber(a) && IsNumber(b)) return NumOp(a, b, (x, y) => checked(x + y), (x, y) => x + y);
-        if (a is string sa && b is string sb) return sa + sb;
-        if (a is TupleValue ta && b is TupleValue tb) return new TupleValue([.. ta, .. tb]);
+        if (a is string sa && b is string sb) return Concat(sa, sb);
+        if (a is TupleValue ta && b is TupleValue tb)
+        {
+            RenderBudget.Allocate((long)ta.Count + tb.Count, "a tuple");
+            return new TupleValue([.. ta, .. tb]);
+        }
         if (a is IList<object?> la && b is IList<object?> lb && a is not TupleValue && b is not TupleValue)
+        {
+            RenderBudget.Allocate((long)la.Count + lb.Count, "a list");
             return new List<object?>([.. la, .. lb]);
+        }
         throw BinaryError("+", a, b);
     }
 
@@ -187,8 +200,18 @@ internal static class Py
         throw BinaryError("*", a, b);
     }
 
+    /// <summary>String concatenation (<c>+</c>, <c>~</c>), charged to the render's budget.</summary>
+    public static string Concat(string a, string b)
+    {
+        RenderBudget.Allocate((long)a.Length + b.Length, "a string");
+        return a + b;
+    }
+
     private static object Repeat(object? seq, long n)
     {
+        // Charged before building: 'x' * 10**12 must be refused, not attempted.
+        long unit = seq is string str ? str.Length : ((IList<object?>)seq!).Count;
+        if (n > 0 && unit > 0) RenderBudget.Allocate(n > long.MaxValue / unit ? long.MaxValue : unit * n, seq is string ? "a repeated string" : "a repeated list");
         if (seq is string s)
         {
             var sb = new StringBuilder();
@@ -253,10 +276,16 @@ internal static class Py
         if (!IsNumber(a) || !IsNumber(b)) throw BinaryError("**", a, b);
         if (IsInteger(a) && IsInteger(b) && ToLong(b) >= 0)
         {
-            long x = ToLong(a), e = ToLong(b), r = 1;
+            long x = ToLong(a), e = ToLong(b);
+            // By squaring: a loop of e multiplications never ends for 1 ** 9e18 (no overflow stops it).
             try
             {
-                for (long i = 0; i < e; i++) r = checked(r * x);
+                long r = 1, p = x;
+                for (long k = e; k > 0; k >>= 1)
+                {
+                    if ((k & 1) != 0) r = checked(r * p);
+                    if (k > 1) p = checked(p * p);
+                }
                 return r;
             }
             catch (OverflowException) { return Math.Pow(x, e); }
@@ -349,15 +378,33 @@ internal static class Py
     public static IEnumerable<object?> Iterate(object? v) => v switch
     {
         string s => Characters(s),
-        IList<object?> list => [.. list], // snapshot: appending while looping must not break enumeration
-        IReadOnlyDictionary<string, object?> dict => [.. dict.Keys],
-        GeneratorValue g => g.Consume(),
+        IList<object?> list => Counted(list.Count, [.. list]), // snapshot: appending while looping must not break enumeration
+        IReadOnlyDictionary<string, object?> dict => Counted(dict.Count, [.. dict.Keys]),
+        GeneratorValue g => Counted(g.Consume()),
         Undefined => [],
         _ => throw TypeError($"'{TypeName(v)}' object is not iterable"),
     };
 
+    // Iterating is work the statements and expressions do not count: a loop over range(99999) with an empty body.
+    private static List<object?> Counted(int count, List<object?> items)
+    {
+        RenderBudget.Step(count);
+        return items;
+    }
+
+    private static IEnumerable<object?> Counted(IEnumerable<object?> items)
+    {
+        foreach (var item in items)
+        {
+            RenderBudget.Step();
+            yield return item;
+        }
+    }
+
     public static List<object?> Characters(string s)
     {
+        RenderBudget.Step(s.Length);
+        RenderBudget.Allocate(s.Length, "the characters of a string");
         var result = new List<object?>(s.Length);
         foreach (var r in s.EnumerateRunes()) result.Add(r.ToString());
         return result;
@@ -438,6 +485,7 @@ internal static class Py
             hi = stop is null ? -1 : Clamp(ToLong(stop), n, -1, n - 1);
         }
         var result = new List<object?>();
+        RenderBudget.Step(Math.Max(0, (hi - lo) / st));
         for (long i = lo; st > 0 ? i < hi : i > hi; i += st) result.Add(items[(int)i]);
         if (obj is string)
         {

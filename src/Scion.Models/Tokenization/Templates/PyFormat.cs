@@ -31,6 +31,11 @@ internal static class PyFormat
 
     private static void AppendRepr(StringBuilder sb, object? value)
     {
+        // A list appended to itself recurses forever; a list of one long string repeated a million times prints
+        // a string too long to build. Both are refused through the render's budget.
+        RenderBudget.Step();
+        RenderBudget.EnsureStack();
+        RenderBudget.CheckLength(sb.Length, "the text of a value");
         switch (value)
         {
             case string s: AppendStringRepr(sb, s); break;

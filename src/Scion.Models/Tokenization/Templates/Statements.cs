@@ -13,12 +13,22 @@ internal abstract class Node(int line)
 
     public static Flow ExecAll(List<Node> body, Scope scope, StringBuilder output)
     {
+        RenderBudget.EnsureStack();
         foreach (var node in body)
         {
+            RenderBudget.Step();
             var flow = node.Exec(scope, output);
             if (flow != Flow.Normal) return flow;
         }
         return Flow.Normal;
+    }
+
+    /// <summary>Appends to the output (or a captured block), refusing output beyond <see cref="TemplateLimits.MaxLength"/>.</summary>
+    public static void Emit(StringBuilder output, string text)
+    {
+        RenderBudget.CheckLength(output.Length + (long)text.Length, "the rendered text");
+        RenderBudget.Allocate(text.Length, "the rendered text");
+        output.Append(text);
     }
 
     public static string Capture(List<Node> body, Scope scope)
@@ -33,7 +43,7 @@ internal sealed class TextNode(int line, string text) : Node(line)
 {
     public override Flow Exec(Scope scope, StringBuilder output)
     {
-        output.Append(text);
+        Emit(output, text);
         return Flow.Normal;
     }
 }
@@ -42,7 +52,7 @@ internal sealed class OutputNode(int line, Expr expr) : Node(line)
 {
     public override Flow Exec(Scope scope, StringBuilder output)
     {
-        output.Append(PyFormat.Str(expr.Eval(scope)));
+        Emit(output, PyFormat.Str(expr.Eval(scope)));
         return Flow.Normal;
     }
 }
@@ -150,7 +160,7 @@ internal sealed class FilterBlockNode(int line, FilterExpr filter, List<Node> bo
 {
     public override Flow Exec(Scope scope, StringBuilder output)
     {
-        output.Append(PyFormat.Str(filter.Apply(scope, Capture(body, scope))));
+        Emit(output, PyFormat.Str(filter.Apply(scope, Capture(body, scope))));
         return Flow.Normal;
     }
 }
@@ -199,6 +209,7 @@ internal sealed class MacroNode(int line, string name, Signature signature, List
         var defining = scope;
         scope.Set(name, new Callable(name, args =>
         {
+            using var call = RenderBudget.Call(name);
             var local = defining.Child();
             signature.Bind(name, args, local, defining);
             if (args.Named.TryGetValue("caller", out var caller)) local.Set("caller", caller);
@@ -214,6 +225,7 @@ internal sealed class CallBlockNode(int line, CallExpr call, Signature signature
     {
         var caller = new Callable("caller", args =>
         {
+            using var call = RenderBudget.Call("caller");
             var local = scope.Child();
             signature.Bind("caller", args, local, scope);
             return Capture(body, local);
@@ -222,7 +234,7 @@ internal sealed class CallBlockNode(int line, CallExpr call, Signature signature
         if (fn is not Callable c) throw Py.TypeError($"'{Py.TypeName(fn)}' object is not callable");
         var callArgs = call.Args.Eval(scope);
         callArgs.Named["caller"] = caller;
-        output.Append(PyFormat.Str(c.Invoke(callArgs)));
+        Emit(output, PyFormat.Str(c.Invoke(callArgs)));
         return Flow.Normal;
     }
 }

@@ -25,6 +25,10 @@ internal static class TemplateJson
 
     private static void Write(StringBuilder sb, object? value, string? indent, int level, bool sortKeys, bool ascii, string itemSep, string keySep)
     {
+        // As for repr: self-containing lists and huge outputs are refused through the render's budget.
+        RenderBudget.Step();
+        RenderBudget.EnsureStack();
+        RenderBudget.CheckLength(sb.Length, "the JSON text of a value");
         switch (value)
         {
             case null: sb.Append("null"); break;
@@ -71,6 +75,7 @@ internal static class TemplateJson
     private static void NewLine(StringBuilder sb, string? indent, int level)
     {
         if (indent is null) return;
+        RenderBudget.Allocate(1 + (long)level * indent.Length, "the JSON indentation");
         sb.Append('\n');
         for (int i = 0; i < level; i++) sb.Append(indent);
     }

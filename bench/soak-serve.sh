@@ -5,7 +5,7 @@
 # errors, tokens/s, TTFT and ITL p50/p99, and RSS growth from the end of the warm-up to the end of the run.
 #
 #   bench/soak-serve.sh MODEL.gguf [DURATION_S=600] [STREAMS=32] [THREADS=2]
-#   env: WARMUP_S=60 SAMPLE_S=5 PORT=18090 LLAMA_SERVER=../shared/ref/llama.cpp/llama-server OUT=soak-out SKIP_LLAMA=1 SKIP_SCION=1
+#   env: WARMUP_S=120 SAMPLE_S=5 PORT=18090 LLAMA_SERVER=../shared/ref/llama.cpp/llama-server OUT=soak-out SKIP_LLAMA=1 SKIP_SCION=1
 #   scion listens on PORT, llama-server on PORT+1: the run leaves thousands of closed connections in TIME_WAIT on the
 #   first port (one connection per request), and llama-server cannot bind a port in that state.
 #
@@ -16,7 +16,7 @@ MODEL=${1:?usage: bench/soak-serve.sh MODEL.gguf [DURATION_S] [STREAMS] [THREADS
 DURATION=${2:-600}
 STREAMS=${3:-32}
 THREADS=${4:-2}
-WARMUP_S=${WARMUP_S:-60}
+WARMUP_S=${WARMUP_S:-120}
 SAMPLE_S=${SAMPLE_S:-5}
 PORT=${PORT:-18090}
 LLAMA_SERVER=${LLAMA_SERVER:-../shared/ref/llama.cpp/llama-server}

@@ -30,6 +30,7 @@ public static class CliApp
         EvalCommand.Build,
         MergeCommand.Build,
         ServeCommand.Build,
+        JobsCommand.Build,
     ];
 
     /// <summary>The whole command tree (fresh each call: options hold no state, but tests compare trees).</summary>

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # fuzz/run.sh TARGET SECONDS: coverage-guided fuzzing of one parser (fuzz/Scion.Fuzz --list names them).
 # Publishes fuzz/Scion.Fuzz, instruments the Scion assemblies with SharpFuzz, runs afl-fuzz (Debian's afl++) on
-# fuzz/corpus/TARGET for SECONDS, then copies every new crash and hang into fuzz/regressions/TARGET/ (named by content
+# a seed corpus written fresh by `Scion.Fuzz seed` (fuzz/out/corpus/TARGET: model-shaped files are built, not
+# committed) for SECONDS, then copies every new crash and hang into fuzz/regressions/TARGET/ (named by content
 # hash, so a rerun adds only new ones) and prints the run's figures. Work files go to fuzz/out/ (ignored by git).
 # FUZZ_NO_BUILD=1 reuses fuzz/out/bin (run-all.sh builds once); FUZZ_TIMEOUT_MS sets afl's per-input limit.
 set -euo pipefail
@@ -15,7 +16,13 @@ if ! command -v afl-fuzz >/dev/null; then
   echo "afl-fuzz not found: installing Debian's afl++" >&2
   apt-get update -qq && apt-get install -y -qq afl++ >/dev/null
 fi
-if [ ! -d "fuzz/corpus/$target" ]; then echo "error: no seed corpus fuzz/corpus/$target (targets: $(ls fuzz/corpus | tr '\n' ' '))" >&2; exit 2; fi
+corpus=$out/corpus
+# Seeds come from the uninstrumented project (the instrumented assemblies only run under afl).
+if [ "${FUZZ_NO_BUILD:-0}" != 1 ] || [ ! -d "$corpus/$target" ]; then
+  rm -rf "$corpus"
+  dotnet run --project fuzz/Scion.Fuzz -c Release -v quiet -- seed "$corpus" >/dev/null
+fi
+if [ ! -d "$corpus/$target" ]; then echo "error: no fuzz target '$target' (targets: $(ls "$corpus" | tr '\n' ' '))" >&2; exit 2; fi
 
 if [ "${FUZZ_NO_BUILD:-0}" != 1 ] || [ ! -f "$bin/Scion.Fuzz.dll" ]; then
   dotnet tool restore >/dev/null
@@ -40,7 +47,7 @@ esac
 export DOTNET_GCHeapHardLimit=0x40000000
 export AFL_SKIP_BIN_CHECK=1 AFL_NO_UI=1 AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_AFFINITY=1 AFL_FORKSRV_INIT_TMOUT=60000
 start=$(date +%s)
-afl-fuzz -i "fuzz/corpus/$target" -o "$findings" -t "${FUZZ_TIMEOUT_MS:-5000}" -m none -V "$seconds" "${dict[@]}" \
+afl-fuzz -i "$corpus/$target" -o "$findings" -t "${FUZZ_TIMEOUT_MS:-5000}" -m none -V "$seconds" "${dict[@]}" \
   -- dotnet "$bin/Scion.Fuzz.dll" "$target" >"$out/afl-$target.log" 2>&1 || {
   echo "error: afl-fuzz failed; the last lines of $out/afl-$target.log:" >&2; tail -20 "$out/afl-$target.log" >&2; exit 1; }
 

@@ -7,7 +7,7 @@ namespace Scion.Fuzz;
 /// </summary>
 public abstract class FuzzTarget
 {
-    /// <summary>The command-line name, also the folder name under fuzz/corpus and fuzz/regressions.</summary>
+    /// <summary>The command-line name, also the folder name of its seeds and of fuzz/regressions.</summary>
     public abstract string Name { get; }
 
     /// <summary>What the target covers, for `Scion.Fuzz list` and docs/reliability.md.</summary>
@@ -15,6 +15,6 @@ public abstract class FuzzTarget
 
     public abstract void Run(byte[] input);
 
-    /// <summary>Small valid inputs that reach deep into the parser: written to fuzz/corpus/NAME by `seed`.</summary>
+    /// <summary>Small valid inputs that reach deep into the parser: written to DIR/NAME by `seed` and replayed by the tests.</summary>
     public abstract IEnumerable<(string FileName, byte[] Content)> Seeds();
 }

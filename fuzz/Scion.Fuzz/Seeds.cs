@@ -5,7 +5,7 @@ namespace Scion.Fuzz;
 
 /// <summary>
 /// Small valid files made with the project's own writers, so the seed corpus needs nothing from outside the
-/// repository and follows the writers when they change (`Scion.Fuzz seed fuzz/corpus` rewrites it).
+/// repository and follows the writers when they change (`Scion.Fuzz seed DIR` writes it; fuzz/run.sh seeds fuzz/out/corpus before each run).
 /// </summary>
 public static class Seeds
 {

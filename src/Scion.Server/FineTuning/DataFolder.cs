@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Scion.Models.Formats;
 
 namespace Scion.Server.FineTuning;
 
@@ -11,7 +12,6 @@ namespace Scion.Server.FineTuning;
 public sealed class DataFolder
 {
     public const string DatabaseFile = "scion.db";
-    private const string TempSuffix = ".tmp";
 
     public DataFolder(string root)
     {
@@ -29,49 +29,28 @@ public sealed class DataFolder
     public string JobFolder(string jobId) => Path.Combine(Jobs, jobId);
     public string AdapterFolder(string name) => Path.Combine(Adapters, name);
 
-    /// <summary>Creates the folders and removes temporaries (".NAME.GUID.tmp") a killed server left in them.</summary>
+    /// <summary>Creates the folders and removes temporaries (".NAME.GUID.tmp") a killed server left in them, with the
+    /// same lock-checked sweep every atomic write of the project uses.</summary>
     public void Create()
     {
         foreach (var dir in new[] { Root, Files, Jobs, Adapters })
         {
             Directory.CreateDirectory(dir);
-            foreach (var entry in Directory.EnumerateFileSystemEntries(dir, "." + "*" + TempSuffix))
-            {
-                try
-                {
-                    if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true);
-                    else File.Delete(entry);
-                }
-                catch (IOException)
-                {
-                    // In use or gone already: the next start tries again.
-                }
-            }
+            AtomicFolder.DeleteStaleTemporaries(dir, _ => true);
         }
     }
 
-    /// <summary>A fresh temporary path beside <paramref name="final"/>, named so <see cref="Create"/> recognises it.</summary>
+    /// <summary>A fresh temporary path beside <paramref name="final"/> in the project's temporary naming, for an upload
+    /// streamed asynchronously (<see cref="AtomicFile"/> writes synchronously).</summary>
     public static string TempBeside(string final) =>
-        Path.Combine(Path.GetDirectoryName(final)!, $".{Path.GetFileName(final)}.{Guid.NewGuid():N}{TempSuffix}");
+        Path.Combine(Path.GetDirectoryName(final)!, $".{Path.GetFileName(final)}.{Guid.NewGuid():N}.tmp");
 
     /// <summary>Copies the PEFT files of <paramref name="source"/> into <paramref name="final"/> as one rename.</summary>
-    public static void PublishAdapter(string source, string final)
+    public static void PublishAdapter(string source, string final) => AtomicFolder.Write(final, temp =>
     {
-        string temp = TempBeside(final);
-        Directory.CreateDirectory(temp);
-        try
-        {
-            foreach (var name in new[] { "adapter_config.json", "adapter_model.safetensors" })
-                File.Copy(Path.Combine(source, name), Path.Combine(temp, name));
-            if (Directory.Exists(final)) Directory.Delete(final, recursive: true);
-            Directory.Move(temp, final);
-        }
-        catch
-        {
-            try { Directory.Delete(temp, recursive: true); } catch (IOException) { }
-            throw;
-        }
-    }
+        foreach (var name in new[] { "adapter_config.json", "adapter_model.safetensors" })
+            File.Copy(Path.Combine(source, name), Path.Combine(temp, name));
+    }, ExistingFolder.Replace);
 
     /// <summary>An id like OpenAI's: a prefix and 24 random hex digits.</summary>
     public static string NewId(string prefix) => prefix + Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(12));

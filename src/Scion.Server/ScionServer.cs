@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Scion.Server.WebConsole;
 using Scion.Server.Endpoints;
 using Scion.Server.Http;
 
@@ -80,6 +81,15 @@ public sealed class ScionServer : IAsyncDisposable
             c.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
             await c.Response.WriteAsync(text, c.RequestAborted);
         });
+        var scion = app.MapGroup("/scion");
+        scion.MapGet("/stats", (HttpContext c) => ScionEndpoints.Stats(c, state));
+        scion.MapGet("/adapters", (HttpContext c) => ScionEndpoints.Adapters(c, state));
+        scion.MapPost("/adapters/{name}/load", (HttpContext c, string name) => ScionEndpoints.Load(c, state, name));
+        scion.MapPost("/adapters/{name}/unload", (HttpContext c, string name) => ScionEndpoints.Unload(c, state, name));
+        scion.MapPost("/files/{id}/check", (HttpContext c, string id) => ScionEndpoints.CheckFile(c, state, id));
+        // The web console: one page and its files, embedded in this assembly.
+        app.MapMethods("/", ["GET", "HEAD"], (HttpContext c) => ConsoleAssets.Serve(c, "index.html"));
+        app.MapMethods("/console/{**file}", ["GET", "HEAD"], (HttpContext c, string file) => ConsoleAssets.Serve(c, file));
         app.MapPost("/tokenize", (HttpContext c) => TokenizeEndpoints.Tokenize(c, state));
         app.MapPost("/detokenize", (HttpContext c) => TokenizeEndpoints.Detokenize(c, state));
         // Anything else is OpenAI's 404 object, not an empty body.

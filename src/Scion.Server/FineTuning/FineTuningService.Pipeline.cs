@@ -3,6 +3,7 @@ using System.Text.Json;
 using Scion.Models.Adapters;
 using Scion.Models.Llama;
 using Scion.Serving.Jobs;
+using Scion.Server.Http;
 using Scion.Training.Data;
 using Scion.Training.Model;
 using Scion.Training.Peft;
@@ -61,6 +62,22 @@ public sealed partial class FineTuningService
         catch (Exception e) when (!_disposed)
         {
             Fail(job.Id, new JobError("internal_error", $"Preparing the job failed: {e.Message}", null));
+        }
+    }
+
+    /// <summary>Reads an uploaded file the way a job would (same forms, same tokenizer and chat template, cut at the
+    /// model's context), for the console's check after an upload: the counts, or a 400 naming the file and line.</summary>
+    public FileCheck CheckFile(string id)
+    {
+        GetFile(id); // 404 for an unknown id
+        try
+        {
+            var examples = LoadData(id, "file", _config.ContextLength);
+            return new FileCheck(id, examples.Count, examples.Sum(e => (long)e.Length), examples.Sum(e => (long)e.TargetCount));
+        }
+        catch (JobFailure f)
+        {
+            throw new ApiError(400, f.Error.Message, "file", "invalid_file");
         }
     }
 

@@ -49,3 +49,6 @@ public sealed record JobCheckpoint(string Id, string JobId, long CreatedAt, long
 
 /// <summary>One page of a list, newest first, and whether older items remain.</summary>
 public sealed record Page<T>(IReadOnlyList<T> Items, bool HasMore);
+
+/// <summary>What a training file holds, as a job would read it.</summary>
+public sealed record FileCheck(string Id, int Examples, long Tokens, long TargetTokens);

@@ -20,6 +20,10 @@ public sealed class PrometheusMetrics : IDisposable
     private readonly ConcurrentDictionary<(string Name, string Labels), long> _counters = new();
     private readonly ConcurrentDictionary<string, string> _help = new();
 
+    /// <summary>The last minutes of time-to-first-token and inter-token latency samples, for recent percentiles.</summary>
+    internal RecentLatencies RecentTimeToFirstToken { get; } = new();
+    internal RecentLatencies RecentInterTokenLatency { get; } = new();
+
     public PrometheusMetrics(ModelHost host)
     {
         _host = host;
@@ -44,7 +48,10 @@ public sealed class PrometheusMetrics : IDisposable
         };
         _listener.SetMeasurementEventCallback<double>((instrument, value, tags, state) =>
         {
-            if (state is string name && _histograms.TryGetValue(name, out var h)) h.Record(value);
+            if (state is not string name) return;
+            if (_histograms.TryGetValue(name, out var h)) h.Record(value);
+            if (name == "scion_time_to_first_token_seconds") RecentTimeToFirstToken.Record(value);
+            else if (name == "scion_inter_token_latency_seconds") RecentInterTokenLatency.Record(value);
         });
         _listener.SetMeasurementEventCallback<long>((instrument, value, tags, state) =>
         {

@@ -3,7 +3,8 @@ using Microsoft.Extensions.Logging;
 
 namespace Scion.Server.Http;
 
-/// <summary>Around every request: an x-request-id header, the API-key check (not for /health), and every failure
+/// <summary>Around every request: an x-request-id header, the API-key check (not for /health and the console's
+/// static files), and every failure
 /// turned into OpenAI's error object with its status (500 only for our bugs, logged).</summary>
 internal sealed partial class ServerMiddleware(RequestDelegate next, ServerState state, ILogger<ServerMiddleware> log)
 {
@@ -17,7 +18,7 @@ internal sealed partial class ServerMiddleware(RequestDelegate next, ServerState
         context.Response.Headers["x-request-id"] = id;
         try
         {
-            if (_keys.Enabled && context.Request.Path != "/health" && !_keys.Accepts(context.Request.Headers.Authorization))
+            if (_keys.Enabled && context.Request.Path != "/health" && !WebConsole.ConsoleAssets.IsConsolePath(context.Request.Path) && !_keys.Accepts(context.Request.Headers.Authorization))
                 throw new ApiError(401, "Missing or wrong API key: send the header 'Authorization: Bearer KEY'.", null, "invalid_api_key");
             await next(context);
         }

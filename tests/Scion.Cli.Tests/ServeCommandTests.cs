@@ -92,6 +92,7 @@ public partial class ServeCommandTests
         string log = err.ToString();
         Assert.Contains("scion: stopped", log);
         Assert.Contains($"scion: serving tiny at {url} (ctrl-c to stop)", log);
+        Assert.Contains($"scion: web console at {url}/", log);
         Assert.DoesNotContain("cli-key-456", log);
         Assert.DoesNotContain("file-key-123", log);
     }

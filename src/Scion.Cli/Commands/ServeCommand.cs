@@ -137,6 +137,7 @@ internal static class ServeCommand
             if (served.Adapters is { } store) io.Err.WriteLine($"scion: {store.List().Count} adapters registered");
             if (options.ApiKeys.Count > 0) io.Err.WriteLine($"scion: {options.ApiKeys.Count} API key(s) accepted (send 'Authorization: Bearer KEY')");
             io.Err.WriteLine($"scion: loaded in {clock.Elapsed.TotalSeconds:F1} s");
+            io.Err.WriteLine($"scion: web console at {server.Url}/");
             io.Err.WriteLine($"scion: serving {served.Id} at {server.Url} (ctrl-c to stop)");
             io.Err.Flush();
             stop.Token.WaitHandle.WaitOne();

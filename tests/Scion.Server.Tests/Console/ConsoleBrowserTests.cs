@@ -248,7 +248,11 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture) : IClassFixture<
         await p.Page.Locator("#job-batch").FillAsync("4");
         await p.Page.Locator("#job-rank").FillAsync("4");
         await p.Page.Locator("#job-create").ClickAsync();
-        await p.Page.WaitForURLAsync("**/#/fine-tuning/ftjob-*");
+        // The job page, or the form's error: either way something shows; fail with the error if it is that.
+        await Expect(p.Page.Locator(".job-head .badge, #job-notice.error").First).ToBeVisibleAsync();
+        if (await p.Page.Locator("#job-notice.error").IsVisibleAsync())
+            Assert.Fail("creating the job failed: " + await p.Page.Locator("#job-notice").TextContentAsync());
+        Assert.Matches("#/fine-tuning/ftjob-", p.Page.Url);
 
         var train = p.Page.Locator("#loss-chart polyline[data-series='train loss']");
         await Expect(train).ToHaveCountAsync(1);

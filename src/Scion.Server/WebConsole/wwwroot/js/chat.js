@@ -83,8 +83,8 @@ export async function chatPage(root, query) {
     save(state);
     render();
   } }, 'Clear');
-  const composer = h('form', { class: 'composer', onsubmit: (/** @type {Event} */ e) => { e.preventDefault(); void submit(); } },
-    h('label', { for: 'chat-input', class: 'visually-hidden' }, 'Message'), prompt, h('div', { class: 'row' }, send, stop, clear));
+  const composer = /** @type {HTMLFormElement} */ (h('form', { class: 'composer', onsubmit: (/** @type {Event} */ e) => { e.preventDefault(); void submit(); } },
+    h('label', { for: 'chat-input', class: 'visually-hidden' }, 'Message'), prompt, h('div', { class: 'row' }, send, stop, clear)));
   prompt.addEventListener('keydown', e => {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) { e.preventDefault(); composer.requestSubmit(); }
   });

@@ -243,6 +243,7 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture) : IClassFixture<
         await p.Page.Locator("#upload-file").SetInputFilesAsync(new FilePayload { Name = "facts.jsonl", MimeType = "application/jsonl", Buffer = Encoding.UTF8.GetBytes(FineTuningTests.FactsJsonl()) });
         await p.Page.GetByRole(AriaRole.Button, new() { Name = "Upload" }).ClickAsync();
         await Expect(p.Page.Locator("#upload-notice.ok")).ToContainTextAsync("16 examples");
+        await p.Page.Locator("#job-validation-file").SelectOptionAsync(new SelectOptionValue { Index = 1 }); // the same file
         await p.Page.Locator("#job-suffix").FillAsync("facts");
         await p.Page.Locator("#job-epochs").FillAsync("30");
         await p.Page.Locator("#job-batch").FillAsync("4");
@@ -276,6 +277,7 @@ public sealed class ConsoleBrowserTests(ConsoleFixture fixture) : IClassFixture<
         await Expect(train).Not.ToHaveAttributeAsync("data-points", early.ToString(System.Globalization.CultureInfo.InvariantCulture));
         int final = int.Parse((await train.GetAttributeAsync("data-points"))!, System.Globalization.CultureInfo.InvariantCulture);
         Assert.True(final > early, $"the curve grew from {early} to {final} points");
+        await Expect(p.Page.Locator("#loss-chart polyline[data-series='validation loss']")).ToHaveCountAsync(1);
         await Expect(p.Page.Locator("#checkpoints tbody tr")).Not.ToHaveCountAsync(0);
         await Expect(p.Page.Locator("#events")).ToContainTextAsync("training loss");
         await p.ScreenshotAsync("fine-tuning-job");

@@ -25,7 +25,8 @@ public sealed class Browser : IAsyncDisposable
 
     public static string? FindChromium()
     {
-        if (Environment.GetEnvironmentVariable("SCION_CHROMIUM") is { Length: > 0 } given) return given;
+        // SCION_CHROMIUM names the browser; set to a path that does not exist, it means "none" (to try the skip).
+        if (Environment.GetEnvironmentVariable("SCION_CHROMIUM") is { Length: > 0 } given) return File.Exists(given) ? given : null;
         string[] known = ["/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/lib/chromium/chromium", "/snap/bin/chromium"];
         return known.FirstOrDefault(File.Exists);
     }

@@ -2,7 +2,7 @@
 # fuzz/run.sh TARGET SECONDS: coverage-guided fuzzing of one parser (fuzz/Scion.Fuzz --list names them).
 # Publishes fuzz/Scion.Fuzz, instruments the Scion assemblies with SharpFuzz, runs afl-fuzz (Debian's afl++) on
 # a seed corpus written fresh by `Scion.Fuzz seed` (fuzz/out/corpus/TARGET: model-shaped files are built, not
-# committed) for SECONDS, then copies every new crash and hang into fuzz/regressions/TARGET/ (named by content
+# committed) for SECONDS, then copies every new crash and hang into fuzz/regressions/TARGET/ (model-shaped targets: fuzz/out/regressions/TARGET) (named by content
 # hash, so a rerun adds only new ones) and prints the run's figures. Work files go to fuzz/out/ (ignored by git).
 # FUZZ_NO_BUILD=1 reuses fuzz/out/bin (run-all.sh builds once); FUZZ_TIMEOUT_MS sets afl's per-input limit.
 set -euo pipefail
@@ -34,7 +34,7 @@ fi
 
 findings=$out/findings/$target
 rm -rf "$findings"
-mkdir -p "$findings" "fuzz/regressions/$target"
+mkdir -p "$findings"
 dict=()
 case $target in
   chat-template) dict=(-x fuzz/dict/jinja.dict) ;;
@@ -52,11 +52,19 @@ afl-fuzz -i "$corpus/$target" -o "$findings" -t "${FUZZ_TIMEOUT_MS:-5000}" -m no
   echo "error: afl-fuzz failed; the last lines of $out/afl-$target.log:" >&2; tail -20 "$out/afl-$target.log" >&2; exit 1; }
 
 new=0
+# Model-shaped inputs (GGUF, safetensors, adapters) are not committed: only the bundled model is a model file in the
+# repository. Their findings stay in fuzz/out/regressions/TARGET, to be rebuilt in code in the target's Regressions().
+case $target in
+  adapter|safetensors|gguf) keep=fuzz/out/regressions/$target
+    echo "note: $target inputs are model-shaped: new findings go to $keep; rebuild each in code (FuzzTarget.Regressions)" >&2 ;;
+  *) keep=fuzz/regressions/$target ;;
+esac
+mkdir -p "$keep"
 for kind in crashes hangs; do
   for f in "$findings"/default/$kind/id:*; do
     [ -f "$f" ] || continue
     name="$kind-$(sha1sum "$f" | cut -c1-16).bin"
-    if [ ! -f "fuzz/regressions/$target/$name" ]; then cp "$f" "fuzz/regressions/$target/$name"; new=$((new + 1)); fi
+    if [ ! -f "$keep/$name" ]; then cp "$f" "$keep/$name"; new=$((new + 1)); fi
   done
 done
 

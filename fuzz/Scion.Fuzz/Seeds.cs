@@ -88,4 +88,24 @@ public static class Seeds
         w.Write(buffer);
         return buffer.ToArray();
     }
+
+    /// <summary>A safetensors file with <paramref name="rawKey"/> (JSON text, escapes as written) added as the first key
+    /// of its header, the length prefix rewritten to match: the data section is untouched.</summary>
+    public static byte[] WithHeaderKey(byte[] safetensors, string rawKey)
+    {
+        long length = BitConverter.ToInt64(safetensors, 0);
+        string header = System.Text.Encoding.UTF8.GetString(safetensors, 8, (int)length);
+        if (!header.StartsWith('{')) throw new InvalidOperationException("the seed's safetensors header is not an object");
+        byte[] edited = System.Text.Encoding.UTF8.GetBytes("{\"" + rawKey + "\":{\"dtype\":\"F32\",\"shape\":[0],\"data_offsets\":[0,0]}" + (header == "{}" ? "}" : "," + header[1..]));
+        return [.. BitConverter.GetBytes((long)edited.Length), .. edited, .. safetensors.AsSpan(8 + (int)length)];
+    }
+
+    /// <summary><paramref name="text"/> with <paramref name="pattern"/>'s one match replaced; throws when it does not match,
+    /// so a rebuilt regression cannot silently turn back into its seed.</summary>
+    public static string ReplaceOnce(string text, string pattern, string replacement)
+    {
+        var regex = new System.Text.RegularExpressions.Regex(pattern);
+        if (!regex.IsMatch(text)) throw new InvalidOperationException($"the seed has no match for {pattern}");
+        return regex.Replace(text, replacement, 1);
+    }
 }

@@ -32,7 +32,23 @@ public sealed class FuzzRegressionTests
             if (await Task.WhenAny(run, Task.Delay(PerInput)) != run) findings.Add($"{what}: still running after {PerInput.TotalSeconds} s (a hang)");
             else if (await run is { } finding) findings.Add($"{what}: {FuzzRunner.Describe(finding)}");
         }
+        // Model-shaped regressions are rebuilt in code, and each must still be refused for its cause.
+        foreach (var (what, bytes, refusal) in target.Regressions())
+        {
+            var finding = FuzzRunner.Check(target, bytes, out string? message);
+            if (finding is not null) findings.Add($"regression {what}: {FuzzRunner.Describe(finding)}");
+            else if (message is null || !message.Contains(refusal, StringComparison.Ordinal))
+                findings.Add($"regression {what}: expected a refusal naming \"{refusal}\", got {(message is null ? "acceptance" : $"\"{message}\"")}");
+        }
         Assert.True(findings.Count == 0, string.Join("\n\n", findings));
+    }
+
+    [Fact]
+    public void Model_shaped_targets_keep_no_regression_files()
+    {
+        // Only the bundled model is a model file in the repository: such findings live in the target's Regressions().
+        foreach (var target in FuzzTargets.All.Where(t => t.ModelShaped))
+            Assert.Empty(Files(Path.Combine(BundledModel.RepositoryRoot, "fuzz", "regressions", target.Name)));
     }
 
     [Fact]

@@ -54,6 +54,25 @@ public sealed class AdapterTarget : FuzzTarget
         yield return ("dora.bin", Pack(dora, [Pair(0, LoraModules.Up, 1, c.Dim, c.FfnDim, true)]));
     }
 
+    public override bool ModelShaped => true;
+
+    /// <summary>Round 1's ten adapter crashes, by cause: a lone UTF-16 surrogate escape in a config key, in the
+    /// peft_type and target_modules values, and in a key of the weights' safetensors header.</summary>
+    public override IEnumerable<(string, byte[], string)> Regressions()
+    {
+        const string Lone = "\\ud800"; // the six characters \ud800 in the JSON text
+        const string Refusal = "unpaired UTF-16 surrogate escape";
+        var seed = Seeds().First().Item2;
+        int split = Array.IndexOf(seed, (byte)0);
+        string config = System.Text.Encoding.UTF8.GetString(seed, 0, split);
+        var weights = seed[(split + 1)..];
+        byte[] With(string c, byte[] w) => [.. System.Text.Encoding.UTF8.GetBytes(c), 0, .. w];
+        yield return ("config key", With(Scion.Fuzz.Seeds.ReplaceOnce(config, "^\\{", $"{{\"{Lone}\": 1, "), weights), Refusal);
+        yield return ("peft_type value", With(Scion.Fuzz.Seeds.ReplaceOnce(config, "\"peft_type\":\\s*\"[^\"]*\"", $"\"peft_type\": \"{Lone}\""), weights), Refusal);
+        yield return ("target_modules value", With(Scion.Fuzz.Seeds.ReplaceOnce(config, "\"target_modules\":\\s*\\[", $"\"target_modules\": [\"{Lone}\", "), weights), Refusal);
+        yield return ("weights header key", With(config, Scion.Fuzz.Seeds.WithHeaderKey(weights, Lone)), Refusal);
+    }
+
     private static float[] Values(int n, float scale) => Enumerable.Range(0, n).Select(i => scale * ((i % 7) - 3)).ToArray();
 
     /// <summary>The adapter as PeftAdapterFiles.Save writes it, packed into one input: config, NUL, safetensors.</summary>

@@ -9,6 +9,8 @@ public sealed class GgufTarget : FuzzTarget
 {
     public override string Name => "gguf";
 
+    public override bool ModelShaped => true;
+
     public override string Covers =>
         "GgufFile.Open (header, metadata values and arrays, tensor infos, data layout), Tokenizer.FromGguf on its " +
         "tokenizer.* keys with an encode/decode round, then ModelLoader.Load (config reader, tensor shapes and types).";

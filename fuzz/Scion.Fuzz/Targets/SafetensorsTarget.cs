@@ -31,6 +31,14 @@ public sealed class SafetensorsTarget : FuzzTarget
         yield return ("empty.safetensors", Write(empty));
     }
 
+    public override bool ModelShaped => true;
+
+    /// <summary>Round 1's two safetensors crashes: a lone UTF-16 surrogate escape as a header key.</summary>
+    public override IEnumerable<(string, byte[], string)> Regressions()
+    {
+        yield return ("header key", Scion.Fuzz.Seeds.WithHeaderKey(Seeds().First().Item2, "\\ud800"), "unpaired UTF-16 surrogate escape");
+    }
+
     public static byte[] Write(SafetensorsWriter w)
     {
         using var buffer = new MemoryStream();

@@ -47,18 +47,24 @@ public sealed class NodeClientTests(SharedServer shared) : IClassFixture<SharedS
     }
 
     [System.Diagnostics.CodeAnalysis.DoesNotReturn]
-    private static void Unavailable(string why)
+    private static void Unavailable(string why) => Unavailable("npm openai client test", why);
+
+    /// <summary>Skips <paramref name="test"/> (a test needing node and tests/clients' packages) saying why, or under
+    /// SCION_REQUIRE_SHARED=1 (CI, which runs npm ci) fails it.</summary>
+    [System.Diagnostics.CodeAnalysis.DoesNotReturn]
+    internal static void Unavailable(string test, string why)
     {
         if (Environment.GetEnvironmentVariable("SCION_REQUIRE_SHARED") == "1")
-            throw new InvalidOperationException($"The npm openai client test cannot run: {why}; SCION_REQUIRE_SHARED=1 (CI) requires it.");
-        string reason = $"npm openai client test skipped: {why}";
+            throw new InvalidOperationException($"The {test} cannot run: {why}; SCION_REQUIRE_SHARED=1 (CI) requires it.");
+        string reason = $"{test} skipped: {why}";
         // Skip reasons show only at detailed verbosity: one diagnostic line says why at the default one.
         TestContext.Current.SendDiagnosticMessage(reason);
         Assert.Skip(reason);
         throw new InvalidOperationException("unreachable: Assert.Skip throws");
     }
 
-    private static string? FindOnPath(string name)
+    /// <summary>The full path of <paramref name="name"/> on PATH (also name.exe / name.cmd on Windows), or null.</summary>
+    internal static string? FindOnPath(string name)
     {
         foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries))
         {

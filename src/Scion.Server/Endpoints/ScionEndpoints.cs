@@ -28,7 +28,7 @@ internal static class ScionEndpoints
             w.WriteString("model", host.Id);
             w.WriteStartObject("requests");
             w.WriteNumber("running", s.RunningSequences);
-            w.WriteNumber("waiting", s.WaitingSequences + s.LoadingRequests);
+            w.WriteNumber("waiting", s.QueuedRequests);
             w.WriteNumber("finished", s.RequestsFinished);
             w.WriteNumber("preemptions", s.Preemptions);
             w.WriteEndObject();
@@ -41,7 +41,7 @@ internal static class ScionEndpoints
             w.WriteNumber("blocks_used", s.KvBlocksUsed);
             w.WriteNumber("blocks_total", s.KvBlocksTotal);
             w.WriteNumber("blocks_cached", s.KvBlocksCached);
-            w.WriteNumber("usage", s.KvBlocksTotal > 0 ? (double)s.KvBlocksUsed / s.KvBlocksTotal : 0);
+            w.WriteNumber("usage", s.KvUsage);
             w.WriteEndObject();
             w.WriteStartObject("prefix_cache");
             w.WriteNumber("query_tokens", s.PrefixQueryTokens);

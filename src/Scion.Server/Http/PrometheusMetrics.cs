@@ -35,7 +35,14 @@ public sealed class PrometheusMetrics : IDisposable
             {
                 string name = PromName(instrument);
                 double[] bounds = [.. h.Advice?.HistogramBucketBoundaries ?? EngineMetrics.RequestLatencyBuckets];
-                _histograms[name] = new HistogramState(bounds);
+                // TTFT and ITL also keep their recent samples (the console's last-minute percentiles).
+                var recent = name switch
+                {
+                    "scion_time_to_first_token_seconds" => RecentTimeToFirstToken,
+                    "scion_inter_token_latency_seconds" => RecentInterTokenLatency,
+                    _ => null,
+                };
+                _histograms[name] = new HistogramState(bounds, recent);
                 _help[name] = instrument.Description ?? "";
                 listener.EnableMeasurementEvents(instrument, name);
             }
@@ -48,10 +55,7 @@ public sealed class PrometheusMetrics : IDisposable
         };
         _listener.SetMeasurementEventCallback<double>((instrument, value, tags, state) =>
         {
-            if (state is not string name) return;
-            if (_histograms.TryGetValue(name, out var h)) h.Record(value);
-            if (name == "scion_time_to_first_token_seconds") RecentTimeToFirstToken.Record(value);
-            else if (name == "scion_inter_token_latency_seconds") RecentInterTokenLatency.Record(value);
+            if (state is string name && _histograms.TryGetValue(name, out var h)) h.Record(value);
         });
         _listener.SetMeasurementEventCallback<long>((instrument, value, tags, state) =>
         {
@@ -89,8 +93,8 @@ public sealed class PrometheusMetrics : IDisposable
         void One(string name, string type, string help, double value) => Metric(name, type, help, [("", value)]);
 
         One("scion_requests_running", "gauge", "Sequences running (holding KV blocks).", s.RunningSequences);
-        One("scion_requests_waiting", "gauge", "Sequences waiting to run, adapter loads included.", s.WaitingSequences + s.LoadingRequests);
-        One("scion_kv_cache_usage_ratio", "gauge", "Fraction of KV blocks in use.", s.KvBlocksTotal > 0 ? (double)s.KvBlocksUsed / s.KvBlocksTotal : 0);
+        One("scion_requests_waiting", "gauge", "Sequences waiting to run, adapter loads included.", s.QueuedRequests);
+        One("scion_kv_cache_usage_ratio", "gauge", "Fraction of KV blocks in use.", s.KvUsage);
         One("scion_kv_cache_blocks_used", "gauge", "KV blocks in use.", s.KvBlocksUsed);
         One("scion_kv_cache_blocks_total", "gauge", "KV blocks in the cache.", s.KvBlocksTotal);
         One("scion_prefix_cache_queries_total", "counter", "Prompt tokens looked up in the prefix cache.", s.PrefixQueryTokens);
@@ -138,7 +142,7 @@ public sealed class PrometheusMetrics : IDisposable
     public void Dispose() => _listener.Dispose();
 
     /// <summary>Per-bucket counts (not cumulative), the sum and the count; recorded on the engine thread, read by scrapes.</summary>
-    private sealed class HistogramState(double[] bounds)
+    private sealed class HistogramState(double[] bounds, RecentLatencies? recent)
     {
         private readonly Lock _gate = new();
         private readonly long[] _buckets = new long[bounds.Length + 1];
@@ -149,6 +153,7 @@ public sealed class PrometheusMetrics : IDisposable
 
         public void Record(double value)
         {
+            recent?.Record(value);
             int i = Array.BinarySearch(Bounds, value);
             if (i < 0) i = ~i; // first bound >= value (le is inclusive)
             lock (_gate)

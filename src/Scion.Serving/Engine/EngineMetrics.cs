@@ -37,8 +37,8 @@ public sealed class EngineMetrics : IDisposable
         _generatedTokens = _meter.CreateCounter<long>("scion.generation_tokens", "{token}", "Generated tokens.");
         _finished = _meter.CreateCounter<long>("scion.choices_finished", "{choice}", "Finished choices by finish reason.");
         _meter.CreateObservableGauge("scion.requests_running", () => stats().RunningSequences, "{sequence}", "Sequences holding KV blocks.");
-        _meter.CreateObservableGauge("scion.requests_waiting", () => stats().WaitingSequences + stats().LoadingRequests, "{sequence}", "Sequences waiting to run (adapter loads included).");
-        _meter.CreateObservableGauge("scion.kv_cache_usage", () => stats() is { KvBlocksTotal: > 0 } s ? (double)s.KvBlocksUsed / s.KvBlocksTotal : 0, "1", "Fraction of KV blocks in use.");
+        _meter.CreateObservableGauge("scion.requests_waiting", () => stats().QueuedRequests, "{sequence}", "Sequences waiting to run (adapter loads included).");
+        _meter.CreateObservableGauge("scion.kv_cache_usage", () => stats().KvUsage, "1", "Fraction of KV blocks in use.");
         _meter.CreateObservableCounter("scion.prefix_cache_queries", () => stats().PrefixQueryTokens, "{token}", "Prompt tokens looked up in the prefix cache.");
         _meter.CreateObservableCounter("scion.prefix_cache_hits", () => stats().PrefixHitTokens, "{token}", "Prompt tokens found in the prefix cache.");
         _meter.CreateObservableCounter("scion.preemptions", () => stats().Preemptions, "{preemption}", "Sequences preempted for KV memory.");

@@ -8,6 +8,8 @@ public sealed record EngineStats
     public int WaitingSequences { get; init; }
     /// <summary>Requests waiting for their adapter to load.</summary>
     public int LoadingRequests { get; init; }
+    /// <summary>Requests not yet running: waiting sequences and adapter loads (what metrics call "waiting").</summary>
+    public int QueuedRequests => WaitingSequences + LoadingRequests;
     public int KvBlocksUsed { get; init; }
     public int KvBlocksTotal { get; init; }
     /// <summary>Most blocks in use at once since the engine started.</summary>
@@ -15,6 +17,8 @@ public sealed record EngineStats
     /// <summary>Blocks findable by prefix hash (in use or evictable).</summary>
     public int KvBlocksCached { get; init; }
     public long KvEvictions { get; init; }
+    /// <summary>Fraction of KV blocks in use (0 with no cache).</summary>
+    public double KvUsage => KvBlocksTotal > 0 ? (double)KvBlocksUsed / KvBlocksTotal : 0;
     public long PrefixQueryTokens { get; init; }
     public long PrefixHitTokens { get; init; }
     public double PrefixHitRate => PrefixQueryTokens == 0 ? 0 : (double)PrefixHitTokens / PrefixQueryTokens;

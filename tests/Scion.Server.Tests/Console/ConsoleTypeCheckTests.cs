@@ -13,15 +13,9 @@ public sealed class ConsoleTypeCheckTests
     {
         string clients = Path.Combine(BundledModel.RepositoryRoot, "tests", "clients");
         string tsc = Path.Combine(clients, "node_modules", "typescript", "bin", "tsc");
-        string? node = Environment.GetEnvironmentVariable("PATH")?.Split(Path.PathSeparator)
-            .Select(d => Path.Combine(d, "node")).FirstOrDefault(File.Exists);
-        string? missing = node is null ? "node is not on PATH" : !File.Exists(tsc) ? $"{tsc} is absent (run `npm ci` in tests/clients)" : null;
-        if (missing is not null)
-        {
-            if (Environment.GetEnvironmentVariable("SCION_REQUIRE_SHARED") == "1")
-                throw new InvalidOperationException($"The console type check cannot run: {missing}; SCION_REQUIRE_SHARED=1 (CI) requires it.");
-            Assert.Skip($"console type check skipped: {missing}");
-        }
+        string? node = NodeClientTests.FindOnPath("node");
+        if (node is null) NodeClientTests.Unavailable("console type check", "node is not on PATH");
+        if (!File.Exists(tsc)) NodeClientTests.Unavailable("console type check", $"{tsc} is absent (run `npm ci` in tests/clients)");
         var start = new ProcessStartInfo(node!) { WorkingDirectory = clients, RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (string a in new[] { tsc, "-p", "console-tsconfig.json" }) start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;

@@ -116,6 +116,89 @@ public unsafe class AttentionKernelTests
         }
     }
 
+    [Theory]
+    [InlineData(GgmlType.Q8_0, 8, 64, 0, 16, 256)]   // TinyLlama's heads over a q8_0 cache
+    [InlineData(GgmlType.Q4_0, 8, 64, 128, 16, 256)] // its third KV head
+    [InlineData(GgmlType.Q8_0, 2, 16, 16, 5, 32)]    // golden-tiny: the second head is the upper half of a block
+    [InlineData(GgmlType.Q4_0, 2, 16, 16, 5, 32)]    // ... the high nibbles
+    [InlineData(GgmlType.Q4_0, 3, 8, 24, 4, 32)]     // stories260K: heads of 8 inside one block
+    [InlineData(GgmlType.Q8_0, 9, 48, 48, 7, 96)]    // a head starting mid-block, eight queries plus one
+    [InlineData(GgmlType.Q4_0, 2, 12, 12, 3, 32)]    // the sequential order
+    public void QuantizedRowsEqualTheTwinAndTheDequantizer(GgmlType type, int group, int headDim, int element, int count, int rowValues)
+    {
+        long rowBytes = GgmlTypeInfo.RowBytes(type, rowValues);
+        var rows = new byte[count * rowBytes];
+        var floats = TestData.Floats(count * rowValues, 12, 3f);
+        for (int k = 0; k < count; k++) Quantize.Row(type, floats.AsSpan(k * rowValues, rowValues), rows.AsSpan((int)(k * rowBytes), (int)rowBytes));
+        var dequantized = new float[count * rowValues];
+        for (int k = 0; k < count; k++) Dequantize.Row(type, rows.AsSpan((int)(k * rowBytes), (int)rowBytes), dequantized.AsSpan(k * rowValues, rowValues));
+        var q = TestData.Floats(group * headDim, 13);
+        int stride = count + 2, outStride = headDim + 4;
+        var p = TestData.Floats(group * stride, 14, 0.1f);
+        var start = TestData.Floats(group * outStride, 15);
+        fixed (byte* r = rows)
+        {
+            for (int k = 0; k < count; k++)
+                for (int i = 0; i < rowValues; i++)
+                    Assert.Equal(dequantized[k * rowValues + i], ReferenceAttention.Element(type, r + k * rowBytes, i));
+            var kv = new KvRows(type, r, rowBytes, element);
+            foreach (var level in TestData.AllLevels())
+            {
+                var got = new float[group * stride];
+                var want = new float[group * stride];
+                var gotOut = (float[])start.Clone();
+                var wantOut = (float[])start.Clone();
+                fixed (float* qp = q, pp = p, g = got, w = want, go = gotOut, wo = wantOut)
+                {
+                    AttentionKernels.Scores(qp, group, headDim, kv, count, 0.25f, g, stride, finite: true, level);
+                    ReferenceAttention.Scores(qp, group, headDim, kv, count, 0.25f, w, stride, AttentionKernels.Lanes(headDim, level));
+                    AttentionKernels.AccumulateValues(pp, group, stride, kv, count, go, outStride, headDim, finite: true, level);
+                    ReferenceAttention.AccumulateValues(pp, group, stride, kv, count, wo, outStride, headDim);
+                }
+                Assert.Equal(want, got);
+                Assert.Equal(wantOut, gotOut);
+                for (int j = 0; j < group; j++)
+                    for (int k = 0; k < count; k++)
+                    {
+                        double exact = 0;
+                        for (int i = 0; i < headDim; i++) exact += (double)q[j * headDim + i] * dequantized[k * rowValues + element + i];
+                        TestData.Near(exact * 0.25, got[j * stride + k], 1e-4, $"{type} {level} score ({j}, {k})");
+                    }
+                for (int j = 0; j < group; j++)
+                    for (int i = 0; i < headDim; i++)
+                    {
+                        double exact = start[j * outStride + i];
+                        for (int k = 0; k < count; k++) exact += (double)p[j * stride + k] * dequantized[k * rowValues + element + i];
+                        TestData.Near(exact, gotOut[j * outStride + i], 1e-4, $"{type} {level} out ({j}, {i})");
+                    }
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData(7)]
+    [InlineData(37)]
+    [InlineData(300)]
+    public void SoftmaxInFloatEqualsTheTwinAndIsNotRounded(int n)
+    {
+        var scores = TestData.Floats(n, 3, 4f);
+        foreach (var level in TestData.AllLevels())
+        {
+            var got = (float[])scores.Clone();
+            var want = (float[])scores.Clone();
+            var halves = (float[])scores.Clone();
+            fixed (float* g = got, w = want, h = halves)
+            {
+                AttentionKernels.Softmax(g, n, toHalf: false, level);
+                ReferenceAttention.Softmax(w, n, AttentionKernels.SoftmaxLanes(level), toHalf: false);
+                AttentionKernels.SoftmaxToHalf(h, n, level);
+            }
+            Assert.Equal(want, got);
+            Assert.Contains(got, x => (float)(Half)x != x);
+            for (int i = 0; i < n; i++) Assert.Equal((float)(Half)got[i], halves[i]);
+        }
+    }
+
     [Fact]
     public void InfiniteAndNaNHalvesFollowTheTwinWhenNotMarkedFinite()
     {

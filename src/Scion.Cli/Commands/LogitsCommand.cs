@@ -46,7 +46,7 @@ internal static class LogitsCommand
             if (ids.Length == 0) throw new ArgumentException($"{file}: prompt '{line}' has no tokens.");
             if (ids.Length + greedy > model.Config.ContextLength)
                 throw new ArgumentException($"{file}: prompt '{line}' needs {ids.Length + greedy} positions, more than the context of {model.Config.ContextLength}.");
-            var cache = new PagedKvCache(model.Config, ids.Length + greedy + 1);
+            var cache = model.NewCache(ids.Length + greedy + 1);
             var logits = model.Forward(new ForwardBatch().AddSequence(0, ids, 0, adapter, allLogits: true), cache);
 
             using var buffer = new MemoryStream();

@@ -52,7 +52,7 @@ public static class ModelBench
         int need = Math.Max(o.PromptTokens, decodeStart + o.GenTokens) + 1;
         if (need > c.ContextLength)
             progress?.Invoke($"note: the test needs {need} positions, more than the model's context of {c.ContextLength}; running anyway.");
-        var cache = new PagedKvCache(c, Math.Max(o.PromptTokens, o.Batch * (decodeStart + o.GenTokens + 1)) + 16 * o.Batch);
+        var cache = model.NewCache(Math.Max(o.PromptTokens, o.Batch * (decodeStart + o.GenTokens + 1)) + 16 * o.Batch);
 
         // Warm-up: touches every weight (first use of a mapping faults pages in) and runs both the prefill and the
         // decode kernels often enough that tiered compilation has replaced them with optimized code; without the

@@ -43,7 +43,7 @@ public sealed class ChatSession
         _template = ChatTemplate.Parse(template ?? FallbackTemplate);
         _context = Math.Min(contextSize ?? model.Config.ContextLength, model.Config.ContextLength);
         if (_context < 2) throw new ArgumentOutOfRangeException(nameof(contextSize), contextSize, "a chat needs a context of at least 2 tokens.");
-        _cache = new PagedKvCache(model.Config, _context);
+        _cache = model.NewCache(_context);
         _system = system;
         Reset();
     }

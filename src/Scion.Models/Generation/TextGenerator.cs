@@ -19,7 +19,7 @@ public sealed class TextGenerator(LlamaModel model, Tokenizer tokenizer)
         if (prompt.Length > context)
             throw new ArgumentException($"The prompt has {prompt.Length} tokens, more than the model's context of {context}.");
         int budget = Math.Min(options.MaxTokens, context - prompt.Length);
-        var cache = new PagedKvCache(model.Config, prompt.Length + Math.Max(budget, 1));
+        var cache = model.NewCache(prompt.Length + Math.Max(budget, 1));
         var sampler = new Sampler(options.Sampling);
         // The reply continues the prompt, so its first "▁word" keeps its space.
         var decoder = new StreamingDecoder(tokenizer, skipSpecial: true, atSequenceStart: false);

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Scion.Models.Llama;
 using Scion.Tensors;
@@ -7,13 +8,14 @@ namespace Scion.Models.KvCache;
 /// <summary>
 /// Keys and values of every layer in fixed-size blocks shared by all sequences, addressed through per-sequence
 /// block tables (vLLM's paged attention layout), so sequences grow, free and swap without moving data.
-/// Entries are stored as F16: the forward pass rounds keys and values to half before caching them anyway (llama.cpp's
-/// default F16 cache numerics), so half storage loses nothing and halves the cache's memory and attention's reads.
+/// Entries are stored as F16 by default (llama.cpp's default cache numerics: keys and values rounded to half), or as
+/// Q8_0 / Q4_0 blocks (<see cref="KvCacheFormat"/>), which attention reads directly: a Q8_0 cache holds about twice
+/// the tokens of an F16 one in the same memory, a Q4_0 cache about 3.5 times.
 /// </summary>
 public sealed class PagedKvCache
 {
-    private readonly Half[][] _keys;   // per layer: [blocks, blockSize, Hkv*Dh]
-    private readonly Half[][] _values; // per layer: [blocks, blockSize, Hkv*Dh]
+    private readonly byte[][] _keys;   // per layer: [blocks, blockSize, KeyRowBytes]: Hkv*Dh values as Format.Keys
+    private readonly byte[][] _values; // per layer: [blocks, blockSize, ValueRowBytes]
     private readonly bool[] _nonFinite; // per layer: some key or value written since the last Clear is Inf/NaN in half
     private readonly Stack<int> _free;
     private readonly Dictionary<int, KvBlockTable> _tables = [];
@@ -23,28 +25,37 @@ public sealed class PagedKvCache
     public int KvDim { get; }
     public int Layers { get; }
     public int FreeBlocks => _free.Count;
-    public long Bytes => 2L * Layers * BlockCount * BlockSize * KvDim * 2L; // two bytes per half
+    public KvCacheFormat Format { get; }
+    /// <summary>Bytes of one position's keys, and of its values, in one layer.</summary>
+    public int KeyRowBytes { get; }
+    public int ValueRowBytes { get; }
+    public long Bytes => (long)Layers * BlockCount * BlockSize * (KeyRowBytes + ValueRowBytes);
 
     /// <param name="externalBlocks">true when a caller's block pool (the serving engine's reference-counted,
     /// prefix-hashed blocks) owns every block: the cache's own free list starts empty and sequences come in through
     /// <see cref="Attach"/>.</param>
-    public PagedKvCache(LlamaConfig config, int maxTokens, int blockSize = 16, bool externalBlocks = false)
+    /// <param name="format">How keys and values are stored; null: F16 both.</param>
+    public PagedKvCache(LlamaConfig config, int maxTokens, int blockSize = 16, bool externalBlocks = false, KvCacheFormat? format = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(maxTokens, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(blockSize, 1);
+        Format = format ?? KvCacheFormat.F16;
+        Format.Validate(config);
         BlockSize = blockSize;
         BlockCount = (maxTokens + blockSize - 1) / blockSize;
         KvDim = config.KvDim;
         Layers = config.Layers;
-        long perLayer = (long)BlockCount * blockSize * KvDim;
-        if (perLayer > Array.MaxLength)
-            throw new ArgumentOutOfRangeException(nameof(maxTokens), $"A KV cache of {maxTokens} tokens needs {perLayer} halves per layer, above the array limit.");
-        _keys = new Half[Layers][];
-        _values = new Half[Layers][];
+        KeyRowBytes = (int)KvCacheFormat.RowBytes(Format.Keys, KvDim);
+        ValueRowBytes = (int)KvCacheFormat.RowBytes(Format.Values, KvDim);
+        long keyBytes = (long)BlockCount * blockSize * KeyRowBytes, valueBytes = (long)BlockCount * blockSize * ValueRowBytes;
+        if (Math.Max(keyBytes, valueBytes) > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(maxTokens), $"A KV cache of {maxTokens} tokens needs {Math.Max(keyBytes, valueBytes)} bytes per layer, above the array limit of {Array.MaxLength}.");
+        _keys = new byte[Layers][];
+        _values = new byte[Layers][];
         for (int l = 0; l < Layers; l++)
         {
-            _keys[l] = new Half[perLayer];
-            _values[l] = new Half[perLayer];
+            _keys[l] = new byte[keyBytes];
+            _values[l] = new byte[valueBytes];
         }
         _nonFinite = new bool[Layers];
         _free = externalBlocks ? new Stack<int>() : new Stack<int>(Enumerable.Range(0, BlockCount).Reverse());
@@ -76,11 +87,11 @@ public sealed class PagedKvCache
     {
         if ((uint)source >= (uint)BlockCount || (uint)destination >= (uint)BlockCount)
             throw new ArgumentOutOfRangeException(nameof(source), $"Blocks {source} and {destination} must lie in [0, {BlockCount}).");
-        int size = BlockSize * KvDim;
+        int keys = BlockSize * KeyRowBytes, values = BlockSize * ValueRowBytes;
         for (int l = 0; l < Layers; l++)
         {
-            Array.Copy(_keys[l], (long)source * size, _keys[l], (long)destination * size, size);
-            Array.Copy(_values[l], (long)source * size, _values[l], (long)destination * size, size);
+            Array.Copy(_keys[l], (long)source * keys, _keys[l], (long)destination * keys, keys);
+            Array.Copy(_values[l], (long)source * values, _values[l], (long)destination * values, values);
         }
     }
 
@@ -128,21 +139,44 @@ public sealed class PagedKvCache
     }
 
     /// <summary>
-    /// Stores one position's key and value ([Hkv*Dh] each) in a layer, rounded to half (nearest even), and notes
-    /// whether any of them is not a finite half (NaN, or beyond ±65504 so it became infinity).
+    /// Stores one position's key and value ([Hkv*Dh] each) in a layer, in the cache's format (halves rounded to nearest
+    /// even, or Q8_0 / Q4_0 blocks as llama.cpp quantizes them), and notes whether any of them is not finite there.
+    /// A quantized row with a NaN or infinite input gets NaN block scales, so attention over it yields NaN, which the
+    /// forward's non-finite check reports, rather than a silently zeroed row.
     /// </summary>
     public void Write(int layer, KvBlockTable table, int position, ReadOnlySpan<float> key, ReadOnlySpan<float> value)
     {
         if (key.Length != KvDim || value.Length != KvDim)
             throw new ArgumentException($"KV cache write at layer {layer}, position {position}: key has {key.Length} and value {value.Length} floats, the cache holds {KvDim}.");
-        int off = Offset(table, position);
-        HalfConvert.FromFloat(key, _keys[layer].AsSpan(off, KvDim));
-        HalfConvert.FromFloat(value, _values[layer].AsSpan(off, KvDim));
-        if (!_nonFinite[layer] && !(AllHalfFinite(key) && AllHalfFinite(value))) _nonFinite[layer] = true;
+        long row = Row(table, position);
+        bool finite = Store(Format.Keys, key, _keys[layer].AsSpan((int)(row * KeyRowBytes), KeyRowBytes));
+        finite &= Store(Format.Values, value, _values[layer].AsSpan((int)(row * ValueRowBytes), ValueRowBytes));
+        if (!finite) _nonFinite[layer] = true;
     }
 
-    /// <summary>True when every key and value written to the layer since the last <see cref="Clear"/> is a finite
-    /// half, so attention may widen them with the short form that has no Inf/NaN handling.</summary>
+    /// <summary>Encodes one row; false when a stored value is not finite (an input NaN or Inf, or one beyond the range
+    /// of a half or of a half block scale).</summary>
+    private static bool Store(GgmlType type, ReadOnlySpan<float> x, Span<byte> dst)
+    {
+        if (type == GgmlType.F16)
+        {
+            HalfConvert.FromFloat(x, MemoryMarshal.Cast<byte, Half>(dst));
+            return AllHalfFinite(x);
+        }
+        Quantize.Row(type, x, dst);
+        int blockBytes = (int)GgmlTypeInfo.RowBytes(type, 32);
+        bool inputsFinite = Ops.AllFinite(x), finite = inputsFinite;
+        for (int b = 0; b < dst.Length; b += blockBytes)
+        {
+            var scale = MemoryMarshal.Cast<byte, ushort>(dst.Slice(b, 2));
+            if (!inputsFinite) scale[0] = 0x7E00; // a quiet NaN half
+            else if (!Half.IsFinite(BitConverter.UInt16BitsToHalf(scale[0]))) finite = false;
+        }
+        return finite;
+    }
+
+    /// <summary>True when every key and value written to the layer since the last <see cref="Clear"/> is finite in the
+    /// cache's format, so attention may widen F16 rows with the short form that has no Inf/NaN handling.</summary>
     public bool AllFinite(int layer) => !_nonFinite[layer];
 
     /// <summary>Every value rounds to a finite half: |x| below 65520 (the rounding boundary to infinity) and not NaN.</summary>
@@ -157,15 +191,15 @@ public sealed class PagedKvCache
         return all;
     }
 
-    /// <summary>Offset of (block table, position) inside a layer's key or value array.</summary>
-    public int Offset(KvBlockTable table, int position) =>
-        (table.Blocks[position / BlockSize] * BlockSize + position % BlockSize) * KvDim;
+    /// <summary>Row of (block table, position) inside a layer's key or value array: multiply by
+    /// <see cref="KeyRowBytes"/> or <see cref="ValueRowBytes"/> for its byte offset.</summary>
+    public long Row(KvBlockTable table, int position) => (long)table.Blocks[position / BlockSize] * BlockSize + position % BlockSize;
 
-    /// <summary>A layer's keys, [blocks, blockSize, Hkv*Dh] halves; index with <see cref="Offset"/>. Read-only by
+    /// <summary>A layer's keys, [blocks, blockSize, KeyRowBytes]; index with <see cref="Row"/>. Read-only by
     /// convention: writes go through <see cref="Write"/> so <see cref="AllFinite"/> stays true to the contents.</summary>
-    public Half[] Keys(int layer) => _keys[layer];
-    /// <summary>A layer's values, [blocks, blockSize, Hkv*Dh] halves; index with <see cref="Offset"/>.</summary>
-    public Half[] Values(int layer) => _values[layer];
+    public byte[] Keys(int layer) => _keys[layer];
+    /// <summary>A layer's values, [blocks, blockSize, ValueRowBytes]; index with <see cref="Row"/>.</summary>
+    public byte[] Values(int layer) => _values[layer];
 
     internal void SetLength(KvBlockTable table, int length) => table.Length = length;
 }

@@ -11,6 +11,22 @@ public sealed partial class LlamaModel : IDisposable
     public ITensorSource Source { get; }
     public RotaryEmbedding Rope { get; }
     public WorkerPool Pool { get; set; } = WorkerPool.Shared;
+
+    /// <summary>How the KV caches made for this model store keys and values (--cache-type-k / --cache-type-v);
+    /// chosen once per load, before the first cache is made. Checked against the model when set.</summary>
+    public KvCache.KvCacheFormat KvFormat
+    {
+        get => _kvFormat;
+        set
+        {
+            value.Validate(Config);
+            _kvFormat = value;
+        }
+    }
+    private KvCache.KvCacheFormat _kvFormat = KvCache.KvCacheFormat.F16;
+
+    /// <summary>A KV cache of <paramref name="maxTokens"/> positions in this model's <see cref="KvFormat"/>.</summary>
+    public KvCache.PagedKvCache NewCache(int maxTokens, int blockSize = 16) => new(Config, maxTokens, blockSize, format: KvFormat);
     /// <summary>Metadata of a GGUF source (tokenizer, chat template), else null.</summary>
     public GgufMetadata? GgufMetadata { get; }
 

@@ -10,7 +10,9 @@ namespace Scion.Models.Llama;
 /// each key and value row is read (and widened from half) once for all of them. Scores live in a per-thread
 /// [group, context] buffer, never in a [T, T] matrix.
 /// Numerics follow an F16 KV cache as llama.cpp runs it: keys, values, the query and the softmax probabilities are
-/// rounded to half before their dot products, which is what its golden outputs reflect. SIMD levels run
+/// rounded to half before their dot products, which is what its golden outputs reflect. A quantized key cache takes the
+/// query in float (llama.cpp rounds it to Q8_0; float loses less), and a quantized value cache keeps the probabilities
+/// in float; quantized rows are widened chunk by chunk inside the same kernels. SIMD levels run
 /// <see cref="AttentionKernels"/> (orders pinned by their scalar twins); the scalar level keeps a plain reference loop.
 /// </summary>
 internal static unsafe class PagedAttention
@@ -28,12 +30,13 @@ internal static unsafe class PagedAttention
         PagedKvCache cache, int layer, int heads, int kvHeads, int headDim, int slidingWindow, WorkerPool pool, KernelLevel level)
     {
         fixed (float* qp = q, op = output)
-        fixed (Half* kp = cache.Keys(layer), vp = cache.Values(layer))
+        fixed (byte* kp = cache.Keys(layer), vp = cache.Values(layer))
         {
             var job = new Job
             {
                 Q = qp, Output = op, Keys = kp, Values = vp, Finite = cache.AllFinite(layer), Positions = positions, Tables = tables, Level = level,
-                Window = slidingWindow, BlockSize = cache.BlockSize, KvDim = cache.KvDim, Rows = rows, Heads = heads, KvHeads = kvHeads, HeadDim = headDim,
+                KeyType = cache.Format.Keys, ValueType = cache.Format.Values, KeyRowBytes = cache.KeyRowBytes, ValueRowBytes = cache.ValueRowBytes,
+                Window = slidingWindow, BlockSize = cache.BlockSize, Rows = rows, Heads = heads, KvHeads = kvHeads, HeadDim = headDim,
             };
             pool.Run(rows * kvHeads, ref job);
         }
@@ -42,12 +45,13 @@ internal static unsafe class PagedAttention
     private struct Job : IParallelJob
     {
         public float* Q, Output;
-        public Half* Keys, Values;
+        public byte* Keys, Values;   // [blocks·blockSize, KeyRowBytes] and [blocks·blockSize, ValueRowBytes]
         public int[] Positions;
         public KvBlockTable[] Tables;
         public KernelLevel Level;
+        public GgmlType KeyType, ValueType;
         public bool Finite;
-        public int Window, BlockSize, KvDim, Rows, Heads, KvHeads, HeadDim;
+        public int KeyRowBytes, ValueRowBytes, Window, BlockSize, Rows, Heads, KvHeads, HeadDim;
 
         public readonly void Execute(int item)
         {
@@ -80,22 +84,26 @@ internal static unsafe class PagedAttention
         private readonly void Simd(float* q, float* output, float* queries, float* scores, List<int> blocks,
             int first, int length, int g, int group, float scale)
         {
-            AttentionKernels.RoundToHalf(q, queries, group * HeadDim, Level);
-            // Walk the block table block by block: positions inside a block are contiguous rows of KvDim.
+            if (KeyType == GgmlType.F16) AttentionKernels.RoundToHalf(q, queries, group * HeadDim, Level);
+            else Buffer.MemoryCopy(q, queries, group * HeadDim * sizeof(float), group * HeadDim * sizeof(float));
+            // Walk the block table block by block: positions inside a block are contiguous rows.
             for (int p = 0; p < length;)
             {
                 int pos = first + p;
                 int count = Math.Min(BlockSize - pos % BlockSize, length - p);
-                AttentionKernels.Scores(queries, group, HeadDim, Keys + Offset(blocks, pos) + g * HeadDim, KvDim, count, scale, scores + p, length, Finite, Level);
+                var keys = new KvRows(KeyType, Keys + Row(blocks, pos) * KeyRowBytes, KeyRowBytes, g * HeadDim);
+                AttentionKernels.Scores(queries, group, HeadDim, keys, count, scale, scores + p, length, Finite, Level);
                 p += count;
             }
-            for (int j = 0; j < group; j++) AttentionKernels.SoftmaxToHalf(scores + (long)j * length, length, Level);
+            bool toHalf = ValueType == GgmlType.F16;
+            for (int j = 0; j < group; j++) AttentionKernels.Softmax(scores + (long)j * length, length, toHalf, Level);
             new Span<float>(output, group * HeadDim).Clear();
             for (int p = 0; p < length;)
             {
                 int pos = first + p;
                 int count = Math.Min(BlockSize - pos % BlockSize, length - p);
-                AttentionKernels.AccumulateValues(scores + p, group, length, Values + Offset(blocks, pos) + g * HeadDim, KvDim, count, output, HeadDim, HeadDim, Finite, Level);
+                var values = new KvRows(ValueType, Values + Row(blocks, pos) * ValueRowBytes, ValueRowBytes, g * HeadDim);
+                AttentionKernels.AccumulateValues(scores + p, group, length, values, count, output, HeadDim, HeadDim, Finite, Level);
                 p += count;
             }
         }
@@ -104,12 +112,12 @@ internal static unsafe class PagedAttention
         private readonly void Reference(float* q, float* output, float* queries, float* row, float* scores, List<int> blocks,
             int first, int length, int g, int group, float scale)
         {
-            for (int i = 0; i < group * HeadDim; i++) queries[i] = (float)(Half)q[i];
+            for (int i = 0; i < group * HeadDim; i++) queries[i] = KeyType == GgmlType.F16 ? (float)(Half)q[i] : q[i];
             Span<float> max = stackalloc float[group];
             max.Fill(float.NegativeInfinity);
             for (int p = 0; p < length; p++)
             {
-                Widen(Keys + Offset(blocks, first + p) + g * HeadDim, row);
+                Widen(KeyType, Keys + Row(blocks, first + p) * KeyRowBytes, g * HeadDim, row);
                 for (int j = 0; j < group; j++)
                 {
                     float s = Ops.Dot(queries + j * HeadDim, row, HeadDim) * scale;
@@ -127,21 +135,22 @@ internal static unsafe class PagedAttention
                     sum += sc[p];
                 }
                 float inv = (float)(1.0 / sum);
-                for (int p = 0; p < length; p++) sc[p] = (float)(Half)(sc[p] * inv);
+                for (int p = 0; p < length; p++) sc[p] = ValueType == GgmlType.F16 ? (float)(Half)(sc[p] * inv) : sc[p] * inv;
             }
             new Span<float>(output, group * HeadDim).Clear();
             for (int p = 0; p < length; p++)
             {
-                Widen(Values + Offset(blocks, first + p) + g * HeadDim, row);
+                Widen(ValueType, Values + Row(blocks, first + p) * ValueRowBytes, g * HeadDim, row);
                 for (int j = 0; j < group; j++) Ops.Axpy(scores[j * length + p], row, output + j * HeadDim, HeadDim);
             }
         }
 
-        private readonly void Widen(Half* src, float* dst)
+        /// <summary>One head's slice of a cache row, from value <paramref name="element"/>, as floats.</summary>
+        private readonly void Widen(GgmlType type, byte* row, int element, float* dst)
         {
-            for (int i = 0; i < HeadDim; i++) dst[i] = (float)src[i];
+            for (int i = 0; i < HeadDim; i++) dst[i] = Scion.Tensors.Reference.ReferenceAttention.Element(type, row, element + i);
         }
 
-        private readonly long Offset(List<int> blocks, int p) => ((long)blocks[p / BlockSize] * BlockSize + p % BlockSize) * KvDim;
+        private readonly long Row(List<int> blocks, int p) => (long)blocks[p / BlockSize] * BlockSize + p % BlockSize;
     }
 }

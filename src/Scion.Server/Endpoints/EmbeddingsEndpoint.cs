@@ -73,7 +73,7 @@ internal static class EmbeddingsEndpoint
     private static float[] Embed(LlamaModel model, int[] ids, Scion.Models.Adapters.LoraAdapter? adapter)
     {
         int d = model.Config.Dim;
-        var hidden = model.ForwardHidden(new ForwardBatch().AddSequence(0, ids, 0, adapter), new PagedKvCache(model.Config, ids.Length));
+        var hidden = model.ForwardHidden(new ForwardBatch().AddSequence(0, ids, 0, adapter), model.NewCache(ids.Length));
         var sum = new double[d];
         for (int t = 0; t < ids.Length; t++)
             for (int i = 0; i < d; i++) sum[i] += hidden[t * d + i];

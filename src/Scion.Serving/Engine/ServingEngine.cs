@@ -63,7 +63,7 @@ public sealed partial class ServingEngine : IDisposable, IAsyncDisposable
         _budget = _options.Budget;
         _governor = new StepTimeGovernor(_options.MaxStepMilliseconds / 1000.0, _options.BlockSize);
         _coServing = new CoServingBudget(_options.TrainingShare);
-        _blocks = new KvBlockManager(model.Config, _options.ResolveKvTokens(model.Config.ContextLength), _options.BlockSize);
+        _blocks = new KvBlockManager(model.Config, _options.ResolveKvTokens(model.Config, model.KvFormat), _options.BlockSize, model.KvFormat);
         _inbox = Channel.CreateBounded<RequestState>(new BoundedChannelOptions(_options.MaxQueuedRequests) { SingleReader = true });
         PublishStats();
         _metrics = new EngineMetrics(meterFactory, () => _stats);

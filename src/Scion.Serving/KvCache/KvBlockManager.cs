@@ -23,9 +23,9 @@ public sealed class KvBlockManager
         public List<ulong> Hashes { get; } = [];
     }
 
-    public KvBlockManager(LlamaConfig config, int maxTokens, int blockSize = 16)
+    public KvBlockManager(LlamaConfig config, int maxTokens, int blockSize = 16, KvCacheFormat? format = null)
     {
-        Cache = new PagedKvCache(config, maxTokens, blockSize, externalBlocks: true);
+        Cache = new PagedKvCache(config, maxTokens, blockSize, externalBlocks: true, format);
         _pool = new BlockPool(Cache.BlockCount);
     }
 

@@ -1,13 +1,16 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using Scion.Tensors.Quant;
 using Scion.Tensors.Reference;
 
 namespace Scion.Tensors.Cpu;
 
 /// <summary>
-/// The inner loops of attention over an F16 key/value cache, for the query heads of one KV group together (GQA):
-/// each key or value row is read and widened once for all of the group's queries. Scalar twins with the same
+/// The inner loops of attention over a KV cache, for the query heads of one KV group together (GQA): each key or
+/// value row is read and widened once for all of the group's queries. Rows are F16 (llama.cpp's default cache), or
+/// Q8_0 / Q4_0 blocks (its -ctk/-ctv q8_0, q4_0), widened to float on the fly: a chunk of a quantized row is its
+/// integers times the block scale, so the dot products and sums keep the F16 path's order. Scalar twins with the same
 /// order are in <see cref="ReferenceAttention"/>; <see cref="Lanes"/> names the order a level and head size use.
 /// </summary>
 public static unsafe class AttentionKernels
@@ -16,27 +19,52 @@ public static unsafe class AttentionKernels
     public static int Lanes(int headDim, KernelLevel level) =>
         level == KernelLevel.Avx512 && headDim % 16 == 0 ? 16 : level >= KernelLevel.Avx2 && headDim % 8 == 0 ? 8 : 1;
 
+    /// <summary>The cache row formats the kernels read.</summary>
+    public static bool CanRead(GgmlType type) => type is GgmlType.F16 or GgmlType.Q8_0 or GgmlType.Q4_0;
+
     /// <summary>scores[j·scoreStride + k] = scale · (query j · key k) for j &lt; group, k &lt; count.</summary>
     /// <param name="queries">[group, headDim] floats.</param>
     /// <param name="keys">count rows of headDim halves, keyStride halves apart.</param>
     /// <param name="finite">The caller knows every key half is finite (no Inf/NaN), so the short widening applies.</param>
     public static void Scores(float* queries, int group, int headDim, Half* keys, int keyStride, int count, float scale,
+        float* scores, int scoreStride, bool finite, KernelLevel level) =>
+        Scores(queries, group, headDim, KvRows.Halves(keys, keyStride), count, scale, scores, scoreStride, finite, level);
+
+    /// <summary>As above over rows of any readable format (<see cref="CanRead"/>); <paramref name="finite"/> matters
+    /// for F16 only (a quantized row is finite whenever its block scales are).</summary>
+    public static void Scores(float* queries, int group, int headDim, KvRows keys, int count, float scale,
         float* scores, int scoreStride, bool finite, KernelLevel level)
     {
         int lanes = Lanes(headDim, level);
-        if (lanes == 16 && finite) Scores16<FiniteWiden>(queries, group, headDim, (ushort*)keys, keyStride, count, scale, scores, scoreStride);
-        else if (lanes == 16) Scores16<ExactWiden>(queries, group, headDim, (ushort*)keys, keyStride, count, scale, scores, scoreStride);
-        else if (lanes == 8 && finite) Scores8<FiniteWiden>(queries, group, headDim, (ushort*)keys, keyStride, count, scale, scores, scoreStride);
-        else if (lanes == 8) Scores8<ExactWiden>(queries, group, headDim, (ushort*)keys, keyStride, count, scale, scores, scoreStride);
-        else ReferenceAttention.Scores(queries, group, headDim, keys, keyStride, count, scale, scores, scoreStride, lanes);
+        switch (keys.Type)
+        {
+            case GgmlType.F16 when finite: Scores<FiniteF16>(lanes, queries, group, headDim, keys, count, scale, scores, scoreStride); break;
+            case GgmlType.F16: Scores<ExactF16>(lanes, queries, group, headDim, keys, count, scale, scores, scoreStride); break;
+            case GgmlType.Q8_0: Scores<Q8_0Row>(lanes, queries, group, headDim, keys, count, scale, scores, scoreStride); break;
+            case GgmlType.Q4_0: Scores<Q4_0Row>(lanes, queries, group, headDim, keys, count, scale, scores, scoreStride); break;
+            default: throw new NotSupportedException($"Attention reads F16, Q8_0 or Q4_0 cache rows, not {keys.Type}.");
+        }
+    }
+
+    private static void Scores<TRow>(int lanes, float* queries, int group, int headDim, KvRows keys, int count, float scale,
+        float* scores, int scoreStride) where TRow : struct, IKvRow
+    {
+        if (lanes == 16) Scores16<TRow>(queries, group, headDim, keys, count, scale, scores, scoreStride);
+        else if (lanes == 8) Scores8<TRow>(queries, group, headDim, keys, count, scale, scores, scoreStride);
+        else ReferenceAttention.Scores(queries, group, headDim, keys, count, scale, scores, scoreStride, lanes);
     }
 
     /// <summary>In place over n scores: row = half(e^(row − max) / Σ e^(row − max)), the sum in double lanes.</summary>
-    public static void SoftmaxToHalf(float* row, int n, KernelLevel level)
+    public static void SoftmaxToHalf(float* row, int n, KernelLevel level) => Softmax(row, n, toHalf: true, level);
+
+    /// <summary>In place over n scores: row = e^(row − max) / Σ e^(row − max), the sum in double lanes; the probabilities
+    /// are rounded to half when <paramref name="toHalf"/> (an F16 value cache multiplies them as halves, as llama.cpp
+    /// does) and left in float for a quantized value cache.</summary>
+    public static void Softmax(float* row, int n, bool toHalf, KernelLevel level)
     {
-        if (level == KernelLevel.Avx512) SoftmaxToHalf16(row, n);
-        else if (level == KernelLevel.Avx2) SoftmaxToHalf8(row, n);
-        else ReferenceAttention.SoftmaxToHalf(row, n, 1);
+        if (level == KernelLevel.Avx512) Softmax16(row, n, toHalf);
+        else if (level == KernelLevel.Avx2) Softmax8(row, n, toHalf);
+        else ReferenceAttention.Softmax(row, n, 1, toHalf);
     }
 
     /// <summary>The lane count <see cref="SoftmaxToHalf"/> sums with at this level.</summary>
@@ -47,14 +75,30 @@ public static unsafe class AttentionKernels
     /// <param name="output">[group, outStride] floats.</param>
     /// <param name="finite">The caller knows every value half is finite (no Inf/NaN), so the short widening applies.</param>
     public static void AccumulateValues(float* probs, int group, int probStride, Half* values, int valueStride, int count,
+        float* output, int outStride, int headDim, bool finite, KernelLevel level) =>
+        AccumulateValues(probs, group, probStride, KvRows.Halves(values, valueStride), count, output, outStride, headDim, finite, level);
+
+    /// <summary>As above over rows of any readable format (<see cref="CanRead"/>).</summary>
+    public static void AccumulateValues(float* probs, int group, int probStride, KvRows values, int count,
         float* output, int outStride, int headDim, bool finite, KernelLevel level)
     {
         int lanes = Lanes(headDim, level);
-        if (lanes == 16 && finite) Accumulate16<FiniteWiden>(probs, group, probStride, (ushort*)values, valueStride, count, output, outStride, headDim);
-        else if (lanes == 16) Accumulate16<ExactWiden>(probs, group, probStride, (ushort*)values, valueStride, count, output, outStride, headDim);
-        else if (lanes == 8 && finite) Accumulate8<FiniteWiden>(probs, group, probStride, (ushort*)values, valueStride, count, output, outStride, headDim);
-        else if (lanes == 8) Accumulate8<ExactWiden>(probs, group, probStride, (ushort*)values, valueStride, count, output, outStride, headDim);
-        else ReferenceAttention.AccumulateValues(probs, group, probStride, values, valueStride, count, output, outStride, headDim);
+        switch (values.Type)
+        {
+            case GgmlType.F16 when finite: Accumulate<FiniteF16>(lanes, probs, group, probStride, values, count, output, outStride, headDim); break;
+            case GgmlType.F16: Accumulate<ExactF16>(lanes, probs, group, probStride, values, count, output, outStride, headDim); break;
+            case GgmlType.Q8_0: Accumulate<Q8_0Row>(lanes, probs, group, probStride, values, count, output, outStride, headDim); break;
+            case GgmlType.Q4_0: Accumulate<Q4_0Row>(lanes, probs, group, probStride, values, count, output, outStride, headDim); break;
+            default: throw new NotSupportedException($"Attention reads F16, Q8_0 or Q4_0 cache rows, not {values.Type}.");
+        }
+    }
+
+    private static void Accumulate<TRow>(int lanes, float* probs, int group, int probStride, KvRows values, int count,
+        float* output, int outStride, int headDim) where TRow : struct, IKvRow
+    {
+        if (lanes == 16) Accumulate16<TRow>(probs, group, probStride, values, count, output, outStride, headDim);
+        else if (lanes == 8) Accumulate8<TRow>(probs, group, probStride, values, count, output, outStride, headDim);
+        else ReferenceAttention.AccumulateValues(probs, group, probStride, values, count, output, outStride, headDim);
     }
 
     /// <summary>dst[i] = (float)(Half)src[i]: round to half precision and back (round to nearest even).</summary>
@@ -66,34 +110,78 @@ public static unsafe class AttentionKernels
         for (; i < n; i++) dst[i] = (float)(Half)src[i];
     }
 
-    /// <summary>Half → float widening, chosen at compile time per call site.</summary>
-    private interface IWiden
+    /// <summary>16 or 8 consecutive values of a cache row as floats, starting at value <c>e</c> (a multiple of the lane
+    /// count, so a chunk never straddles a 32-value block); chosen at compile time per call site.</summary>
+    private interface IKvRow
     {
-        static abstract Vector512<float> Widen16(Vector256<ushort> h);
-        static abstract Vector256<float> Widen8(Vector128<ushort> h);
+        static abstract Vector512<float> Load16(byte* row, int e);
+        static abstract Vector256<float> Load8(byte* row, int e);
     }
 
-    /// <summary>Every half, Inf and NaN included.</summary>
-    private readonly struct ExactWiden : IWiden
+    /// <summary>F16, every half (Inf and NaN included).</summary>
+    private readonly struct ExactF16 : IKvRow
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Widen16(Vector256<ushort> h) => HalfConvert.HalfToFloat16(h);
+        public static Vector512<float> Load16(byte* row, int e) => HalfConvert.HalfToFloat16(Vector256.Load((ushort*)row + e));
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> Widen8(Vector128<ushort> h) => HalfConvert.HalfToFloat8(h);
+        public static Vector256<float> Load8(byte* row, int e) => HalfConvert.HalfToFloat8(Vector128.Load((ushort*)row + e));
     }
 
-    /// <summary>Finite halves only, in three operations instead of ten.</summary>
-    private readonly struct FiniteWiden : IWiden
+    /// <summary>F16, finite halves only, in three operations instead of ten.</summary>
+    private readonly struct FiniteF16 : IKvRow
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector512<float> Widen16(Vector256<ushort> h) => HalfConvert.FiniteHalfToFloat16(h);
+        public static Vector512<float> Load16(byte* row, int e) => HalfConvert.FiniteHalfToFloat16(Vector256.Load((ushort*)row + e));
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static Vector256<float> Widen8(Vector128<ushort> h) => HalfConvert.FiniteHalfToFloat8(h);
+        public static Vector256<float> Load8(byte* row, int e) => HalfConvert.FiniteHalfToFloat8(Vector128.Load((ushort*)row + e));
+    }
+
+    /// <summary>Q8_0: (float)q · d, q the block's signed bytes.</summary>
+    private readonly struct Q8_0Row : IKvRow
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Load16(byte* row, int e)
+        {
+            byte* b = row + (e >> 5) * BlockLayout.Q8_0Bytes;
+            Vector512<int> q = Avx512F.ConvertToVector512Int32(Vector128.Load((sbyte*)b + 2 + (e & 31)));
+            return Vector512.ConvertToSingle(q) * HalfConvert.HalfToFloatLookup(*(ushort*)b);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Load8(byte* row, int e)
+        {
+            byte* b = row + (e >> 5) * BlockLayout.Q8_0Bytes;
+            Vector256<int> q = Avx2.ConvertToVector256Int32((sbyte*)b + 2 + (e & 31));
+            return Vector256.ConvertToSingle(q) * HalfConvert.HalfToFloatLookup(*(ushort*)b);
+        }
+    }
+
+    /// <summary>Q4_0: (float)(nibble − 8) · d; values 0..15 of a block are the low nibbles of its 16 bytes, 16..31 the high.</summary>
+    private readonly struct Q4_0Row : IKvRow
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Load16(byte* row, int e)
+        {
+            byte* b = row + (e >> 5) * BlockLayout.Q4_0Bytes;
+            Vector128<byte> packed = Vector128.Load(b + 2);
+            Vector128<byte> nibbles = (e & 16) == 0 ? packed & Vector128.Create((byte)0x0F) : Vector128.ShiftRightLogical(packed, 4);
+            Vector512<int> q = Avx512F.ConvertToVector512Int32(nibbles) - Vector512.Create(8);
+            return Vector512.ConvertToSingle(q) * HalfConvert.HalfToFloatLookup(*(ushort*)b);
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Load8(byte* row, int e)
+        {
+            byte* b = row + (e >> 5) * BlockLayout.Q4_0Bytes;
+            Vector256<int> packed = Avx2.ConvertToVector256Int32(b + 2 + (e & 15));
+            Vector256<int> nibbles = (e & 16) == 0 ? packed & Vector256.Create(0x0F) : Vector256.ShiftRightLogical(packed, 4);
+            return Vector256.ConvertToSingle(nibbles - Vector256.Create(8)) * HalfConvert.HalfToFloatLookup(*(ushort*)b);
+        }
     }
 
     // --- scores ---
 
-    private static void Scores16<TWiden>(float* q, int group, int d, ushort* keys, int keyStride, int count, float scale, float* scores, int scoreStride) where TWiden : struct, IWiden
+    private static void Scores16<TRow>(float* q, int group, int d, KvRows keys, int count, float scale, float* scores, int scoreStride) where TRow : struct, IKvRow
     {
         int j0 = 0;
         float* lane = stackalloc float[8];
@@ -102,11 +190,11 @@ public static unsafe class AttentionKernels
             float* qb = q + j0 * d;
             for (int k = 0; k < count; k++)
             {
-                ushort* key = keys + (long)k * keyStride;
+                byte* key = keys.First + k * keys.RowBytes;
                 Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
                 for (int c = 0; c < d; c += 16)
                 {
-                    Vector512<float> kv = TWiden.Widen16(Vector256.Load(key + c));
+                    Vector512<float> kv = TRow.Load16(key, keys.Element + c);
                     a0 = Vector512.FusedMultiplyAdd(Vector512.Load(qb + c), kv, a0);
                     a1 = Vector512.FusedMultiplyAdd(Vector512.Load(qb + d + c), kv, a1);
                     a2 = Vector512.FusedMultiplyAdd(Vector512.Load(qb + 2 * d + c), kv, a2);
@@ -125,15 +213,15 @@ public static unsafe class AttentionKernels
             float* qj = q + j0 * d;
             for (int k = 0; k < count; k++)
             {
-                ushort* key = keys + (long)k * keyStride;
+                byte* key = keys.First + k * keys.RowBytes;
                 Vector512<float> a = default;
-                for (int c = 0; c < d; c += 16) a = Vector512.FusedMultiplyAdd(Vector512.Load(qj + c), TWiden.Widen16(Vector256.Load(key + c)), a);
+                for (int c = 0; c < d; c += 16) a = Vector512.FusedMultiplyAdd(Vector512.Load(qj + c), TRow.Load16(key, keys.Element + c), a);
                 scores[(long)j0 * scoreStride + k] = Fold(FoldHalves(a)) * scale;
             }
         }
     }
 
-    private static void Scores8<TWiden>(float* q, int group, int d, ushort* keys, int keyStride, int count, float scale, float* scores, int scoreStride) where TWiden : struct, IWiden
+    private static void Scores8<TRow>(float* q, int group, int d, KvRows keys, int count, float scale, float* scores, int scoreStride) where TRow : struct, IKvRow
     {
         int j0 = 0;
         float* lane = stackalloc float[8];
@@ -142,11 +230,11 @@ public static unsafe class AttentionKernels
             float* qb = q + j0 * d;
             for (int k = 0; k < count; k++)
             {
-                ushort* key = keys + (long)k * keyStride;
+                byte* key = keys.First + k * keys.RowBytes;
                 Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
                 for (int c = 0; c < d; c += 8)
                 {
-                    Vector256<float> kv = TWiden.Widen8(Vector128.Load(key + c));
+                    Vector256<float> kv = TRow.Load8(key, keys.Element + c);
                     a0 = Vector256.FusedMultiplyAdd(Vector256.Load(qb + c), kv, a0);
                     a1 = Vector256.FusedMultiplyAdd(Vector256.Load(qb + d + c), kv, a1);
                     a2 = Vector256.FusedMultiplyAdd(Vector256.Load(qb + 2 * d + c), kv, a2);
@@ -165,9 +253,9 @@ public static unsafe class AttentionKernels
             float* qj = q + j0 * d;
             for (int k = 0; k < count; k++)
             {
-                ushort* key = keys + (long)k * keyStride;
+                byte* key = keys.First + k * keys.RowBytes;
                 Vector256<float> a = default;
-                for (int c = 0; c < d; c += 8) a = Vector256.FusedMultiplyAdd(Vector256.Load(qj + c), TWiden.Widen8(Vector128.Load(key + c)), a);
+                for (int c = 0; c < d; c += 8) a = Vector256.FusedMultiplyAdd(Vector256.Load(qj + c), TRow.Load8(key, keys.Element + c), a);
                 scores[(long)j0 * scoreStride + k] = Fold(a) * scale;
             }
         }
@@ -216,7 +304,7 @@ public static unsafe class AttentionKernels
 
     // --- softmax ---
 
-    private static void SoftmaxToHalf16(float* row, int n)
+    private static void Softmax16(float* row, int n, bool toHalf)
     {
         int body = n - n % 16, i = 0;
         float max = float.NegativeInfinity;
@@ -246,10 +334,10 @@ public static unsafe class AttentionKernels
             row[i] = SoftmaxExp.Exp(row[i] - max);
             sum += row[i];
         }
-        ScaleToHalf(row, n, (float)(1.0 / sum), true);
+        Scale(row, n, (float)(1.0 / sum), wide: true, toHalf);
     }
 
-    private static void SoftmaxToHalf8(float* row, int n)
+    private static void Softmax8(float* row, int n, bool toHalf)
     {
         int body = n - n % 8, i = 0;
         float max = float.NegativeInfinity;
@@ -278,11 +366,20 @@ public static unsafe class AttentionKernels
             row[i] = SoftmaxExp.Exp(row[i] - max);
             sum += row[i];
         }
-        ScaleToHalf(row, n, (float)(1.0 / sum), false);
+        Scale(row, n, (float)(1.0 / sum), wide: false, toHalf);
     }
 
-    private static void ScaleToHalf(float* row, int n, float inv, bool wide)
+    private static void Scale(float* row, int n, float inv, bool wide, bool toHalf)
     {
+        if (!toHalf)
+        {
+            // Lane-wise products: any vector width gives the scalar loop's values.
+            int j = 0;
+            Vector256<float> g = Vector256.Create(inv);
+            for (; j + 8 <= n; j += 8) Vector256.Store(Vector256.Load(row + j) * g, row + j);
+            for (; j < n; j++) row[j] *= inv;
+            return;
+        }
         int i = 0;
         if (wide)
         {
@@ -319,7 +416,7 @@ public static unsafe class AttentionKernels
 
     // --- values ---
 
-    private static void Accumulate16<TWiden>(float* p, int group, int probStride, ushort* values, int valueStride, int count, float* output, int outStride, int d) where TWiden : struct, IWiden
+    private static void Accumulate16<TRow>(float* p, int group, int probStride, KvRows values, int count, float* output, int outStride, int d) where TRow : struct, IKvRow
     {
         int j0 = 0;
         for (; j0 + 8 <= group; j0 += 8)
@@ -331,10 +428,11 @@ public static unsafe class AttentionKernels
                 Vector512<float> a0 = Vector512.Load(ob + c), a1 = Vector512.Load(ob + outStride + c), a2 = Vector512.Load(ob + 2L * outStride + c),
                     a3 = Vector512.Load(ob + 3L * outStride + c), a4 = Vector512.Load(ob + 4L * outStride + c), a5 = Vector512.Load(ob + 5L * outStride + c),
                     a6 = Vector512.Load(ob + 6L * outStride + c), a7 = Vector512.Load(ob + 7L * outStride + c);
-                ushort* v = values + c;
-                for (int k = 0; k < count; k++, v += valueStride)
+                byte* v = values.First;
+                int e = values.Element + c;
+                for (int k = 0; k < count; k++, v += values.RowBytes)
                 {
-                    Vector512<float> vv = TWiden.Widen16(Vector256.Load(v));
+                    Vector512<float> vv = TRow.Load16(v, e);
                     float* pk = pb + k;
                     a0 = Vector512.FusedMultiplyAdd(Vector512.Create(pk[0]), vv, a0);
                     a1 = Vector512.FusedMultiplyAdd(Vector512.Create(pk[probStride]), vv, a1);
@@ -356,15 +454,16 @@ public static unsafe class AttentionKernels
             for (int c = 0; c < d; c += 16)
             {
                 Vector512<float> a = Vector512.Load(oj + c);
-                ushort* v = values + c;
-                for (int k = 0; k < count; k++, v += valueStride)
-                    a = Vector512.FusedMultiplyAdd(Vector512.Create(pj[k]), TWiden.Widen16(Vector256.Load(v)), a);
+                byte* v = values.First;
+                int e = values.Element + c;
+                for (int k = 0; k < count; k++, v += values.RowBytes)
+                    a = Vector512.FusedMultiplyAdd(Vector512.Create(pj[k]), TRow.Load16(v, e), a);
                 a.Store(oj + c);
             }
         }
     }
 
-    private static void Accumulate8<TWiden>(float* p, int group, int probStride, ushort* values, int valueStride, int count, float* output, int outStride, int d) where TWiden : struct, IWiden
+    private static void Accumulate8<TRow>(float* p, int group, int probStride, KvRows values, int count, float* output, int outStride, int d) where TRow : struct, IKvRow
     {
         int j0 = 0;
         for (; j0 + 8 <= group; j0 += 8)
@@ -376,10 +475,11 @@ public static unsafe class AttentionKernels
                 Vector256<float> a0 = Vector256.Load(ob + c), a1 = Vector256.Load(ob + outStride + c), a2 = Vector256.Load(ob + 2L * outStride + c),
                     a3 = Vector256.Load(ob + 3L * outStride + c), a4 = Vector256.Load(ob + 4L * outStride + c), a5 = Vector256.Load(ob + 5L * outStride + c),
                     a6 = Vector256.Load(ob + 6L * outStride + c), a7 = Vector256.Load(ob + 7L * outStride + c);
-                ushort* v = values + c;
-                for (int k = 0; k < count; k++, v += valueStride)
+                byte* v = values.First;
+                int e = values.Element + c;
+                for (int k = 0; k < count; k++, v += values.RowBytes)
                 {
-                    Vector256<float> vv = TWiden.Widen8(Vector128.Load(v));
+                    Vector256<float> vv = TRow.Load8(v, e);
                     float* pk = pb + k;
                     a0 = Vector256.FusedMultiplyAdd(Vector256.Create(pk[0]), vv, a0);
                     a1 = Vector256.FusedMultiplyAdd(Vector256.Create(pk[probStride]), vv, a1);
@@ -401,9 +501,10 @@ public static unsafe class AttentionKernels
             for (int c = 0; c < d; c += 8)
             {
                 Vector256<float> a = Vector256.Load(oj + c);
-                ushort* v = values + c;
-                for (int k = 0; k < count; k++, v += valueStride)
-                    a = Vector256.FusedMultiplyAdd(Vector256.Create(pj[k]), TWiden.Widen8(Vector128.Load(v)), a);
+                byte* v = values.First;
+                int e = values.Element + c;
+                for (int k = 0; k < count; k++, v += values.RowBytes)
+                    a = Vector256.FusedMultiplyAdd(Vector256.Create(pj[k]), TRow.Load8(v, e), a);
                 a.Store(oj + c);
             }
         }

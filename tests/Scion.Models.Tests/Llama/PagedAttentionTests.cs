@@ -5,8 +5,9 @@ using Scion.Tensors;
 namespace Scion.Models.Tests.Llama;
 
 /// <summary>
-/// The SIMD attention path (grouped kernels, vector exp) agrees with the scalar reference loop on the same F16 cache:
-/// GQA groups, partial blocks, several rows of different lengths, with and without a sliding window.
+/// The SIMD attention path (grouped kernels, vector exp) agrees with the scalar reference loop on the same cache (F16,
+/// Q8_0, Q4_0): GQA groups, partial blocks, several rows of different lengths, with and without a sliding window, and
+/// both agree with a double-precision attention over the rows as dequantized by the library's own dequantizer.
 /// </summary>
 public class PagedAttentionTests
 {
@@ -17,14 +18,30 @@ public class PagedAttentionTests
     [InlineData(32, 4, 64, 37, 16)]   // sliding window
     [InlineData(6, 2, 24, 5, 4)]      // Dh a multiple of 8 only
     [InlineData(4, 2, 12, 0, 16)]     // Dh neither a multiple of 8 nor 16
-    public void SimdPathsAgreeWithTheScalarLoop(int heads, int kvHeads, int headDim, int window, int blockSize)
+    public void SimdPathsAgreeWithTheScalarLoop(int heads, int kvHeads, int headDim, int window, int blockSize) =>
+        Compare(heads, kvHeads, headDim, window, blockSize, KvCacheFormat.F16);
+
+    [Theory]
+    [InlineData(32, 4, 64, 0, 16, GgmlType.Q8_0, GgmlType.Q8_0)]
+    [InlineData(32, 4, 64, 37, 16, GgmlType.Q4_0, GgmlType.Q4_0)]
+    [InlineData(8, 8, 64, 0, 16, GgmlType.Q8_0, GgmlType.F16)]
+    [InlineData(12, 4, 32, 0, 4, GgmlType.F16, GgmlType.Q4_0)]
+    [InlineData(4, 2, 16, 0, 4, GgmlType.Q8_0, GgmlType.Q4_0)]   // golden-tiny's heads: two per 32-value block
+    [InlineData(8, 4, 8, 0, 4, GgmlType.Q4_0, GgmlType.Q8_0)]    // stories260K's: four per block
+    [InlineData(6, 2, 48, 0, 16, GgmlType.Q4_0, GgmlType.Q4_0)]  // the second head starts in the middle of a block
+    public void QuantizedCachesAgreeWithTheScalarLoopAndTheDequantizedRows(int heads, int kvHeads, int headDim, int window, int blockSize,
+        GgmlType keys, GgmlType values) =>
+        Compare(heads, kvHeads, headDim, window, blockSize, new KvCacheFormat(keys, values));
+
+    private static void Compare(int heads, int kvHeads, int headDim, int window, int blockSize, KvCacheFormat format)
     {
         var config = RandomModel.TinyConfig() with { Heads = heads, KvHeads = kvHeads, HeadDim = headDim, Dim = heads * headDim, RopeDim = headDim };
-        var cache = new PagedKvCache(config, 512, blockSize);
+        var cache = new PagedKvCache(config, 512, blockSize, format: format);
         var rng = new Random(3);
         float Next() => (float)(rng.NextDouble() * 4 - 2);
         // Two sequences with cached prefixes of 150 and 23 positions; the batch holds their next rows.
         int[] lengths = [150, 23];
+        var written = new Dictionary<(int, int), (float[] K, float[] V)>();
         for (int s = 0; s < lengths.Length; s++)
         {
             var table = cache.Reserve(s, lengths[s] + 3);
@@ -34,9 +51,11 @@ public class PagedAttentionTests
                 var v = new float[cache.KvDim];
                 for (int i = 0; i < k.Length; i++) { k[i] = Next(); v[i] = Next(); }
                 cache.Write(1, table, p, k, v);
+                written[(s, p)] = (Stored(format.Keys, k), Stored(format.Values, v));
             }
         }
         int[] positions = [149, 150, 151, 20, 22];
+        int[] sequences = [0, 0, 0, 1, 1];
         var tables = new[] { cache.Table(0)!, cache.Table(0)!, cache.Table(0)!, cache.Table(1)!, cache.Table(1)! };
         int rows = positions.Length, qDim = heads * headDim;
         var q = new float[rows * qDim];
@@ -53,5 +72,49 @@ public class PagedAttentionTests
                 Assert.True(Math.Abs(expected[i] - got[i]) <= 2e-3f * (1 + Math.Abs(expected[i])),
                     $"{level}: row {i / qDim}, element {i % qDim}: {got[i]} vs scalar {expected[i]}");
         }
+
+        // Independently: softmax(q·k / √Dh)·v in double over the rows as the library's dequantizer reads them back.
+        // An F16 cache also rounds the query and the probabilities to half; quantized ones keep them in float.
+        int group = heads / kvHeads;
+        for (int t = 0; t < rows; t++)
+            for (int h = 0; h < heads; h++)
+            {
+                int g = h / group, first = window > 0 ? Math.Max(0, positions[t] + 1 - window) : 0;
+                var scores = new List<double>();
+                for (int p = first; p <= positions[t]; p++)
+                {
+                    double dot = 0;
+                    for (int i = 0; i < headDim; i++)
+                    {
+                        float qi = q[t * qDim + h * headDim + i];
+                        if (format.Keys == GgmlType.F16) qi = (float)(Half)qi;
+                        dot += qi * (double)written[(sequences[t], p)].K[g * headDim + i];
+                    }
+                    scores.Add(dot / Math.Sqrt(headDim));
+                }
+                double max = scores.Max(), sum = scores.Sum(x => Math.Exp(x - max));
+                for (int i = 0; i < headDim; i++)
+                {
+                    double o = 0;
+                    for (int p = first; p <= positions[t]; p++)
+                    {
+                        double prob = Math.Exp(scores[p - first] - max) / sum;
+                        if (format.Values == GgmlType.F16) prob = (double)(Half)prob;
+                        o += prob * written[(sequences[t], p)].V[g * headDim + i];
+                    }
+                    double got = expected[t * qDim + h * headDim + i];
+                    Assert.True(Math.Abs(o - got) <= 2e-3 * (1 + Math.Abs(o)), $"{format}: row {t}, head {h}, element {i}: {got} vs exact {o}");
+                }
+            }
+    }
+
+    /// <summary>A row as the cache gives it back: rounded to half, or quantized and dequantized by <see cref="Dequantize"/>.</summary>
+    private static float[] Stored(GgmlType type, float[] x)
+    {
+        var bytes = new byte[GgmlTypeInfo.RowBytes(type, x.Length)];
+        Quantize.Row(type, x, bytes);
+        var back = new float[x.Length];
+        Dequantize.Row(type, bytes, back);
+        return back;
     }
 }

@@ -16,6 +16,8 @@ public sealed record ModelHostSettings
     public string? AdaptersDir { get; init; }
     public long AdapterCacheBytes { get; init; } = 2L << 30;
     public int? Threads { get; init; }
+    /// <summary>How the engine's KV cache stores keys and values (--cache-type-k / --cache-type-v).</summary>
+    public Scion.Models.KvCache.KvCacheFormat KvFormat { get; init; } = Scion.Models.KvCache.KvCacheFormat.F16;
     /// <summary>Where files, fine-tuning jobs and their adapters live (--data-dir); null: no fine-tuning API.</summary>
     public string? DataDir { get; init; }
     /// <summary>Job progress lines for the server's log.</summary>
@@ -30,6 +32,7 @@ public static class ModelHostFactory
         try
         {
             if (s.Threads is { } threads) loaded.Model.Pool = new Scion.Tensors.WorkerPool(threads);
+            loaded.Model.KvFormat = s.KvFormat;
             return Create(loaded, s);
         }
         catch

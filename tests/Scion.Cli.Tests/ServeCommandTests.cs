@@ -16,7 +16,7 @@ public partial class ServeCommandTests
         var r = CliRunner.Run("serve", "--help");
         Assert.Equal(0, r.ExitCode);
         foreach (var option in new[] { "--model", "-m", "--host", "--port", "--served-model-name", "--adapter", "--adapters-dir", "--adapter-cache-mib",
-                     "--kv-tokens", "--max-batch-tokens", "--max-seqs", "--max-tokens-cap", "--api-key", "--api-keys-file", "--chat-template", "--threads", "-t" })
+                     "--kv-tokens", "--kv-mib", "--cache-type-k", "-ctk", "--cache-type-v", "-ctv", "--max-batch-tokens", "--max-seqs", "--max-tokens-cap", "--api-key", "--api-keys-file", "--chat-template", "--threads", "-t" })
             Assert.Contains(option, r.Out);
         Assert.Contains("[default: 8080]", r.Out);
         Assert.Contains("[default: 127.0.0.1]", r.Out);
@@ -31,6 +31,8 @@ public partial class ServeCommandTests
     [InlineData(2, "--adapter", "../up=/tmp")]
     [InlineData(2, "--max-seqs", "0")]
     [InlineData(2, "--api-key", " ")]
+    [InlineData(2, "--cache-type-k", "q5_1")]
+    [InlineData(2, "--kv-mib", "0")]
     [InlineData(1, "--model", "/no/such/model.gguf")]
     [InlineData(1, "--adapter", "a=/no/such/adapter")]
     [InlineData(1, "--adapters-dir", "/no/such/folder")]
@@ -95,6 +97,35 @@ public partial class ServeCommandTests
         Assert.Contains($"scion: web console at {url}/", log);
         Assert.DoesNotContain("cli-key-456", log);
         Assert.DoesNotContain("file-key-123", log);
+    }
+
+    [Fact]
+    public async Task A_q8_0_cache_in_the_same_memory_holds_about_twice_the_tokens_and_answers()
+    {
+        async Task<(string Log, string Reply)> Serve(params string[] kv)
+        {
+            var err = new WatchedWriter();
+            using var stop = new CancellationTokenSource();
+            var run = Task.Run(() => CliApp.Run(["serve", "--port", "0", "--kv-mib", "1", .. kv], new CliIo(new StringReader(""), new StringWriter(), err), stop.Token));
+            var ready = await Task.WhenAny(err.Serving, run).WaitAsync(Timeout);
+            Assert.True(ready == err.Serving, $"serve ended before it was ready: {err}");
+            using var http = new HttpClient { BaseAddress = new Uri(await err.Serving), Timeout = Timeout };
+            using var response = await http.PostAsync("/v1/completions", new StringContent(
+                """{"model": "stories260K", "prompt": "Once upon a time", "max_tokens": 12, "temperature": 0}""", Encoding.UTF8, "application/json"));
+            string body = await response.Content.ReadAsStringAsync();
+            Assert.True(response.IsSuccessStatusCode, body);
+            stop.Cancel();
+            Assert.Equal(0, await run.WaitAsync(Timeout));
+            return (err.ToString(), JsonDocument.Parse(body).RootElement.GetProperty("choices")[0].GetProperty("text").GetString()!);
+        }
+        int Tokens(string log) => int.Parse(System.Text.RegularExpressions.Regex.Match(log, @"scion: KV cache (\d+) tokens").Groups[1].Value);
+        var f16 = await Serve();
+        var q8 = await Serve("-ctk", "q8_0", "-ctv", "q8_0");
+        Assert.Contains("(K f16, V f16, 1.0 MiB)", f16.Log);
+        Assert.Contains("K q8_0, V q8_0", q8.Log);
+        Assert.InRange(Tokens(q8.Log) / (double)Tokens(f16.Log), 1.85, 1.9);
+        Assert.StartsWith(", there was a little girl", q8.Reply);
+        Assert.Equal(f16.Reply, q8.Reply);
     }
 
     /// <summary>A thread-safe stderr that completes <see cref="Serving"/> with the URL once the ready line is written.</summary>

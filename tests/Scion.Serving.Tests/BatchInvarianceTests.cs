@@ -19,9 +19,10 @@ public class BatchInvarianceTests
     };
 
     private static async Task AssertMatchesAlone(EngineOptions options, bool withAdapters, SamplingOptions? sampling = null, int maxTokens = 12,
-        GgmlType weights = GgmlType.F32, bool wide = false)
+        GgmlType weights = GgmlType.F32, bool wide = false, Scion.Models.KvCache.KvCacheFormat? kv = null)
     {
         using var model = EngineFixture.NewTiny(weights, wide);
+        if (kv is { } format) model.KvFormat = format; // the reference runs alone use the same cache format
         var store = new InMemoryAdapterStore();
         var adapters = new LoraAdapter?[] { null, InMemoryAdapterStore.RandomAdapter("a", model.Config, 1), InMemoryAdapterStore.RandomAdapter("b", model.Config, 2) };
         foreach (var a in adapters) if (a is not null) store.Add(a);
@@ -100,6 +101,22 @@ public class BatchInvarianceTests
     [InlineData(GgmlType.Q4_0, 24)]
     public Task WiderModelMixedEqualsAlone(GgmlType weights, int batchTokens) =>
         AssertMatchesAlone(new EngineOptions { MaxBatchTokens = batchTokens, KvCacheTokens = 4096 }, withAdapters: true, weights: weights, wide: true);
+
+    /// <summary>The wide model's KV width (64) holds whole quantization blocks.</summary>
+    [Theory]
+    [InlineData(GgmlType.Q8_0, GgmlType.Q8_0, 24)]
+    [InlineData(GgmlType.Q4_0, GgmlType.Q8_0, 512)]
+    [InlineData(GgmlType.F16, GgmlType.Q4_0, 7)]
+    public Task QuantizedKvCacheMixedEqualsAlone(GgmlType keys, GgmlType values, int batchTokens) =>
+        AssertMatchesAlone(new EngineOptions { MaxBatchTokens = batchTokens, KvCacheTokens = 4096 }, withAdapters: true, wide: true,
+            kv: new(keys, values));
+
+    [Fact]
+    public async Task PreemptedRequestsOverAQuantizedCacheFinishWithTheOutputTheyWouldHaveHad()
+    {
+        var options = new EngineOptions { MaxBatchTokens = 32, KvCacheTokens = 160, BlockSize = 4 };
+        await AssertMatchesAlone(options, withAdapters: true, maxTokens: 24, wide: true, kv: new(GgmlType.Q8_0, GgmlType.Q4_0));
+    }
 
     [Fact]
     public Task OneAdapterPerStepStillGivesEveryRequestItsOwnOutput() =>

@@ -36,7 +36,7 @@ internal static class EngineFixture
     /// <summary>What one request alone gives, computed without the engine.</summary>
     public static Reference Run(LlamaModel m, int[] prompt, int maxTokens, LoraAdapter? adapter = null, SamplingOptions? sampling = null)
     {
-        var cache = new PagedKvCache(m.Config, prompt.Length + maxTokens + 1, blockSize: 16);
+        var cache = m.NewCache(prompt.Length + maxTokens + 1, blockSize: 16);
         var sampler = new Sampler(sampling ?? SamplingOptions.Greedy);
         var history = new List<int>(prompt);
         var tokens = new List<int>();

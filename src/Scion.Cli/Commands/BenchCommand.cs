@@ -4,6 +4,7 @@ using System.Text.Json;
 using Scion.Cli.CommandLine;
 using Scion.Models.Adapters;
 using Scion.Models.Bench;
+using Scion.Models.KvCache;
 using Scion.Models.Llama;
 using Scion.Models.Loading;
 using Scion.Tensors;
@@ -30,9 +31,11 @@ internal static class BenchCommand
         var adapter = Opt.Text("--adapter", "apply this PEFT adapter (unmerged) while measuring", "DIR");
         var seed = Opt.ULong("--seed", 1234, "seed of the random prompt tokens", "-s");
         var rooflineMib = Opt.Int("--roofline-mib", 1024, "buffer size of the bandwidth measurement", 8, 1 << 20);
+        var kv = new KvCacheOptions();
         var json = Opt.Flag("--json", "print one JSON object (field meanings: docs/performance.md) instead of the table");
         var command = new Command("bench", "measure prefill/decode tokens/s against the machine's bandwidth and FMA roofline");
         command.With(model, threads, promptTokens, genTokens, repetitions, batch, depth, adapter, seed, rooflineMib, json);
+        kv.AddTo(command);
         return command.WithHandler((p, io, cancel) =>
         {
             string path = PathChecks.ExistingModel(BundledModel.Resolve(p.GetValue(model), io));
@@ -46,11 +49,12 @@ internal static class BenchCommand
                 Depth = p.GetValue(depth),
                 Seed = p.GetValue(seed),
             };
-            return Run(path, p.GetValue(threads), options, p.GetValue(adapter), p.GetValue(rooflineMib), p.GetValue(json), io, cancel);
+            return Run(path, p.GetValue(threads), options, p.GetValue(adapter), p.GetValue(rooflineMib), p.GetValue(json), io, cancel, m => kv.Apply(p, m));
         });
     }
 
-    private static int Run(string path, int threads, BenchOptions options, string? adapterDir, int rooflineMib, bool asJson, CliIo io, CancellationToken cancel)
+    private static int Run(string path, int threads, BenchOptions options, string? adapterDir, int rooflineMib, bool asJson, CliIo io, CancellationToken cancel,
+        Action<LlamaModel> configure)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         using var loaded = CliProgress.Status(io, $"loading {path}", () => ModelLoader.Load(path));
@@ -58,6 +62,7 @@ internal static class BenchCommand
         long rssAfterLoad = MachineInfo.ResidentBytes();
         io.Err.WriteLine($"loaded {loaded.Format} model {path} in {loadMs:F0} ms (RSS {rssAfterLoad / 1048576.0:F0} MiB)");
         var model = loaded.Model;
+        configure(model);
         using var pool = new WorkerPool(threads, WorkerPool.DefaultPinning);
         model.Pool = pool;
         LoraAdapter? adapter = null;
@@ -142,6 +147,8 @@ internal static class BenchCommand
                 ["prefill_flops_per_token"] = p > 0 ? Num(prefillFlops / p) : null,
                 ["weight_bytes_per_step"] = cost.WeightBytesPerStep,
                 ["kv_cache_bytes"] = kvBytes,
+                ["cache_type_k"] = KvCacheFormat.Name(model.KvFormat.Keys),
+                ["cache_type_v"] = KvCacheFormat.Name(model.KvFormat.Values),
                 ["load_ms"] = Num(loadMs),
                 ["rss_after_load_bytes"] = rssAfterLoad,
                 ["rss_after_bench_bytes"] = rssAfterBench,
@@ -163,7 +170,7 @@ internal static class BenchCommand
         var o = io.Out;
         o.WriteLine($"model     {path} ({loaded.Format}, {mainType}{(fileType is null ? "" : $" / {fileType}")}, {parameters / 1e6:F1} M params, {fileSize / 1048576.0:F0} MiB)");
         o.WriteLine($"machine   {MachineInfo.CpuModel()}, {Environment.ProcessorCount} cores, {threads} threads ({pool.PinnedWorkers} workers pinned), {date}");
-        o.WriteLine($"load      {loadMs:F0} ms, RSS after load {rssAfterLoad / 1048576.0:F0} MiB, after bench {rssAfterBench / 1048576.0:F0} MiB (KV cache {kvBytes / 1048576.0:F0} MiB, {(hugeAfterBench < 0 ? "?" : (hugeAfterBench / 1048576.0).ToString("F0"))} MiB on huge pages)");
+        o.WriteLine($"load      {loadMs:F0} ms, RSS after load {rssAfterLoad / 1048576.0:F0} MiB, after bench {rssAfterBench / 1048576.0:F0} MiB (KV cache {kvBytes / 1048576.0:F0} MiB {model.KvFormat}, {(hugeAfterBench < 0 ? "?" : (hugeAfterBench / 1048576.0).ToString("F0"))} MiB on huge pages)");
         if (double.IsFinite(load1)) o.WriteLine($"load avg  {load1:F2} (1 min) when the tests ended");
         o.WriteLine();
         o.WriteLine($"| {"test",-18} | {"tokens/s",18} | {"roofline ratio",16} | {"CPU use",7} |");

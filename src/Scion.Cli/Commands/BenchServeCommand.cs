@@ -44,7 +44,9 @@ internal static class BenchServeCommand
         var longPrompt = Opt.Int("--long-prompt", 0, "also send one request with a prompt this long (1 output token) to see how it disturbs the streams", 0, 1 << 20);
         var longPromptAt = Opt.Float("--long-prompt-at", 5, "seconds after the start to send the long prompt", 0, 1e6f);
         var warmup = Opt.Int("--warmup", 2, "requests (8-token prompts, 4 tokens out) run and discarded first: JIT and caches warm", 0, 1000);
-        var kvTokens = Opt.Int("--kv-tokens", 0, "in process: KV cache tokens shared by all sequences (0: sixteen contexts, at most 65,536)", 0, 1 << 26);
+        var kvTokens = Opt.Int("--kv-tokens", 0, "in process: KV cache tokens shared by all sequences (0: as many as --kv-mib holds)", 0, 1 << 26);
+        var kvMib = Opt.Int("--kv-mib", 0, "in process: KV cache memory in MiB when --kv-tokens is 0 (0: what sixteen contexts, at most 65,536 tokens, take as f16)", 0, 1 << 24);
+        var kv = new KvCacheOptions();
         var maxBatchTokens = Opt.Int("--max-batch-tokens", 512, "in process: tokens per forward step (the chunked-prefill budget)", 1, 1 << 20);
         var maxStepMs = Opt.Int("--max-step-ms", 500, "in process: while streams decode, shrink prompt chunks so a step takes about this long; 0: off", 0, 600_000);
         var maxAdaptersPerStep = Opt.Int("--max-adapters-per-step", 32, "in process: distinct adapters in one forward step", 1, 1 << 16);
@@ -59,8 +61,9 @@ internal static class BenchServeCommand
         var output = Opt.Text("--output", "also write the JSON result to this file", "FILE", "-o");
         var command = new Command("bench-serve", "measure serving throughput and latency under a seeded load, in process or against an OpenAI-compatible server");
         command.With(model, url, modelName, threads, concurrency, rate, requests, duration, promptTokens, outputTokens, sharedPrefix, ignoreEos,
-            adapters, adaptersDir, adapterRank, adapterTargets, zipf, longPrompt, longPromptAt, warmup, kvTokens, maxBatchTokens, maxStepMs, maxAdaptersPerStep, maxSeqs,
+            adapters, adaptersDir, adapterRank, adapterTargets, zipf, longPrompt, longPromptAt, warmup, kvTokens, kvMib, maxBatchTokens, maxStepMs, maxAdaptersPerStep, maxSeqs,
             adapterCacheMib, train, trainingShare, trainAlone, trainBatchTokens, seed, json, output);
+        kv.AddTo(command);
         return command.WithHandler((p, io, cancel) =>
         {
             LoadSpec spec;
@@ -106,19 +109,21 @@ internal static class BenchServeCommand
                 targets, p.GetValue(warmup), new EngineOptions
                 {
                     KvCacheTokens = p.GetValue(kvTokens),
+                    KvCacheBytes = (long)p.GetValue(kvMib) << 20,
                     MaxBatchTokens = p.GetValue(maxBatchTokens),
                     MaxStepMilliseconds = p.GetValue(maxStepMs),
                     MaxAdaptersPerStep = p.GetValue(maxAdaptersPerStep),
                     MaxSequences = p.GetValue(maxSeqs),
                     TrainingShare = p.GetValue(trainingShare),
                 }, (long)p.GetValue(adapterCacheMib) << 20, p.GetValue(json), p.GetValue(output),
-                trainData, p.GetValue(trainAlone), p.GetValue(trainBatchTokens));
+                trainData, p.GetValue(trainAlone), p.GetValue(trainBatchTokens), kv.Format(p));
             return Run(spec, settings, io, cancel);
         });
     }
 
     private sealed record Settings(string? Model, Uri? Url, string? ModelName, int Threads, string? AdaptersDir, int AdapterRank, string[] Targets,
-        int Warmup, EngineOptions Engine, long AdapterCacheBytes, bool Json, string? OutputFile, string? Train, double TrainAloneSeconds, int TrainBatchTokens);
+        int Warmup, EngineOptions Engine, long AdapterCacheBytes, bool Json, string? OutputFile, string? Train, double TrainAloneSeconds, int TrainBatchTokens,
+        Scion.Models.KvCache.KvCacheFormat KvFormat);
 
     private static int Run(LoadSpec spec, Settings s, CliIo io, CancellationToken cancel)
     {
@@ -165,6 +170,14 @@ internal static class BenchServeCommand
         string path = PathChecks.ExistingModel(BundledModel.Resolve(s.Model, io));
         using var loaded = CliProgress.Status(io, $"loading {path}", () => ModelLoader.Load(path));
         var m = loaded.Model;
+        try
+        {
+            m.KvFormat = s.KvFormat;
+        }
+        catch (ArgumentException e)
+        {
+            throw new UsageException($"bench-serve: {e.Message}");
+        }
         using var pool = new WorkerPool(s.Threads, WorkerPool.DefaultPinning);
         m.Pool = pool;
         spec = spec with { Vocab = m.Config.Vocab };
@@ -192,13 +205,15 @@ internal static class BenchServeCommand
         using var engine = new ServingEngine(m, loaded.Tokenizer, s.Engine, store);
         var target = new EngineTarget(engine, spec.IgnoreEos, names, store);
         using var training = s.Train is { } data ? StartTraining(loaded, engine, data, s, io) : null;
-        io.Err.WriteLine($"bench-serve: {Describe(spec)} in process on {path}, {s.Threads} threads, KV {engine.KvCacheTokens} tokens");
+        io.Err.WriteLine($"bench-serve: {Describe(spec)} in process on {path}, {s.Threads} threads, KV {engine.KvCacheTokens} tokens ({s.KvFormat})");
         return Measure(spec, target, s, new Dictionary<string, object?>
         {
             ["training_share"] = training is null ? null : s.Engine.TrainingShare,
             ["model"] = path,
             ["threads"] = s.Threads,
             ["kv_tokens"] = engine.KvCacheTokens,
+            ["cache_type_k"] = Scion.Models.KvCache.KvCacheFormat.Name(s.KvFormat.Keys),
+            ["cache_type_v"] = Scion.Models.KvCache.KvCacheFormat.Name(s.KvFormat.Values),
             ["max_batch_tokens"] = s.Engine.MaxBatchTokens,
             ["max_step_ms"] = s.Engine.MaxStepMilliseconds,
             ["max_adapters_per_step"] = s.Engine.MaxAdaptersPerStep,

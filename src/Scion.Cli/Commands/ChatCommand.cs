@@ -20,7 +20,7 @@ internal static class ChatCommand
 
     public static Command Build()
     {
-        var model = new ModelOptions();
+        var model = new ModelOptions(kvCache: true);
         var sampling = new SamplingOptionSet();
         var system = Opt.Text("--system", "system prompt, kept when old turns are dropped");
         var template = Opt.Text("--template", "chat template file (Jinja2) to use instead of the model's own", "FILE");

@@ -11,7 +11,7 @@ internal static class GenerateCommand
 {
     public static Command Build()
     {
-        var model = new ModelOptions();
+        var model = new ModelOptions(kvCache: true);
         var sampling = new SamplingOptionSet();
         var prompt = Opt.RequiredText("--prompt", "the prompt (a literal \\n is a newline)", "TEXT", "-p");
         var maxTokens = Opt.Int("--max-tokens", 128, "most tokens to generate", 0, 1 << 24, "-n");

@@ -15,7 +15,7 @@ internal static class LogitsCommand
 {
     public static Command Build()
     {
-        var model = new ModelOptions();
+        var model = new ModelOptions(kvCache: true);
         var prompts = Opt.RequiredText("--prompts-file", "text file with one prompt per line (a literal \\n is a newline)", "FILE");
         var topOption = Opt.Int("--top", 20, "how many of the largest logits to list per position", 1);
         var greedyOption = Opt.Int("--greedy", 16, "greedy continuation tokens to list per prompt");

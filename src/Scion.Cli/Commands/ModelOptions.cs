@@ -13,12 +13,16 @@ internal sealed class ModelOptions
     public Option<string?> Adapter { get; } = Opt.Text("--adapter", "a PEFT LoRA / rsLoRA / DoRA adapter folder to apply", "DIR");
     public Option<int?> Threads { get; } = Opt.OptionalInt("--threads", "worker threads (default: one per logical core, or SCION_THREADS)", 1, 1024, "-t");
 
+    /// <summary>--cache-type-k / --cache-type-v, on commands that run the model with a KV cache.</summary>
+    public KvCacheOptions? KvCache { get; }
+
     private readonly bool _adapter, _tokenizer;
 
-    public ModelOptions(bool adapter = true, bool tokenizer = true)
+    public ModelOptions(bool adapter = true, bool tokenizer = true, bool kvCache = false)
     {
         _adapter = adapter;
         _tokenizer = tokenizer;
+        if (kvCache) KvCache = new KvCacheOptions();
     }
 
     public void AddTo(Command command)
@@ -27,6 +31,7 @@ internal sealed class ModelOptions
         if (_tokenizer) command.Options.Add(Tokenizer);
         if (_adapter) command.Options.Add(Adapter);
         command.Options.Add(Threads);
+        KvCache?.AddTo(command);
     }
 
     /// <summary>The --model path (or the bundled model) checked to exist, and the adapter folder if given; before any load.</summary>
@@ -43,6 +48,15 @@ internal sealed class ModelOptions
         string? tokenizer = _tokenizer ? p.GetValue(Tokenizer) : null;
         var loaded = CliProgress.Status(io, $"loading {path}", () => ModelLoader.Load(path, tokenizer));
         if (p.GetValue(Threads) is { } threads) loaded.Model.Pool = new Scion.Tensors.WorkerPool(threads);
+        try
+        {
+            KvCache?.Apply(p, loaded.Model);
+        }
+        catch
+        {
+            loaded.Dispose();
+            throw;
+        }
         io.Err.WriteLine($"loaded {loaded.Format} model {path} in {clock.Elapsed.TotalMilliseconds:F0} ms");
         return loaded;
     }

@@ -20,14 +20,15 @@ internal static class ServeCommand
 {
     public static Command Build()
     {
-        var model = new ModelOptions(adapter: false, tokenizer: false);
+        var model = new ModelOptions(adapter: false, tokenizer: false, kvCache: true);
         var host = new Option<string>("--host") { Description = "address to listen on (an IP address or localhost; 0.0.0.0 for every interface)", DefaultValueFactory = _ => "127.0.0.1", HelpName = "ADDRESS" };
         var port = Opt.Int("--port", 8080, "TCP port to listen on (0: any free port; the URL printed says which)", 0, 65535);
         var servedName = Opt.Text("--served-model-name", "the base model's id in /v1/models and requests' \"model\" (default: the model file's name)", "NAME");
         var adapter = new Option<string[]>("--adapter") { Description = "serve a PEFT adapter folder under a model name (repeatable)", HelpName = "NAME=DIR" };
         var adaptersDir = Opt.Text("--adapters-dir", "register every adapter subfolder under its folder name; runtime adapter loads are confined to this folder", "DIR");
         var cacheMib = Opt.Int("--adapter-cache-mib", 2048, "host memory for resident adapters in MiB (least recently used ones are evicted)", 0, 1 << 24);
-        var kvTokens = Opt.OptionalInt("--kv-tokens", "KV cache size in tokens shared by all requests (default: sixteen contexts, at most 65536)", 1, 1 << 26);
+        var kvTokens = Opt.OptionalInt("--kv-tokens", "KV cache size in tokens shared by all requests (default: as many as --kv-mib holds)", 1, 1 << 26);
+        var kvMib = Opt.OptionalInt("--kv-mib", "KV cache memory in MiB when --kv-tokens is not given (default: what sixteen contexts, at most 65536 tokens, take as f16; a q8_0 cache holds about twice the tokens in it)", 1, 1 << 24);
         var maxBatchTokens = Opt.Int("--max-batch-tokens", 512, "tokens per forward step, prompt chunks and decodes together", 1, 1 << 20);
         var maxStepMs = Opt.Int("--max-step-ms", 500, "while streams decode, shrink prompt chunks so a step takes about this long (bounds the gap a long prompt causes); 0: off", 0, 600_000);
         var maxAdaptersPerStep = Opt.Int("--max-adapters-per-step", 32, "distinct adapters in one forward step (requests of others wait a step)", 1, 1 << 16);
@@ -42,7 +43,7 @@ internal static class ServeCommand
 
         var command = new Command("serve", "serve the model over an OpenAI-compatible HTTP API");
         model.AddTo(command);
-        command.With(host, port, servedName, adapter, adaptersDir, cacheMib, kvTokens, maxBatchTokens, maxStepMs, maxAdaptersPerStep, maxSeqs, maxTokensCap,
+        command.With(host, port, servedName, adapter, adaptersDir, cacheMib, kvTokens, kvMib, maxBatchTokens, maxStepMs, maxAdaptersPerStep, maxSeqs, maxTokensCap,
             apiKey, apiKeysFile, chatTemplate, dataDir, trainingShare, maxUploadMib);
         return command.WithHandler((p, io, cancel) =>
         {
@@ -59,6 +60,7 @@ internal static class ServeCommand
             var engine = new EngineOptions
             {
                 KvCacheTokens = p.GetValue(kvTokens) ?? 0,
+                KvCacheBytes = (long)(p.GetValue(kvMib) ?? 0) << 20,
                 MaxBatchTokens = p.GetValue(maxBatchTokens),
                 MaxStepMilliseconds = p.GetValue(maxStepMs),
                 MaxAdaptersPerStep = p.GetValue(maxAdaptersPerStep),
@@ -102,6 +104,7 @@ internal static class ServeCommand
                 AdaptersDir = dir,
                 AdapterCacheBytes = (long)p.GetValue(cacheMib) << 20,
                 Threads = p.GetValue(model.Threads),
+                KvFormat = model.KvCache!.Format(p),
                 DataDir = data,
                 JobLog = JobLog(io),
             };
@@ -137,6 +140,7 @@ internal static class ServeCommand
             if (served.Adapters is { } store) io.Err.WriteLine($"scion: {store.List().Count} adapters registered");
             if (options.ApiKeys.Count > 0) io.Err.WriteLine($"scion: {options.ApiKeys.Count} API key(s) accepted (send 'Authorization: Bearer KEY')");
             io.Err.WriteLine($"scion: loaded in {clock.Elapsed.TotalSeconds:F1} s");
+            io.Err.WriteLine($"scion: KV cache {served.Engine.KvCacheTokens} tokens ({served.Engine.KvFormat}, {served.Engine.KvCacheBytes / 1048576.0:F1} MiB)");
             io.Err.WriteLine($"scion: web console at {server.Url}/");
             io.Err.WriteLine($"scion: serving {served.Id} at {server.Url} (ctrl-c to stop)");
             io.Err.Flush();

@@ -35,7 +35,7 @@ public sealed class ModelCost
         WeightBytesPerStep = bytes;
         LayerMatmulParams = layerParams;
         OutputParams = (long)w.Output.Rows * w.Output.Cols;
-        KvBytesPerPosition = 2L * _c.Layers * _c.KvDim * sizeof(ushort);
+        KvBytesPerPosition = model.KvFormat.BytesPerToken(_c);
     }
 
     /// <summary>Attention FLOPs of one token that attends to <paramref name="context"/> positions (itself included): Q·K and P·V, 2 per multiply-add.</summary>

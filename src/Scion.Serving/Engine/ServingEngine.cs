@@ -76,6 +76,9 @@ public sealed partial class ServingEngine : IDisposable, IAsyncDisposable
     public EngineOptions Options => _options;
     /// <summary>Tokens of KV cache in all.</summary>
     public int KvCacheTokens => _blocks.TotalBlocks * _blocks.BlockSize;
+    /// <summary>How the cache stores keys and values, and the bytes it holds.</summary>
+    public Scion.Models.KvCache.KvCacheFormat KvFormat => _blocks.Cache.Format;
+    public long KvCacheBytes => _blocks.Cache.Bytes;
     public EngineStats Stats => _stats;
     /// <summary>The engine's instruments (latency histograms, token and finish counters), for exporters.</summary>
     public EngineMetrics Metrics => _metrics;

@@ -86,8 +86,11 @@ public class KvBlockManagerTests
         int copy = m.Cache.Table(2)!.Blocks[1];
         Assert.NotEqual(partial, copy);
         Assert.Equal(m.Cache.Table(1)!.Blocks[0], m.Cache.Table(2)!.Blocks[0]);
-        int size = 4 * Config.KvDim;
+        int size = 4 * m.Cache.KeyRowBytes; // one block
         Assert.Equal(m.Cache.Keys(0).AsSpan(partial * size, size).ToArray(), m.Cache.Keys(0).AsSpan(copy * size, size).ToArray());
+        var copied = new float[Config.KvDim];
+        m.Cache.ReadKey(0, m.Cache.Table(2)!, 5, copied);
+        Assert.Equal(key, copied);
         Assert.Equal(3, m.UsedBlocks);
         m.Validate();
         // The last two holders still share the original: one more copy, then the last writes in place.

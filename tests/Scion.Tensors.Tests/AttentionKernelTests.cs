@@ -176,6 +176,71 @@ public unsafe class AttentionKernelTests
     }
 
     [Theory]
+    [InlineData(32, 64, 16, 16)]   // a TinyLlama tile: four rows of eight heads, one block of keys
+    [InlineData(8, 64, 16, 16)]    // a decode row
+    [InlineData(1, 64, 13, 16)]    // MHA, a partial block: an 8-lane chunk and a scalar tail
+    [InlineData(11, 16, 4, 4)]     // small blocks: the scalar twin only
+    [InlineData(9, 40, 24, 32)]    // eight queries plus one, 16 + 8 keys
+    public void TransposedScoresEqualTheTwinAtEveryLevelAndAreDots(int queries, int headDim, int count, int keyStride)
+    {
+        var q = TestData.Floats(queries * headDim, 21);
+        var keys = Halves(headDim * keyStride, 22); // [headDim, keyStride]
+        int stride = count + 3;
+        float[]? first = null;
+        foreach (var level in TestData.AllLevels())
+        foreach (bool finite in new[] { true, false })
+        {
+            var got = new float[queries * stride];
+            var want = new float[queries * stride];
+            fixed (float* qp = q, g = got, w = want)
+            fixed (Half* k = keys)
+            {
+                AttentionKernels.ScoresTransposed(qp, queries, headDim, k, keyStride, count, 0.125f, g, stride, finite, level);
+                ReferenceAttention.ScoresTransposed(qp, queries, headDim, k, keyStride, count, 0.125f, w, stride);
+            }
+            Assert.Equal(want, got);
+            first ??= got;
+            Assert.Equal(first, got); // one order at every level
+            for (int j = 0; j < queries; j++)
+                for (int c = 0; c < count; c++)
+                {
+                    double exact = 0;
+                    for (int i = 0; i < headDim; i++) exact += (double)q[j * headDim + i] * (double)keys[i * keyStride + c];
+                    TestData.Near(exact * 0.125, got[j * stride + c], 1e-4, $"{level} score ({j}, {c})");
+                }
+        }
+        // Scoring a subset of the queries, or of the keys, gives their scores unchanged.
+        var some = new float[3 * stride];
+        fixed (float* qp = q, s = some) fixed (Half* k = keys)
+            AttentionKernels.ScoresTransposed(qp + headDim, Math.Min(3, queries - 1), headDim, k + 1, keyStride, count - 1, 0.125f, s, stride, true, KernelSelection.Current);
+        for (int j = 0; j < Math.Min(3, queries - 1); j++)
+            for (int c = 0; c < count - 1; c++) Assert.Equal(first![(j + 1) * stride + c + 1], some[j * stride + c]);
+    }
+
+    [Fact]
+    public void TransposedScoresOfInfiniteKeysFollowTheTwin()
+    {
+        const int queries = 8, headDim = 32, count = 16;
+        var q = TestData.Floats(queries * headDim, 23);
+        var keys = Halves(headDim * count, 24);
+        keys[5 * count + 3] = Half.PositiveInfinity;
+        keys[9 * count + 12] = Half.NaN;
+        foreach (var level in TestData.AllLevels())
+        {
+            var got = new float[queries * count];
+            var want = new float[queries * count];
+            fixed (float* qp = q, g = got, w = want) fixed (Half* k = keys)
+            {
+                AttentionKernels.ScoresTransposed(qp, queries, headDim, k, count, count, 1f, g, count, finite: false, level);
+                ReferenceAttention.ScoresTransposed(qp, queries, headDim, k, count, count, 1f, w, count);
+            }
+            Assert.Equal(want, got);
+            Assert.False(float.IsFinite(got[3]));
+            Assert.True(float.IsNaN(got[12]));
+        }
+    }
+
+    [Theory]
     [InlineData(7)]
     [InlineData(37)]
     [InlineData(300)]

@@ -14,7 +14,7 @@ namespace Scion.Models.KvCache;
 /// </summary>
 public sealed class PagedKvCache
 {
-    private readonly byte[][] _keys;   // per layer: [blocks, blockSize, KeyRowBytes]: Hkv*Dh values as Format.Keys
+    private readonly byte[][] _keys;   // per layer: F16 [blocks, Hkv*Dh, blockSize] halves (transposed), else [blocks, blockSize, KeyRowBytes]
     private readonly byte[][] _values; // per layer: [blocks, blockSize, ValueRowBytes]
     private readonly bool[] _nonFinite; // per layer: some key or value written since the last Clear is Inf/NaN in half
     private readonly Stack<int> _free;
@@ -30,6 +30,14 @@ public sealed class PagedKvCache
     public int KeyRowBytes { get; }
     public int ValueRowBytes { get; }
     public long Bytes => (long)Layers * BlockCount * BlockSize * (KeyRowBytes + ValueRowBytes);
+
+    /// <summary>
+    /// F16 keys are stored transposed inside each block: [blocks, Hkv·Dh, blockSize] halves, so attention reads value d
+    /// of a head for all of a block's positions as one vector (keys along the lanes: one FMA chain per score, no
+    /// horizontal sums, and one widening shared by every query of a prompt chunk). Values, and quantized keys, whose
+    /// 32-value blocks run along a position's row, are rows: [blocks, blockSize, RowBytes].
+    /// </summary>
+    public bool KeysTransposed => Format.Keys == GgmlType.F16;
 
     /// <param name="externalBlocks">true when a caller's block pool (the serving engine's reference-counted,
     /// prefix-hashed blocks) owns every block: the cache's own free list starts empty and sequences come in through
@@ -149,9 +157,20 @@ public sealed class PagedKvCache
         if (key.Length != KvDim || value.Length != KvDim)
             throw new ArgumentException($"KV cache write at layer {layer}, position {position}: key has {key.Length} and value {value.Length} floats, the cache holds {KvDim}.");
         long row = Row(table, position);
-        bool finite = Store(Format.Keys, key, _keys[layer].AsSpan((int)(row * KeyRowBytes), KeyRowBytes));
+        bool finite = KeysTransposed ? StoreTransposed(key, _keys[layer], table.Blocks[position / BlockSize], position % BlockSize)
+            : Store(Format.Keys, key, _keys[layer].AsSpan((int)(row * KeyRowBytes), KeyRowBytes));
         finite &= Store(Format.Values, value, _values[layer].AsSpan((int)(row * ValueRowBytes), ValueRowBytes));
         if (!finite) _nonFinite[layer] = true;
+    }
+
+    /// <summary>One position's keys as halves into column <paramref name="slot"/> of its block's [Hkv·Dh, blockSize] tile.</summary>
+    private bool StoreTransposed(ReadOnlySpan<float> key, byte[] keys, int block, int slot)
+    {
+        Span<ushort> halves = KvDim <= 1024 ? stackalloc ushort[KvDim] : new ushort[KvDim];
+        HalfConvert.FloatToHalf(key, halves);
+        var tile = MemoryMarshal.Cast<byte, ushort>(keys.AsSpan((int)((long)block * BlockSize * KeyRowBytes), BlockSize * KeyRowBytes));
+        for (int e = 0; e < KvDim; e++) tile[e * BlockSize + slot] = halves[e];
+        return AllHalfFinite(key);
     }
 
     /// <summary>Encodes one row; false when a stored value is not finite (an input NaN or Inf, or one beyond the range
@@ -191,15 +210,37 @@ public sealed class PagedKvCache
         return all;
     }
 
-    /// <summary>Row of (block table, position) inside a layer's key or value array: multiply by
-    /// <see cref="KeyRowBytes"/> or <see cref="ValueRowBytes"/> for its byte offset.</summary>
+    /// <summary>Row of (block table, position) inside a layer's value array (and key array unless
+    /// <see cref="KeysTransposed"/>): multiply by <see cref="ValueRowBytes"/> or <see cref="KeyRowBytes"/> for its byte offset.</summary>
     public long Row(KvBlockTable table, int position) => (long)table.Blocks[position / BlockSize] * BlockSize + position % BlockSize;
 
-    /// <summary>A layer's keys, [blocks, blockSize, KeyRowBytes]; index with <see cref="Row"/>. Read-only by
+    /// <summary>A layer's keys, [blocks, blockSize, KeyRowBytes] bytes, transposed per block for F16 (<see cref="KeysTransposed"/>). Read-only by
     /// convention: writes go through <see cref="Write"/> so <see cref="AllFinite"/> stays true to the contents.</summary>
     public byte[] Keys(int layer) => _keys[layer];
     /// <summary>A layer's values, [blocks, blockSize, ValueRowBytes]; index with <see cref="Row"/>.</summary>
     public byte[] Values(int layer) => _values[layer];
+
+    /// <summary>One position's keys as the cache holds them, widened to floats (tests and tools; attention reads the
+    /// storage directly).</summary>
+    public void ReadKey(int layer, KvBlockTable table, int position, Span<float> dst)
+    {
+        if (KeysTransposed)
+        {
+            var tile = MemoryMarshal.Cast<byte, ushort>(_keys[layer].AsSpan((int)((long)table.Blocks[position / BlockSize] * BlockSize * KeyRowBytes), BlockSize * KeyRowBytes));
+            for (int e = 0; e < KvDim; e++) dst[e] = HalfConvert.HalfToFloat(tile[e * BlockSize + position % BlockSize]);
+        }
+        else ReadRow(Format.Keys, _keys[layer], Row(table, position) * KeyRowBytes, dst);
+    }
+
+    /// <summary>One position's values as the cache holds them, widened to floats.</summary>
+    public void ReadValue(int layer, KvBlockTable table, int position, Span<float> dst) =>
+        ReadRow(Format.Values, _values[layer], Row(table, position) * ValueRowBytes, dst);
+
+    private unsafe void ReadRow(GgmlType type, byte[] storage, long offset, Span<float> dst)
+    {
+        fixed (byte* row = &storage[offset])
+            for (int e = 0; e < KvDim; e++) dst[e] = Scion.Tensors.Reference.ReferenceAttention.Element(type, row, e);
+    }
 
     internal void SetLength(KvBlockTable table, int length) => table.Length = length;
 }

@@ -54,6 +54,100 @@ public static unsafe class AttentionKernels
         else ReferenceAttention.Scores(queries, group, headDim, keys, count, scale, scores, scoreStride, lanes);
     }
 
+    /// <summary>
+    /// scores[j·scoreStride + k] = scale · (query j · key k) for j &lt; queryCount, k &lt; count, over keys stored
+    /// transposed ([headDim, keyStride] halves: value d of consecutive keys adjacent). Keys lie along the lanes, so each
+    /// score is one FMA chain over d in order at every width and level: results do not depend on the level, on how
+    /// many queries are scored together, or on where a key falls in a vector (the scalar twin is
+    /// <see cref="ReferenceAttention.ScoresTransposed"/>).
+    /// </summary>
+    public static void ScoresTransposed(float* queries, int queryCount, int headDim, Half* keys, int keyStride, int count, float scale,
+        float* scores, int scoreStride, bool finite, KernelLevel level)
+    {
+        int k = 0;
+        ushort* kt = (ushort*)keys;
+        if (level == KernelLevel.Avx512)
+            for (; k + 16 <= count; k += 16)
+            {
+                if (finite) ScoresT16<FiniteF16>(queries, queryCount, headDim, kt + k, keyStride, scale, scores + k, scoreStride);
+                else ScoresT16<ExactF16>(queries, queryCount, headDim, kt + k, keyStride, scale, scores + k, scoreStride);
+            }
+        if (level >= KernelLevel.Avx2)
+            for (; k + 8 <= count; k += 8)
+            {
+                if (finite) ScoresT8<FiniteF16>(queries, queryCount, headDim, kt + k, keyStride, scale, scores + k, scoreStride);
+                else ScoresT8<ExactF16>(queries, queryCount, headDim, kt + k, keyStride, scale, scores + k, scoreStride);
+            }
+        if (k < count) ReferenceAttention.ScoresTransposed(queries, queryCount, headDim, keys + k, keyStride, count - k, scale, scores + k, scoreStride);
+    }
+
+    /// <summary>16 keys: eight queries at a time (eight independent chains hide the FMA latency), then one at a time.</summary>
+    private static void ScoresT16<TRow>(float* q, int nq, int d, ushort* kt, int stride, float scale, float* scores, int scoreStride) where TRow : struct, IKvRow
+    {
+        int j = 0;
+        for (; j + 8 <= nq; j += 8)
+        {
+            float* q0 = q + (long)j * d;
+            Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            for (int c = 0; c < d; c++)
+            {
+                Vector512<float> kv = TRow.Load16((byte*)(kt + (long)c * stride), 0);
+                float* qc = q0 + c;
+                a0 = Vector512.FusedMultiplyAdd(Vector512.Create(qc[0]), kv, a0);
+                a1 = Vector512.FusedMultiplyAdd(Vector512.Create(qc[d]), kv, a1);
+                a2 = Vector512.FusedMultiplyAdd(Vector512.Create(qc[2 * d]), kv, a2);
+                a3 = Vector512.FusedMultiplyAdd(Vector512.Create(qc[3 * d]), kv, a3);
+                a4 = Vector512.FusedMultiplyAdd(Vector512.Create(qc[4 * d]), kv, a4);
+                a5 = Vector512.FusedMultiplyAdd(Vector512.Create(qc[5 * d]), kv, a5);
+                a6 = Vector512.FusedMultiplyAdd(Vector512.Create(qc[6 * d]), kv, a6);
+                a7 = Vector512.FusedMultiplyAdd(Vector512.Create(qc[7 * d]), kv, a7);
+            }
+            float* s = scores + (long)j * scoreStride;
+            (a0 * scale).Store(s); (a1 * scale).Store(s + scoreStride); (a2 * scale).Store(s + 2L * scoreStride); (a3 * scale).Store(s + 3L * scoreStride);
+            (a4 * scale).Store(s + 4L * scoreStride); (a5 * scale).Store(s + 5L * scoreStride); (a6 * scale).Store(s + 6L * scoreStride); (a7 * scale).Store(s + 7L * scoreStride);
+        }
+        for (; j < nq; j++)
+        {
+            float* qj = q + (long)j * d;
+            Vector512<float> a = default;
+            for (int c = 0; c < d; c++) a = Vector512.FusedMultiplyAdd(Vector512.Create(qj[c]), TRow.Load16((byte*)(kt + (long)c * stride), 0), a);
+            (a * scale).Store(scores + (long)j * scoreStride);
+        }
+    }
+
+    private static void ScoresT8<TRow>(float* q, int nq, int d, ushort* kt, int stride, float scale, float* scores, int scoreStride) where TRow : struct, IKvRow
+    {
+        int j = 0;
+        for (; j + 8 <= nq; j += 8)
+        {
+            float* q0 = q + (long)j * d;
+            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
+            for (int c = 0; c < d; c++)
+            {
+                Vector256<float> kv = TRow.Load8((byte*)(kt + (long)c * stride), 0);
+                float* qc = q0 + c;
+                a0 = Vector256.FusedMultiplyAdd(Vector256.Create(qc[0]), kv, a0);
+                a1 = Vector256.FusedMultiplyAdd(Vector256.Create(qc[d]), kv, a1);
+                a2 = Vector256.FusedMultiplyAdd(Vector256.Create(qc[2 * d]), kv, a2);
+                a3 = Vector256.FusedMultiplyAdd(Vector256.Create(qc[3 * d]), kv, a3);
+                a4 = Vector256.FusedMultiplyAdd(Vector256.Create(qc[4 * d]), kv, a4);
+                a5 = Vector256.FusedMultiplyAdd(Vector256.Create(qc[5 * d]), kv, a5);
+                a6 = Vector256.FusedMultiplyAdd(Vector256.Create(qc[6 * d]), kv, a6);
+                a7 = Vector256.FusedMultiplyAdd(Vector256.Create(qc[7 * d]), kv, a7);
+            }
+            float* s = scores + (long)j * scoreStride;
+            (a0 * scale).Store(s); (a1 * scale).Store(s + scoreStride); (a2 * scale).Store(s + 2L * scoreStride); (a3 * scale).Store(s + 3L * scoreStride);
+            (a4 * scale).Store(s + 4L * scoreStride); (a5 * scale).Store(s + 5L * scoreStride); (a6 * scale).Store(s + 6L * scoreStride); (a7 * scale).Store(s + 7L * scoreStride);
+        }
+        for (; j < nq; j++)
+        {
+            float* qj = q + (long)j * d;
+            Vector256<float> a = default;
+            for (int c = 0; c < d; c++) a = Vector256.FusedMultiplyAdd(Vector256.Create(qj[c]), TRow.Load8((byte*)(kt + (long)c * stride), 0), a);
+            (a * scale).Store(scores + (long)j * scoreStride);
+        }
+    }
+
     /// <summary>In place over n scores: row = half(e^(row − max) / Σ e^(row − max)), the sum in double lanes.</summary>
     public static void SoftmaxToHalf(float* row, int n, KernelLevel level) => Softmax(row, n, toHalf: true, level);
 

@@ -60,6 +60,23 @@ public static unsafe class ReferenceAttention
         }
     }
 
+    /// <summary>scores[j·scoreStride + k] = scale · Σ_d q_j[d]·keys[d·keyStride + k] over keys stored transposed (value d
+    /// of every key adjacent): one FMA chain per score over d in order, as each lane of the SIMD kernel runs it.</summary>
+    /// <param name="queries">[count of queries, headDim].</param>
+    /// <param name="keys">[headDim, keyStride] halves; keys 0..count-1 of each line are read.</param>
+    public static void ScoresTransposed(float* queries, int queryCount, int headDim, Half* keys, int keyStride, int count, float scale,
+        float* scores, int scoreStride)
+    {
+        for (int j = 0; j < queryCount; j++)
+            for (int k = 0; k < count; k++)
+            {
+                float* q = queries + (long)j * headDim;
+                float acc = 0;
+                for (int d = 0; d < headDim; d++) acc = MathF.FusedMultiplyAdd(q[d], (float)keys[(long)d * keyStride + k], acc);
+                scores[(long)j * scoreStride + k] = acc * scale;
+            }
+    }
+
     /// <summary>In place: row = half(e^(row − max) / Σ e^(row − max)), the sum in double.</summary>
     public static void SoftmaxToHalf(float* row, int n, int lanes) => Softmax(row, n, lanes, toHalf: true);
 

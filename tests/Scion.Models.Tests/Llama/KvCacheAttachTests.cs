@@ -51,11 +51,21 @@ public class KvCacheAttachTests
         for (int l = 0; l < Config.Layers; l++)
             for (int p = 0; p < 4; p++) cache.Write(l, table, p, k, v);
         cache.CopyBlock(2, 5);
-        int size = 4 * Config.KvDim;
+        int keys = 4 * cache.KeyRowBytes, values = 4 * cache.ValueRowBytes; // one block
+        var copy = cache.Attach(1, [5], 4);
         for (int l = 0; l < Config.Layers; l++)
         {
-            Assert.Equal(cache.Keys(l).AsSpan(2 * size, size).ToArray(), cache.Keys(l).AsSpan(5 * size, size).ToArray());
-            Assert.Equal(cache.Values(l).AsSpan(2 * size, size).ToArray(), cache.Values(l).AsSpan(5 * size, size).ToArray());
+            Assert.Equal(cache.Keys(l).AsSpan(2 * keys, keys).ToArray(), cache.Keys(l).AsSpan(5 * keys, keys).ToArray());
+            Assert.Equal(cache.Values(l).AsSpan(2 * values, values).ToArray(), cache.Values(l).AsSpan(5 * values, values).ToArray());
+            var key = new float[Config.KvDim];
+            var value = new float[Config.KvDim];
+            for (int p = 0; p < 4; p++)
+            {
+                cache.ReadKey(l, copy, p, key);
+                cache.ReadValue(l, copy, p, value);
+                Assert.Equal(k, key);
+                Assert.Equal(v, value);
+            }
         }
     }
 }

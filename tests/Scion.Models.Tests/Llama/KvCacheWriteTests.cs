@@ -21,12 +21,20 @@ public class KvCacheWriteTests
         cache.Write(1, table, 6, key, value);
         long row = cache.Row(table, 6);
         Assert.Equal(table.Blocks[1] * 4 + 2, row);
-        var keys = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(cache.Keys(1).AsSpan((int)row * cache.KeyRowBytes, cache.KeyRowBytes));
+        // Keys are transposed inside their block: value e of slot 2 of block 1 at e·blockSize + 2.
+        Assert.True(cache.KeysTransposed);
+        var tile = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(cache.Keys(1).AsSpan(table.Blocks[1] * 4 * cache.KeyRowBytes, 4 * cache.KeyRowBytes));
         var values = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, Half>(cache.Values(1).AsSpan((int)row * cache.ValueRowBytes, cache.ValueRowBytes));
+        var readKey = new float[kvDim];
+        var readValue = new float[kvDim];
+        cache.ReadKey(1, table, 6, readKey);
+        cache.ReadValue(1, table, 6, readValue);
         for (int i = 0; i < kvDim; i++)
         {
-            Assert.Equal((Half)key[i], keys[i]);
+            Assert.Equal((Half)key[i], tile[i * 4 + 2]);
             Assert.Equal((Half)value[i], values[i]);
+            Assert.Equal((float)(Half)key[i], readKey[i]);
+            Assert.Equal((float)(Half)value[i], readValue[i]);
         }
         Assert.True(cache.AllFinite(1));
         Assert.Equal(2L * cache.Layers * cache.BlockCount * cache.BlockSize * kvDim * 2, cache.Bytes);

@@ -108,6 +108,54 @@ public class PagedAttentionTests
             }
     }
 
+    /// <summary>
+    /// A row's attention has the same bits whether it runs alone, as one row of a prompt chunk's tile, or beside rows of
+    /// other sequences: tiles of one, four and seven rows, partial blocks, every cache format.
+    /// </summary>
+    [Theory]
+    [InlineData(32, 4, 64, 16, GgmlType.F16, GgmlType.F16)]
+    [InlineData(32, 4, 64, 16, GgmlType.Q8_0, GgmlType.Q8_0)]
+    [InlineData(8, 8, 64, 4, GgmlType.F16, GgmlType.Q4_0)]
+    [InlineData(4, 2, 16, 16, GgmlType.Q4_0, GgmlType.F16)]
+    [InlineData(6, 2, 24, 8, GgmlType.F16, GgmlType.F16)]
+    public void ARowsResultDoesNotDependOnItsTile(int heads, int kvHeads, int headDim, int blockSize, GgmlType keys, GgmlType values)
+    {
+        var config = RandomModel.TinyConfig() with { Heads = heads, KvHeads = kvHeads, HeadDim = headDim, Dim = heads * headDim, RopeDim = headDim };
+        var format = new KvCacheFormat(keys, values);
+        if (keys != GgmlType.F16 || values != GgmlType.F16) Assert.Equal(0, config.KvDim % 32);
+        var cache = new PagedKvCache(config, 256, blockSize, format: format);
+        var rng = new Random(5);
+        var a = cache.Reserve(0, 70);
+        var b = cache.Reserve(1, 20);
+        foreach (var (table, n) in new[] { (a, 70), (b, 20) })
+            for (int p = 0; p < n; p++)
+            {
+                var k = Enumerable.Range(0, cache.KvDim).Select(_ => (float)(rng.NextDouble() * 4 - 2)).ToArray();
+                var v = Enumerable.Range(0, cache.KvDim).Select(_ => (float)(rng.NextDouble() * 4 - 2)).ToArray();
+                cache.Write(1, table, p, k, v);
+            }
+        // A chunk of 11 rows of sequence 0 (positions 50..60), then two decode rows of sequence 1.
+        var positions = Enumerable.Range(50, 11).Append(18).Append(19).ToArray();
+        var tables = positions.Select((_, i) => i < 11 ? a : b).ToArray();
+        int rows = positions.Length, qDim = heads * headDim;
+        var q = Enumerable.Range(0, rows * qDim).Select(_ => (float)(rng.NextDouble() * 4 - 2)).ToArray();
+        foreach (var level in new[] { KernelLevel.Scalar, KernelLevel.Avx2, KernelLevel.Avx512 }.Where(KernelSelection.IsAvailable))
+        {
+            var alone = new float[rows * qDim];
+            for (int t = 0; t < rows; t++)
+                PagedAttention.Run(q.AsSpan(t * qDim, qDim), alone.AsSpan(t * qDim, qDim), 1, [positions[t]], [tables[t]], cache, 1, heads, kvHeads, headDim, 0,
+                    WorkerPool.Shared, level);
+            foreach (int tile in new[] { 1, 4, 7 })
+            {
+                var together = new float[rows * qDim];
+                PagedAttention.Run(q, together, rows, positions, tables, cache, 1, heads, kvHeads, headDim, 0, WorkerPool.Shared, level, tile);
+                for (int i = 0; i < together.Length; i++)
+                    Assert.True(BitConverter.SingleToInt32Bits(alone[i]) == BitConverter.SingleToInt32Bits(together[i]),
+                        $"{level}, tiles of {tile}: row {i / qDim}, element {i % qDim}: {together[i]} together, {alone[i]} alone");
+            }
+        }
+    }
+
     /// <summary>A row as the cache gives it back: rounded to half, or quantized and dequantized by <see cref="Dequantize"/>.</summary>
     private static float[] Stored(GgmlType type, float[] x)
     {

@@ -217,6 +217,51 @@ public unsafe class AttentionKernelTests
             for (int c = 0; c < count - 1; c++) Assert.Equal(first![(j + 1) * stride + c + 1], some[j * stride + c]);
     }
 
+    [Theory]
+    [InlineData(GgmlType.F16, 64, 64, 256)]
+    [InlineData(GgmlType.Q8_0, 64, 128, 256)]
+    [InlineData(GgmlType.Q4_0, 16, 16, 32)]
+    [InlineData(GgmlType.Q4_0, 12, 12, 32)]
+    public void WidenedRowsAreTheLoadersFloatsAndScoreTheSame(GgmlType type, int headDim, int element, int rowValues)
+    {
+        const int count = 13, group = 9;
+        long rowBytes = GgmlTypeInfo.RowBytes(type, rowValues);
+        var rows = new byte[count * rowBytes];
+        var floats = TestData.Floats(count * rowValues, 31, 3f);
+        for (int k = 0; k < count; k++) Quantize.Row(type, floats.AsSpan(k * rowValues, rowValues), rows.AsSpan((int)(k * rowBytes), (int)rowBytes));
+        var q = TestData.Floats(group * headDim, 32);
+        fixed (byte* r = rows) fixed (float* qp = q)
+            foreach (var level in TestData.AllLevels())
+            {
+                var kv = new KvRows(type, r, rowBytes, element);
+                var wide = new float[count * headDim];
+                var direct = new float[group * count];
+                var viaWide = new float[group * count];
+                fixed (float* w = wide, a = direct, b = viaWide)
+                {
+                    AttentionKernels.WidenRows(kv, count, headDim, w, level);
+                    for (int k = 0; k < count; k++)
+                        for (int i = 0; i < headDim; i++) Assert.Equal(ReferenceAttention.Element(type, r + k * rowBytes, element + i), wide[k * headDim + i]);
+                    AttentionKernels.Scores(qp, group, headDim, kv, count, 0.5f, a, count, finite: true, level);
+                    AttentionKernels.Scores(qp, group, headDim, new KvRows(GgmlType.F32, (byte*)w, headDim * 4L, 0), count, 0.5f, b, count, finite: true, level);
+                }
+                Assert.Equal(direct, viaWide);
+            }
+        // Transposed halves widened once score as the halves do.
+        var halves = Halves(headDim * 16, 33);
+        var t = new float[headDim * 16];
+        var s1 = new float[group * 16];
+        var s2 = new float[group * 16];
+        fixed (Half* h = halves) fixed (float* tp = t, a = s1, b = s2, qp = q)
+            foreach (var level in TestData.AllLevels())
+            {
+                AttentionKernels.WidenTransposed(h, 16, headDim, 16, tp, level);
+                AttentionKernels.ScoresTransposed(qp, group, headDim, h, 16, 16, 0.5f, a, 16, finite: true, level);
+                AttentionKernels.ScoresTransposed(qp, group, headDim, tp, 16, 16, 0.5f, b, 16, level);
+                Assert.Equal(s1, s2);
+            }
+    }
+
     [Fact]
     public void TransposedScoresOfInfiniteKeysFollowTheTwin()
     {

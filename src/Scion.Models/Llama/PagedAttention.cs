@@ -93,13 +93,17 @@ internal static unsafe class PagedAttention
             var blocks = Tables[t0].Blocks;
 
             var scratch = t_scratch;
-            long need = (long)nq * (length + 2 * HeadDim);
+            // More than eight queries: each block's keys and values are widened once into floats and read from there by
+            // every eight of them (the same floats the kernels would form, so the same bits).
+            bool widenOnce = nq > 8;
+            long need = (long)nq * (length + 2 * HeadDim) + (widenOnce ? 2L * BlockSize * HeadDim : 0);
             if (scratch is null || scratch.Length < need) t_scratch = scratch = new float[Math.Max(need, (scratch?.Length ?? 0) * 2)];
             fixed (float* buffer = scratch)
             {
                 float* queries = buffer;                    // [nq, Dh]: row r's group heads at r·group
                 float* outputs = buffer + nq * HeadDim;     // [nq, Dh]
                 float* scores = outputs + nq * HeadDim;     // [nq, length]
+                float* widened = scores + (long)nq * length; // [blockSize, Dh] one block's keys (transposed for F16) or values
                 for (int r = 0; r < rows; r++)
                 {
                     // The group's query heads are adjacent in a row: [group, Dh].
@@ -117,11 +121,21 @@ internal static unsafe class PagedAttention
                     if (KeysTransposed)
                     {
                         Half* kt = (Half*)Keys + ((long)block * KvDim + g * HeadDim) * BlockSize + slot;
-                        AttentionKernels.ScoresTransposed(queries, nq, HeadDim, kt, BlockSize, count, scale, scores + p, length, Finite, Level);
+                        if (!widenOnce) AttentionKernels.ScoresTransposed(queries, nq, HeadDim, kt, BlockSize, count, scale, scores + p, length, Finite, Level);
+                        else
+                        {
+                            AttentionKernels.WidenTransposed(kt, BlockSize, HeadDim, count, widened, Level);
+                            AttentionKernels.ScoresTransposed(queries, nq, HeadDim, widened, count, count, scale, scores + p, length, Level);
+                        }
                     }
                     else
                     {
                         var keys = new KvRows(KeyType, Keys + ((long)block * BlockSize + slot) * KeyRowBytes, KeyRowBytes, g * HeadDim);
+                        if (widenOnce)
+                        {
+                            AttentionKernels.WidenRows(keys, count, HeadDim, widened, Level);
+                            keys = new KvRows(GgmlType.F32, (byte*)widened, HeadDim * sizeof(float), 0);
+                        }
                         AttentionKernels.Scores(queries, nq, HeadDim, keys, count, scale, scores + p, length, Finite, Level);
                     }
                     p += count;
@@ -146,6 +160,11 @@ internal static unsafe class PagedAttention
                         int block = blocks[pos / BlockSize], slot = pos % BlockSize;
                         int count = Math.Min(BlockSize - slot, to - p);
                         var values = new KvRows(ValueType, Values + ((long)block * BlockSize + slot) * ValueRowBytes, ValueRowBytes, g * HeadDim);
+                        if (widenOnce && queriesLeft > 8)
+                        {
+                            AttentionKernels.WidenRows(values, count, HeadDim, widened, Level);
+                            values = new KvRows(GgmlType.F32, (byte*)widened, HeadDim * sizeof(float), 0);
+                        }
                         AttentionKernels.AccumulateValues(probs + p, queriesLeft, length, values, count, acc, HeadDim, HeadDim, Finite, Level);
                         p += count;
                     }

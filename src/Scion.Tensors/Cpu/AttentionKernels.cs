@@ -42,6 +42,7 @@ public static unsafe class AttentionKernels
             case GgmlType.F16: Scores<ExactF16>(lanes, queries, group, headDim, keys, count, scale, scores, scoreStride); break;
             case GgmlType.Q8_0: Scores<Q8_0Row>(lanes, queries, group, headDim, keys, count, scale, scores, scoreStride); break;
             case GgmlType.Q4_0: Scores<Q4_0Row>(lanes, queries, group, headDim, keys, count, scale, scores, scoreStride); break;
+            case GgmlType.F32: Scores<F32Row>(lanes, queries, group, headDim, keys, count, scale, scores, scoreStride); break;
             default: throw new NotSupportedException($"Attention reads F16, Q8_0 or Q4_0 cache rows, not {keys.Type}.");
         }
     }
@@ -65,24 +66,81 @@ public static unsafe class AttentionKernels
         float* scores, int scoreStride, bool finite, KernelLevel level)
     {
         int k = 0;
-        ushort* kt = (ushort*)keys;
+        byte* kt = (byte*)keys;
+        long stride = 2L * keyStride;
         if (level == KernelLevel.Avx512)
             for (; k + 16 <= count; k += 16)
             {
-                if (finite) ScoresT16<FiniteF16>(queries, queryCount, headDim, kt + k, keyStride, scale, scores + k, scoreStride);
-                else ScoresT16<ExactF16>(queries, queryCount, headDim, kt + k, keyStride, scale, scores + k, scoreStride);
+                if (finite) ScoresT16<FiniteF16>(queries, queryCount, headDim, kt + 2 * k, stride, scale, scores + k, scoreStride);
+                else ScoresT16<ExactF16>(queries, queryCount, headDim, kt + 2 * k, stride, scale, scores + k, scoreStride);
             }
         if (level >= KernelLevel.Avx2)
             for (; k + 8 <= count; k += 8)
             {
-                if (finite) ScoresT8<FiniteF16>(queries, queryCount, headDim, kt + k, keyStride, scale, scores + k, scoreStride);
-                else ScoresT8<ExactF16>(queries, queryCount, headDim, kt + k, keyStride, scale, scores + k, scoreStride);
+                if (finite) ScoresT8<FiniteF16>(queries, queryCount, headDim, kt + 2 * k, stride, scale, scores + k, scoreStride);
+                else ScoresT8<ExactF16>(queries, queryCount, headDim, kt + 2 * k, stride, scale, scores + k, scoreStride);
             }
         if (k < count) ReferenceAttention.ScoresTransposed(queries, queryCount, headDim, keys + k, keyStride, count - k, scale, scores + k, scoreStride);
     }
 
+    /// <summary>As above over keys already widened to floats ([headDim, keyStride]): the same bits as the half form
+    /// of the same keys (the widening is exact), without widening them again for every eight queries.</summary>
+    public static void ScoresTransposed(float* queries, int queryCount, int headDim, float* keys, int keyStride, int count, float scale,
+        float* scores, int scoreStride, KernelLevel level)
+    {
+        int k = 0;
+        byte* kt = (byte*)keys;
+        long stride = 4L * keyStride;
+        if (level == KernelLevel.Avx512)
+            for (; k + 16 <= count; k += 16) ScoresT16<F32Row>(queries, queryCount, headDim, kt + 4 * k, stride, scale, scores + k, scoreStride);
+        if (level >= KernelLevel.Avx2)
+            for (; k + 8 <= count; k += 8) ScoresT8<F32Row>(queries, queryCount, headDim, kt + 4 * k, stride, scale, scores + k, scoreStride);
+        if (k < count) ReferenceAttention.ScoresTransposed(queries, queryCount, headDim, keys + k, keyStride, count - k, scale, scores + k, scoreStride);
+    }
+
+    /// <summary>dst [headDim, count] = the transposed half keys ([headDim, keyStride]) as floats, Inf and NaN kept.</summary>
+    public static void WidenTransposed(Half* keys, int keyStride, int headDim, int count, float* dst, KernelLevel level)
+    {
+        for (int d = 0; d < headDim; d++)
+        {
+            ushort* src = (ushort*)keys + (long)d * keyStride;
+            float* o = dst + (long)d * count;
+            int i = 0;
+            if (level == KernelLevel.Avx512) for (; i + 16 <= count; i += 16) ExactF16.Load16((byte*)(src + i), 0).Store(o + i);
+            if (level >= KernelLevel.Avx2) for (; i + 8 <= count; i += 8) ExactF16.Load8((byte*)(src + i), 0).Store(o + i);
+            for (; i < count; i++) o[i] = HalfConvert.HalfToFloat(src[i]);
+        }
+    }
+
+    /// <summary>dst [count, headDim] = each row's head slice (values element.. of each row) as floats, widened by the
+    /// loaders the kernels use (so the floats are the ones the kernels would have formed).</summary>
+    public static void WidenRows(KvRows rows, int count, int headDim, float* dst, KernelLevel level)
+    {
+        int lanes = Lanes(headDim, level);
+        switch (rows.Type)
+        {
+            case GgmlType.F16: WidenRows<ExactF16>(rows, count, headDim, dst, lanes); break;
+            case GgmlType.Q8_0: WidenRows<Q8_0Row>(rows, count, headDim, dst, lanes); break;
+            case GgmlType.Q4_0: WidenRows<Q4_0Row>(rows, count, headDim, dst, lanes); break;
+            case GgmlType.F32: WidenRows<F32Row>(rows, count, headDim, dst, lanes); break;
+            default: throw new NotSupportedException($"Attention reads F16, Q8_0 or Q4_0 cache rows, not {rows.Type}.");
+        }
+    }
+
+    private static void WidenRows<TRow>(KvRows rows, int count, int d, float* dst, int lanes) where TRow : struct, IKvRow
+    {
+        for (int k = 0; k < count; k++)
+        {
+            byte* row = rows.First + k * rows.RowBytes;
+            float* o = dst + (long)k * d;
+            if (lanes == 16) for (int c = 0; c < d; c += 16) TRow.Load16(row, rows.Element + c).Store(o + c);
+            else if (lanes == 8) for (int c = 0; c < d; c += 8) TRow.Load8(row, rows.Element + c).Store(o + c);
+            else for (int c = 0; c < d; c++) o[c] = ReferenceAttention.Element(rows.Type, row, rows.Element + c);
+        }
+    }
+
     /// <summary>16 keys: eight queries at a time (eight independent chains hide the FMA latency), then one at a time.</summary>
-    private static void ScoresT16<TRow>(float* q, int nq, int d, ushort* kt, int stride, float scale, float* scores, int scoreStride) where TRow : struct, IKvRow
+    private static void ScoresT16<TRow>(float* q, int nq, int d, byte* kt, long stride, float scale, float* scores, int scoreStride) where TRow : struct, IKvRow
     {
         int j = 0;
         for (; j + 8 <= nq; j += 8)
@@ -91,7 +149,7 @@ public static unsafe class AttentionKernels
             Vector512<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
             for (int c = 0; c < d; c++)
             {
-                Vector512<float> kv = TRow.Load16((byte*)(kt + (long)c * stride), 0);
+                Vector512<float> kv = TRow.Load16(kt + c * stride, 0);
                 float* qc = q0 + c;
                 a0 = Vector512.FusedMultiplyAdd(Vector512.Create(qc[0]), kv, a0);
                 a1 = Vector512.FusedMultiplyAdd(Vector512.Create(qc[d]), kv, a1);
@@ -110,12 +168,12 @@ public static unsafe class AttentionKernels
         {
             float* qj = q + (long)j * d;
             Vector512<float> a = default;
-            for (int c = 0; c < d; c++) a = Vector512.FusedMultiplyAdd(Vector512.Create(qj[c]), TRow.Load16((byte*)(kt + (long)c * stride), 0), a);
+            for (int c = 0; c < d; c++) a = Vector512.FusedMultiplyAdd(Vector512.Create(qj[c]), TRow.Load16(kt + c * stride, 0), a);
             (a * scale).Store(scores + (long)j * scoreStride);
         }
     }
 
-    private static void ScoresT8<TRow>(float* q, int nq, int d, ushort* kt, int stride, float scale, float* scores, int scoreStride) where TRow : struct, IKvRow
+    private static void ScoresT8<TRow>(float* q, int nq, int d, byte* kt, long stride, float scale, float* scores, int scoreStride) where TRow : struct, IKvRow
     {
         int j = 0;
         for (; j + 8 <= nq; j += 8)
@@ -124,7 +182,7 @@ public static unsafe class AttentionKernels
             Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default, a4 = default, a5 = default, a6 = default, a7 = default;
             for (int c = 0; c < d; c++)
             {
-                Vector256<float> kv = TRow.Load8((byte*)(kt + (long)c * stride), 0);
+                Vector256<float> kv = TRow.Load8(kt + c * stride, 0);
                 float* qc = q0 + c;
                 a0 = Vector256.FusedMultiplyAdd(Vector256.Create(qc[0]), kv, a0);
                 a1 = Vector256.FusedMultiplyAdd(Vector256.Create(qc[d]), kv, a1);
@@ -143,7 +201,7 @@ public static unsafe class AttentionKernels
         {
             float* qj = q + (long)j * d;
             Vector256<float> a = default;
-            for (int c = 0; c < d; c++) a = Vector256.FusedMultiplyAdd(Vector256.Create(qj[c]), TRow.Load8((byte*)(kt + (long)c * stride), 0), a);
+            for (int c = 0; c < d; c++) a = Vector256.FusedMultiplyAdd(Vector256.Create(qj[c]), TRow.Load8(kt + c * stride, 0), a);
             (a * scale).Store(scores + (long)j * scoreStride);
         }
     }
@@ -183,6 +241,7 @@ public static unsafe class AttentionKernels
             case GgmlType.F16: Accumulate<ExactF16>(lanes, probs, group, probStride, values, count, output, outStride, headDim); break;
             case GgmlType.Q8_0: Accumulate<Q8_0Row>(lanes, probs, group, probStride, values, count, output, outStride, headDim); break;
             case GgmlType.Q4_0: Accumulate<Q4_0Row>(lanes, probs, group, probStride, values, count, output, outStride, headDim); break;
+            case GgmlType.F32: Accumulate<F32Row>(lanes, probs, group, probStride, values, count, output, outStride, headDim); break;
             default: throw new NotSupportedException($"Attention reads F16, Q8_0 or Q4_0 cache rows, not {values.Type}.");
         }
     }
@@ -228,6 +287,15 @@ public static unsafe class AttentionKernels
         public static Vector512<float> Load16(byte* row, int e) => HalfConvert.FiniteHalfToFloat16(Vector256.Load((ushort*)row + e));
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public static Vector256<float> Load8(byte* row, int e) => HalfConvert.FiniteHalfToFloat8(Vector128.Load((ushort*)row + e));
+    }
+
+    /// <summary>F32: rows already widened (<see cref="WidenRows"/>).</summary>
+    private readonly struct F32Row : IKvRow
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector512<float> Load16(byte* row, int e) => Vector512.Load((float*)row + e);
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static Vector256<float> Load8(byte* row, int e) => Vector256.Load((float*)row + e);
     }
 
     /// <summary>Q8_0: (float)q · d, q the block's signed bytes.</summary>

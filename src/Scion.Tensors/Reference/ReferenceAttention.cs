@@ -17,6 +17,7 @@ public static unsafe class ReferenceAttention
         switch (type)
         {
             case GgmlType.F16: return HalfConvert.HalfToFloat(((ushort*)row)[e]);
+            case GgmlType.F32: return ((float*)row)[e];
             case GgmlType.Q8_0:
             {
                 byte* b = row + (e >> 5) * BlockLayout.Q8_0Bytes;
@@ -73,6 +74,20 @@ public static unsafe class ReferenceAttention
                 float* q = queries + (long)j * headDim;
                 float acc = 0;
                 for (int d = 0; d < headDim; d++) acc = MathF.FusedMultiplyAdd(q[d], (float)keys[(long)d * keyStride + k], acc);
+                scores[(long)j * scoreStride + k] = acc * scale;
+            }
+    }
+
+    /// <summary>As above over transposed keys already widened to floats.</summary>
+    public static void ScoresTransposed(float* queries, int queryCount, int headDim, float* keys, int keyStride, int count, float scale,
+        float* scores, int scoreStride)
+    {
+        for (int j = 0; j < queryCount; j++)
+            for (int k = 0; k < count; k++)
+            {
+                float* q = queries + (long)j * headDim;
+                float acc = 0;
+                for (int d = 0; d < headDim; d++) acc = MathF.FusedMultiplyAdd(q[d], keys[(long)d * keyStride + k], acc);
                 scores[(long)j * scoreStride + k] = acc * scale;
             }
     }

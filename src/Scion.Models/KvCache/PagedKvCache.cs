@@ -18,6 +18,7 @@ public sealed class PagedKvCache
     private readonly byte[][] _values; // per layer: [blocks, blockSize, ValueRowBytes]
     private readonly bool[] _nonFinite; // per layer: some key or value written since the last Clear is Inf/NaN in half
     private readonly Stack<int> _free;
+    [ThreadStatic] private static ushort[]? t_halves; // one position's keys as halves, before they are spread over the block
     private readonly Dictionary<int, KvBlockTable> _tables = [];
 
     public int BlockSize { get; }
@@ -166,8 +167,8 @@ public sealed class PagedKvCache
     /// <summary>One position's keys as halves into column <paramref name="slot"/> of its block's [Hkv·Dh, blockSize] tile.</summary>
     private bool StoreTransposed(ReadOnlySpan<float> key, byte[] keys, int block, int slot)
     {
-        Span<ushort> halves = KvDim <= 1024 ? stackalloc ushort[KvDim] : new ushort[KvDim];
-        HalfConvert.FloatToHalf(key, halves);
+        var halves = t_halves is { } buffer && buffer.Length >= KvDim ? buffer : t_halves = new ushort[KvDim];
+        HalfConvert.FloatToHalf(key, halves.AsSpan(0, KvDim));
         var tile = MemoryMarshal.Cast<byte, ushort>(keys.AsSpan((int)((long)block * BlockSize * KeyRowBytes), BlockSize * KeyRowBytes));
         for (int e = 0; e < KvDim; e++) tile[e * BlockSize + slot] = halves[e];
         return AllHalfFinite(key);

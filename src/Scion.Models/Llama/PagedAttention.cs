@@ -38,7 +38,11 @@ internal static unsafe class PagedAttention
     internal static void Run(ReadOnlySpan<float> q, Span<float> output, int rows, int[] positions, KvBlockTable[] tables,
         PagedKvCache cache, int layer, int heads, int kvHeads, int headDim, int slidingWindow, WorkerPool pool, KernelLevel level, int tileRows = TileRows)
     {
-        var tiles = Tiles(rows, positions, tables, slidingWindow > 0 ? 1 : tileRows);
+        // Tiles only change speed, never bits: shorten them so a tile's scores stay within about 4 MiB per thread.
+        int longest = 1;
+        for (int t = 0; t < rows; t++) longest = Math.Max(longest, positions[t] + 1);
+        int most = (int)Math.Clamp((1L << 20) / ((long)heads / kvHeads * longest), 1, tileRows);
+        var tiles = Tiles(rows, positions, tables, slidingWindow > 0 ? 1 : most);
         fixed (float* qp = q, op = output)
         fixed (byte* kp = cache.Keys(layer), vp = cache.Values(layer))
         {

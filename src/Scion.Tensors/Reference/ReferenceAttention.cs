@@ -66,28 +66,23 @@ public static unsafe class ReferenceAttention
     /// <param name="queries">[count of queries, headDim].</param>
     /// <param name="keys">[headDim, keyStride] halves; keys 0..count-1 of each line are read.</param>
     public static void ScoresTransposed(float* queries, int queryCount, int headDim, Half* keys, int keyStride, int count, float scale,
-        float* scores, int scoreStride)
-    {
-        for (int j = 0; j < queryCount; j++)
-            for (int k = 0; k < count; k++)
-            {
-                float* q = queries + (long)j * headDim;
-                float acc = 0;
-                for (int d = 0; d < headDim; d++) acc = MathF.FusedMultiplyAdd(q[d], (float)keys[(long)d * keyStride + k], acc);
-                scores[(long)j * scoreStride + k] = acc * scale;
-            }
-    }
+        float* scores, int scoreStride) =>
+        ScoresTransposed(queries, queryCount, headDim, GgmlType.F16, (byte*)keys, 2L * keyStride, count, scale, scores, scoreStride);
 
     /// <summary>As above over transposed keys already widened to floats.</summary>
     public static void ScoresTransposed(float* queries, int queryCount, int headDim, float* keys, int keyStride, int count, float scale,
-        float* scores, int scoreStride)
+        float* scores, int scoreStride) =>
+        ScoresTransposed(queries, queryCount, headDim, GgmlType.F32, (byte*)keys, 4L * keyStride, count, scale, scores, scoreStride);
+
+    private static void ScoresTransposed(float* queries, int queryCount, int headDim, GgmlType type, byte* keys, long lineBytes, int count,
+        float scale, float* scores, int scoreStride)
     {
         for (int j = 0; j < queryCount; j++)
             for (int k = 0; k < count; k++)
             {
                 float* q = queries + (long)j * headDim;
                 float acc = 0;
-                for (int d = 0; d < headDim; d++) acc = MathF.FusedMultiplyAdd(q[d], keys[(long)d * keyStride + k], acc);
+                for (int d = 0; d < headDim; d++) acc = MathF.FusedMultiplyAdd(q[d], Element(type, keys + d * lineBytes, k), acc);
                 scores[(long)j * scoreStride + k] = acc * scale;
             }
     }

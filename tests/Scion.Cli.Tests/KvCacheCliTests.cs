@@ -8,7 +8,7 @@ public class KvCacheCliTests
     [Fact]
     public void GenerateWithAQ8_0CacheStillTellsTheStory()
     {
-        var r = CliRunner.Run("generate", "-p", "Once upon a time", "--greedy", "-n", "40", "-ctk", "q8_0", "--cache-type-v", "q8_0");
+        var r = CliRunner.Run("generate", "-p", "Once upon a time", "--greedy", "-n", "40", "-ctk", "Q8_0", "--cache-type-v", "q8_0");
         Assert.True(r.ExitCode == 0, r.Err);
         Assert.Contains("Once upon a time, there was a little girl named Lily. She loved to play outside in the park.", r.Out);
     }
@@ -26,7 +26,7 @@ public class KvCacheCliTests
         var r = CliRunner.Run("generate", "-p", "x", "--cache-type-v", "q5_1");
         Assert.Equal(2, r.ExitCode);
         Assert.Contains("--cache-type-v", r.Err);
-        Assert.Contains("'f16' 'q8_0' 'q4_0'", r.Err);
+        Assert.Contains("--cache-type-v: expected one of f16, q8_0, q4_0, got 'q5_1'", r.Err);
         Assert.DoesNotContain("   at ", r.Err);
     }
 

@@ -19,7 +19,14 @@ internal sealed class KvCacheOptions
             DefaultValueFactory = _ => "f16",
             HelpName = "TYPE",
         };
-        o.AcceptOnlyFromAmong([.. KvCacheFormat.Names]);
+        // Any case, as llama.cpp takes Q8_0 and q8_0 alike; the error lists the choices.
+        o.Validators.Add(r =>
+        {
+            string? v = r.Tokens.Count > 0 ? r.Tokens[^1].Value : null;
+            if (v is not null && !KvCacheFormat.Names.Contains(v.ToLowerInvariant()))
+                r.AddError($"{name}: expected one of {string.Join(", ", KvCacheFormat.Names)}, got '{v}'.");
+        });
+        o.CompletionSources.Add([.. KvCacheFormat.Names]);
         return o;
     }
 

@@ -63,7 +63,7 @@ mkdir -p "$keep"
 for kind in crashes hangs; do
   for f in "$findings"/default/$kind/id:*; do
     [ -f "$f" ] || continue
-    name="$kind-$(sha1sum "$f" | cut -c1-16).bin"
+    name="$kind-$(sha1sum "$f" | cut -c1-16).input"
     if [ ! -f "$keep/$name" ]; then cp "$f" "$keep/$name"; new=$((new + 1)); fi
   done
 done

@@ -52,6 +52,15 @@ public sealed class FuzzRegressionTests
     }
 
     [Fact]
+    public void Regression_files_are_named_as_fuzz_inputs()
+    {
+        // Raw parser inputs, KIND-HASH.input, as fuzz/run.sh names them: nothing in fuzz/regressions passes for a model file.
+        string regressions = Path.Combine(BundledModel.RepositoryRoot, "fuzz", "regressions");
+        var files = Directory.Exists(regressions) ? Directory.EnumerateFiles(regressions, "*", SearchOption.AllDirectories).ToList() : [];
+        Assert.All(files, f => Assert.Matches(@"^(crashes|hangs)-[0-9a-f]{16}\.input$", Path.GetFileName(f)));
+    }
+
+    [Fact]
     public void Regressions_are_kept_only_for_existing_targets()
     {
         string regressions = Path.Combine(BundledModel.RepositoryRoot, "fuzz", "regressions");

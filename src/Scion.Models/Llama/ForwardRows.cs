@@ -90,7 +90,7 @@ internal static unsafe class ForwardRows
                 var q = new Span<float>(Q + (long)t * qDim, qDim);
                 var k = new Span<float>(K + (long)t * kvDim, kvDim);
                 Rope.ApplyRow(q, Heads, k, KvHeads, Positions[t]);
-                // The cache holds half-precision values (llama.cpp's default F16 KV cache numerics), rounded to nearest even.
+                // The cache stores them in its format: halves rounded to nearest even (llama.cpp's default F16 numerics) or Q8_0/Q4_0 blocks.
                 Cache.Write(Layer, Tables[t], Positions[t], k, new ReadOnlySpan<float>(V + (long)t * kvDim, kvDim));
             }
         }

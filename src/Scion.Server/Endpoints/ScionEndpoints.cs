@@ -42,6 +42,10 @@ internal static class ScionEndpoints
             w.WriteNumber("blocks_total", s.KvBlocksTotal);
             w.WriteNumber("blocks_cached", s.KvBlocksCached);
             w.WriteNumber("usage", s.KvUsage);
+            w.WriteNumber("tokens", host.Engine.KvCacheTokens);
+            w.WriteNumber("bytes", host.Engine.KvCacheBytes);
+            w.WriteString("type_k", Scion.Models.KvCache.KvCacheFormat.Name(host.Engine.KvFormat.Keys));
+            w.WriteString("type_v", Scion.Models.KvCache.KvCacheFormat.Name(host.Engine.KvFormat.Values));
             w.WriteEndObject();
             w.WriteStartObject("prefix_cache");
             w.WriteNumber("query_tokens", s.PrefixQueryTokens);

@@ -94,6 +94,10 @@ public sealed partial class ConsoleAssetsTests : IAsyncLifetime
         Assert.Equal(7, itl.GetProperty("count").GetInt32()); // 8 tokens, 7 gaps
         Assert.True(itl.GetProperty("p50").GetDouble() <= itl.GetProperty("p99").GetDouble());
         Assert.True(s.GetProperty("kv_cache").GetProperty("blocks_total").GetInt32() > 0);
+        Assert.Equal(s.GetProperty("kv_cache").GetProperty("blocks_total").GetInt32() * 16, s.GetProperty("kv_cache").GetProperty("tokens").GetInt32());
+        Assert.True(s.GetProperty("kv_cache").GetProperty("bytes").GetInt64() > 0);
+        Assert.Equal("f16", s.GetProperty("kv_cache").GetProperty("type_k").GetString());
+        Assert.Equal("f16", s.GetProperty("kv_cache").GetProperty("type_v").GetString());
         Assert.Equal(1, s.GetProperty("adapters").GetProperty("registered").GetInt32());
     }
 

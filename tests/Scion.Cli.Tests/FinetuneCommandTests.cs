@@ -80,7 +80,14 @@ public class FinetuneCommandTests : IDisposable
             "--warmup", "3", "--schedule", "linear", "--seed", "1");
         Assert.True(code == 0, err);
         Assert.Contains("step 30/30", err);
-        Assert.True(JsonDocument.Parse(output).RootElement.GetProperty("steps").GetInt32() == 30);
+        var summary = JsonDocument.Parse(output).RootElement;
+        Assert.True(summary.GetProperty("steps").GetInt32() == 30);
+        // Useful FLOP/s and their share of the FMA peak measured on the trainer's threads, in the summary and the log.
+        double flops = summary.GetProperty("flops_per_s").GetDouble(), peak = summary.GetProperty("fma_peak_flops").GetDouble();
+        Assert.True(flops > 0 && peak > 0, output);
+        Assert.Equal(Math.Round(flops / peak, 4), summary.GetProperty("peak_fraction").GetDouble(), 3);
+        Assert.Contains("fp32 FMA peak", err);
+        Assert.Contains("GFLOP/s (", err);
         Assert.Equal(30, File.ReadAllLines(P("adapter/metrics.jsonl")).Count(l => l.Contains("\"loss\"")));
         double after = EvalLoss(P("adapter"));
         Assert.True(after < before / 3, $"held-out loss {before} → {after}");

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Scion.Cli.CommandLine;
+using Scion.Models.Bench;
 using Scion.Training.Data;
 using Scion.Training.Model;
 using Scion.Training.Optim;
@@ -68,6 +69,12 @@ internal static class FinetuneCommand
                          $"({trainingModel.Parameters().Sum(x => (long)x.Length)} parameters) for {tuner.TotalSteps} steps");
         tuner.Progress = io.Err;
         if (resume is not null) tuner.Resume(resume);
+        // The denominator of "fraction of peak": best of a few short FMA runs on the trainer's own threads (~50 ms).
+        tuner.FmaPeakFlops = Roofline.MeasureFmaPeak(trainingModel.Pool, repetitions: 5, iterationsPerItem: 500_000).Max() * 1e9;
+        io.Err.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"fp32 FMA peak {tuner.FmaPeakFlops / 1e9:F0} GFLOP/s on {trainingModel.Pool.ThreadCount} threads; useful work {tuner.Cost.StepFlops(1, 1) / 1e9:F3} GFLOP per trained token"));
+        StepMetrics? last = null;
+        tuner.StepCompleted += m => last = m;
 
         var result = io.ErrIsTerminal ? RunLive(tuner, io, cancel) : tuner.Run(cancel);
         var summary = new Dictionary<string, object?>
@@ -79,6 +86,10 @@ internal static class FinetuneCommand
             ["eval_loss"] = result.FinalEval is { } ev ? Math.Round(ev.Loss, 6) : null,
             ["eval_perplexity"] = result.FinalEval is { } ev2 ? Math.Round(ev2.Perplexity, 6) : null,
             ["checkpoint"] = result.CheckpointDirectory,
+            ["tokens_per_s"] = last is null ? null : Math.Round(last.TokensPerSecond, 1),
+            ["flops_per_s"] = last is null ? null : Math.Round(last.FlopsPerSecond),
+            ["fma_peak_flops"] = Math.Round(tuner.FmaPeakFlops),
+            ["peak_fraction"] = last?.PeakFraction is { } f ? Math.Round(f, 4) : null,
         };
         io.Out.WriteLine(JsonSerializer.Serialize(summary, JsonOutput.Options));
         return result.Interrupted ? ExitCodes.Interrupted : ExitCodes.Success;
@@ -104,7 +115,7 @@ internal static class FinetuneCommand
                 {
                     task.Value = m.Step;
                     task.Description = string.Create(CultureInfo.InvariantCulture,
-                        $"step {m.Step}/{m.TotalSteps}  loss {m.Loss:F4}  lr {m.LearningRate:G3}  {m.TokensPerSecond:F0} tok/s  ETA {TimeSpan.FromSeconds(Math.Round(m.EtaSeconds)):c}");
+                        $"step {m.Step}/{m.TotalSteps}  loss {m.Loss:F4}  lr {m.LearningRate:G3}  {m.TokensPerSecond:F0} tok/s  {FineTuner.Speed(m)}  ETA {TimeSpan.FromSeconds(Math.Round(m.EtaSeconds)):c}");
                 };
                 result = tuner.Run(cancel);
             });

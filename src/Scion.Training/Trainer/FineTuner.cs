@@ -40,6 +40,7 @@ public sealed class FineTuner
     private readonly List<double> _losses = [];
     private long _step;
     private DataPosition _position;
+    private bool _fresh = true; // until Resume: a run from step 0
 
     public FineTuner(TrainingModel model, PeftOptions peft, TrainerOptions options, IReadOnlyList<TrainingExample> train,
         IReadOnlyList<TrainingExample>? validation, string outputDirectory, string? baseModelName = null, PeftAdapter? startFrom = null)
@@ -58,6 +59,7 @@ public sealed class FineTuner
         if (startFrom is null) AdapterFactory.Initialize(model, peft, options.Seed);
         else AdapterFactory.Load(model, startFrom, trainable: true);
         _parameters = model.Parameters();
+        Cost = new TrainingCost(model);
         _optimizer = new AdamW(_parameters, new AdamWOptions { WeightDecay = options.WeightDecay }) { Pool = model.Pool };
         _rng = new Xoshiro256(options.Seed ^ 0x9E3779B97F4A7C15UL);
         _order = new DataOrder(train, options.BatchTokens, options.Seed);
@@ -90,6 +92,13 @@ public sealed class FineTuner
 
     /// <summary>Progress lines (stderr in the CLI); null for none.</summary>
     public TextWriter? Progress { get; set; }
+
+    /// <summary>The machine's fp32 FMA peak in FLOP/s for the model's threads (measured by the caller); 0 when unknown.
+    /// Step metrics then carry the fraction of it that the run's useful FLOP/s reach.</summary>
+    public double FmaPeakFlops { get; set; }
+
+    /// <summary>The useful work a step does (<see cref="TrainingCost"/>), from the model with its adapters installed.</summary>
+    public TrainingCost Cost { get; }
 
     /// <summary>Called after every optimizer step (tests use it to interrupt a run at a given step).</summary>
     public event Action<StepMetrics>? StepCompleted;
@@ -153,21 +162,29 @@ public sealed class FineTuner
     private IEnumerable<TrainPause> Work()
     {
         Directory.CreateDirectory(OutputDirectory);
+        if (_fresh) File.Delete(Path.Combine(OutputDirectory, MetricsFile)); // a new run into a reused (--force) folder starts a new log
         var clock = Stopwatch.StartNew();
         long startStep = _step, tokensSeen = 0;
+        double flopsDone = 0;
         while (_step < TotalSteps && !DataExhausted)
         {
             var step = new StepWork();
             foreach (var pause in TrainStep(step)) yield return pause;
             var (loss, gradNorm, tokens, lr) = (step.Loss, step.GradNorm, step.Tokens, step.Lr);
             tokensSeen += tokens;
+            flopsDone += Cost.StepFlops(tokens, step.Targets);
             double elapsed = clock.Elapsed.TotalSeconds;
             double perStep = elapsed / (_step - startStep);
+            double flopsPerSecond = flopsDone / Math.Max(elapsed, 1e-9);
             var metrics = new StepMetrics((int)_step, TotalSteps, _position.Epoch, loss, lr, gradNorm, tokens,
-                tokensSeen / Math.Max(elapsed, 1e-9), elapsed, perStep * (TotalSteps - _step));
+                tokensSeen / Math.Max(elapsed, 1e-9), elapsed, perStep * (TotalSteps - _step))
+            {
+                FlopsPerSecond = flopsPerSecond,
+                PeakFraction = FmaPeakFlops > 0 ? flopsPerSecond / FmaPeakFlops : null,
+            };
             AppendMetrics(metrics);
             Progress?.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"step {_step}/{TotalSteps}  epoch {_position.Epoch}  loss {loss:F4}  lr {lr:G3}  grad {gradNorm:F3}  {metrics.TokensPerSecond:F0} tok/s  ETA {TimeSpan.FromSeconds(Math.Round(metrics.EtaSeconds)):c}"));
+                $"step {_step}/{TotalSteps}  epoch {_position.Epoch}  loss {loss:F4}  lr {lr:G3}  grad {gradNorm:F3}  {metrics.TokensPerSecond:F0} tok/s  {Speed(metrics)}  ETA {TimeSpan.FromSeconds(Math.Round(metrics.EtaSeconds)):c}"));
             if (Options.EvalEvery > 0 && _step % Options.EvalEvery == 0 && _validation is not null && _step < TotalSteps) LogEval();
             if (Options.CheckpointEvery > 0 && _step % Options.CheckpointEvery == 0 && _step < TotalSteps) SaveCheckpoint();
             StepCompleted?.Invoke(metrics);
@@ -178,10 +195,15 @@ public sealed class FineTuner
         Result = new TrainResult((int)_step, false, _losses, finalEval, _lastCheckpoint);
     }
 
+    /// <summary>"118 GFLOP/s (0.51 of peak)": useful FLOP/s since the run started, and its share of the FMA peak when known.</summary>
+    public static string Speed(StepMetrics m) => string.Create(CultureInfo.InvariantCulture,
+        $"{m.FlopsPerSecond / 1e9:F1} GFLOP/s") + (m.PeakFraction is { } f ? string.Create(CultureInfo.InvariantCulture, $" ({f:F2} of peak)") : "");
+
     private sealed class StepWork
     {
         public double Loss, GradNorm;
         public int Tokens;
+        public long Targets;
         public float Lr;
     }
 
@@ -225,6 +247,7 @@ public sealed class FineTuner
         result.Loss = stepLoss;
         result.GradNorm = gradNorm;
         result.Tokens = batches.Sum(b => b.Tokens);
+        result.Targets = targets;
         result.Lr = lr;
     }
 
@@ -244,11 +267,17 @@ public sealed class FineTuner
 
     private static double Round(double v) => double.IsFinite(v) ? Math.Round(v, 6) : v;
 
-    private void AppendMetrics(StepMetrics m) => AppendLine(JsonSerializer.Serialize(new Dictionary<string, object>
+    private void AppendMetrics(StepMetrics m)
     {
-        ["step"] = m.Step, ["epoch"] = m.Epoch, ["loss"] = Round(m.Loss), ["lr"] = m.LearningRate, ["grad_norm"] = Round(m.GradNorm),
-        ["tokens"] = m.Tokens, ["tokens_per_s"] = Math.Round(m.TokensPerSecond, 1), ["elapsed_s"] = Math.Round(m.ElapsedSeconds, 3),
-    }));
+        var line = new Dictionary<string, object>
+        {
+            ["step"] = m.Step, ["epoch"] = m.Epoch, ["loss"] = Round(m.Loss), ["lr"] = m.LearningRate, ["grad_norm"] = Round(m.GradNorm),
+            ["tokens"] = m.Tokens, ["tokens_per_s"] = Math.Round(m.TokensPerSecond, 1), ["elapsed_s"] = Math.Round(m.ElapsedSeconds, 3),
+            ["flops_per_s"] = Math.Round(m.FlopsPerSecond),
+        };
+        if (m.PeakFraction is { } f) line["peak_fraction"] = Math.Round(f, 4);
+        AppendLine(JsonSerializer.Serialize(line));
+    }
 
     // The metrics log is append-only (a log, not state); resume trims it back to the checkpoint's step.
     private void AppendLine(string line) => File.AppendAllText(Path.Combine(OutputDirectory, MetricsFile), line + "\n");
@@ -284,6 +313,7 @@ public sealed class FineTuner
         CheckFingerprint(Path.Combine(dir, StateJsonFile), dir);
         (_step, _position) = TrainerState.Read(Path.Combine(dir, StateFile), _rng, _parameters, _optimizer);
         _losses.Clear();
+        _fresh = false;
         TrimMetrics();
         Progress?.WriteLine($"resumed from {dir} at step {_step} (epoch {_position.Epoch}, example {_position.Cursor})");
     }

@@ -1,6 +1,6 @@
 namespace Scion.Training.Autograd;
 
-public sealed partial class Tape
+public sealed unsafe partial class Tape
 {
     /// <summary>
     /// DoRA with PEFT's semantics (DoraLinearLayer): s = m / ‖W + scale·B A‖ (per output row, norm
@@ -29,46 +29,43 @@ public sealed partial class Tape
         for (int i = 0; i < hs.Length; i++) hs[i] *= scale;
 
         var y = NewTensor(tokens, outF);
-        w.Forward(x.Data, y.Data, tokens);                  // base = x Wᵀ
         var u = new float[tokens * outF];                   // [T, out] = xd Wᵀ + lora: what s multiplies (dm needs it)
         if (dropped is null)
         {
-            y.Data.AsSpan().CopyTo(u);
+            w.Forward(x.Data, u, tokens);                   // x Wᵀ
             Gemm.XWt(Pool, hs, b.Data, u, tokens, outF, rank, accumulate: true);
-            for (int i = 0; i < u.Length; i++) y.Data[i] = s[i % outF] * u[i];
+            fixed (float* pu = u, ps = s, py = y.Data) DoraKernels.ScaleColumns(Pool, pu, ps, py, tokens, outF);
         }
         else
         {
+            // y = x Wᵀ + (s − 1) ⊙ (xd Wᵀ) + s ⊙ lora = x Wᵀ − xd Wᵀ + s ⊙ u.
+            w.Forward(x.Data, y.Data, tokens);              // base = x Wᵀ
             var baseDropped = new float[tokens * outF];     // [T, out] = xd Wᵀ
-            var lora = new float[tokens * outF];            // [T, out] = scale · xd Aᵀ Bᵀ
             w.Forward(xd, baseDropped, tokens);
-            Gemm.XWt(Pool, hs, b.Data, lora, tokens, outF, rank, accumulate: false);
-            for (int i = 0; i < u.Length; i++)
-            {
-                float si = s[i % outF];
-                u[i] = baseDropped[i] + lora[i];
-                y.Data[i] += (si - 1f) * baseDropped[i] + si * lora[i];
-            }
+            baseDropped.AsSpan().CopyTo(u);
+            Gemm.XWt(Pool, hs, b.Data, u, tokens, outF, rank, accumulate: true);
+            var su = new float[tokens * outF];
+            fixed (float* pu = u, ps = s, psu = su) DoraKernels.ScaleColumns(Pool, pu, ps, psu, tokens, outF);
+            for (int i = 0; i < u.Length; i++) y.Data[i] += su[i] - baseDropped[i];
         }
 
         if (ShouldRecord(x, a, b) || ShouldRecord(magnitude))
             Record(y, 2L * outF + hs.Length + u.Length + (dropped is null ? 0 : dropped.Length + dropped.Length / 4), () =>
             {
                 var dy = y.Grad!;
+                bool needDys = a.RequiresGrad || b.RequiresGrad || x.RequiresGrad;
+                if (!needDys && !magnitude.RequiresGrad) return;
+                var dys = new float[dy.Length]; // [T, out] = dy ⊙ s, the gradient of the adapter branch and of u
+                var dots = new double[outF];    // Σ_t dy ⊙ u per output, for dm
+                fixed (float* pdy = dy, pu = u, ps = s, pdys = dys)
+                fixed (double* pdots = dots)
+                    DoraKernels.ScaleAndColumnDots(Pool, pdy, pu, ps, pdys, pdots, tokens, outF);
                 if (magnitude.RequiresGrad)
                 {
                     var dm = magnitude.EnsureGrad();
-                    for (int o = 0; o < outF; o++)
-                    {
-                        double acc = 0;
-                        for (int t = 0; t < tokens; t++) acc += dy[t * outF + o] * u[t * outF + o];
-                        dm[o] += (float)(acc / norms[o]);
-                    }
+                    for (int o = 0; o < outF; o++) dm[o] += (float)(dots[o] / norms[o]);
                 }
-                if (!a.RequiresGrad && !b.RequiresGrad && !x.RequiresGrad) return;
-                var dys = new float[dy.Length]; // [T, out] = dy ⊙ s, the gradient of the adapter branch and of u
-                for (int t = 0; t < tokens; t++)
-                    for (int o = 0; o < outF; o++) dys[t * outF + o] = dy[t * outF + o] * s[o];
+                if (!needDys) return;
                 if (b.RequiresGrad) Gemm.AccDyTX(Pool, dys, hs, b.EnsureGrad(), tokens, outF, rank);
                 if (!a.RequiresGrad && !x.RequiresGrad) return;
                 var dh = new float[tokens * rank];

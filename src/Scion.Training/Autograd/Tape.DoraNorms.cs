@@ -4,7 +4,7 @@ using Scion.Tensors;
 
 namespace Scion.Training.Autograd;
 
-public sealed partial class Tape
+public sealed unsafe partial class Tape
 {
     // Last norms per frozen weight with the A, B and scale they came from. A and B change once per optimizer step,
     // but a step asks for the norms once per micro-batch and again in each checkpointed replay: those reuse them.
@@ -29,9 +29,7 @@ public sealed partial class Tape
         int outF = w.Rows, inF = w.Cols;
         if (a.Length != rank * inF || b.Length != outF * rank || norms.Length != outF)
             throw new ArgumentException($"DoraWeightNorms: needs A [{rank}, {inF}], B [{outF}, {rank}], norms [{outF}]; found {a.Length}, {b.Length}, {norms.Length} values.");
-        var job = new NormJob { W = w, A = a.ToArray(), B = b.ToArray(), Rank = rank, Scale = scale, Result = new float[outF] };
-        pool.Run((outF + NormJob.RowsPerItem - 1) / NormJob.RowsPerItem, ref job);
-        job.Result.CopyTo(norms);
+        fixed (float* pa = a, pb = b, pn = norms) DoraKernels.WeightNorms(pool, w, pa, pb, rank, scale, pn);
     }
 
     /// <summary>The norms for the current A and B, reused while A, B and scale are bitwise unchanged.</summary>
@@ -53,32 +51,4 @@ public sealed partial class Tape
 
     private static bool SameBits(float[] x, float[] y) =>
         x.Length == y.Length && MemoryMarshal.AsBytes(x.AsSpan()).SequenceEqual(MemoryMarshal.AsBytes(y.AsSpan()));
-
-    private struct NormJob : IParallelJob
-    {
-        public const int RowsPerItem = 16;
-        public IFrozenWeight W;
-        public float[] A, B, Result; // [r, in], [out, r], [out]
-        public int Rank;
-        public float Scale;
-
-        public readonly void Execute(int item)
-        {
-            int inF = W.Cols, o1 = Math.Min(W.Rows, (item + 1) * RowsPerItem);
-            var row = new float[inF];
-            for (int o = item * RowsPerItem; o < o1; o++)
-            {
-                W.DequantizeRow(o, row);
-                for (int k = 0; k < Rank; k++)
-                {
-                    float c = Scale * B[o * Rank + k];
-                    var ar = A.AsSpan(k * inF, inF);
-                    for (int i = 0; i < inF; i++) row[i] += c * ar[i];
-                }
-                double sum = 0;
-                for (int i = 0; i < inF; i++) sum += (double)row[i] * row[i];
-                Result[o] = (float)Math.Sqrt(sum);
-            }
-        }
-    }
 }

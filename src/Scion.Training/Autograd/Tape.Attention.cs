@@ -31,9 +31,9 @@ public sealed partial class Tape
         if (ShouldRecord(q, k, v))
             Record(y, lse.Length, () =>
             {
-                float[] dq = q.RequiresGrad ? q.EnsureGrad() : new float[q.Length];
-                float[] dk = k.RequiresGrad ? k.EnsureGrad() : new float[k.Length];
-                float[] dv = v.RequiresGrad ? v.EnsureGrad() : new float[v.Length];
+                float[] dq = q.RequiresGrad ? q.EnsureGrad() : Tensor.ZeroedArray(q.Length);
+                float[] dk = k.RequiresGrad ? k.EnsureGrad() : Tensor.ZeroedArray(k.Length);
+                float[] dv = v.RequiresGrad ? v.EnsureGrad() : Tensor.ZeroedArray(v.Length);
                 AttentionKernels.Backward(Pool, layout, q.Data, k.Data, v.Data, y.Data, y.Grad!, lse, dq, dk, dv);
             });
         return y;

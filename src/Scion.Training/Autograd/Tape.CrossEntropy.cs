@@ -52,11 +52,11 @@ public sealed partial class Tape
         var compactTargets = new int[counted];
         for (int t = 0, i = 0; t < tokens; t++)
             if (targets[t] != IgnoreIndex) { rows[i] = t; compactTargets[i++] = targets[t]; }
-        float[] hc = counted == tokens ? h.Data : new float[(long)counted * dim];
+        float[] hc = counted == tokens ? h.Data : Tensor.ZeroedArray((long)counted * dim);
         if (counted != tokens)
             for (int i = 0; i < counted; i++) h.Data.AsSpan(rows[i] * dim, dim).CopyTo(hc.AsSpan(i * dim, dim));
 
-        var probs = new float[(long)counted * vocab]; // [counted, V]: logits, then softmax, then the gradient
+        var probs = Tensor.ZeroedArray((long)counted * vocab); // [counted, V]: logits, then softmax, then the gradient
         w.Forward(hc, probs, counted);
         var lse = new float[counted];
         var rowLoss = new double[counted];
@@ -74,7 +74,7 @@ public sealed partial class Tape
                     w.BackwardInput(probs, h.EnsureGrad(), counted);
                     return;
                 }
-                var dhc = new float[(long)counted * dim];
+                var dhc = Tensor.ZeroedArray((long)counted * dim);
                 w.BackwardInput(probs, dhc, counted);
                 var dh = h.EnsureGrad();
                 for (int i = 0; i < counted; i++)

@@ -29,7 +29,7 @@ public sealed unsafe partial class Tape
         for (int i = 0; i < hs.Length; i++) hs[i] *= scale;
 
         var y = NewTensor(tokens, outF);
-        var u = new float[tokens * outF];                   // [T, out] = xd Wᵀ + lora: what s multiplies (dm needs it)
+        var u = Tensor.ZeroedArray(tokens * outF);                   // [T, out] = xd Wᵀ + lora: what s multiplies (dm needs it)
         if (dropped is null)
         {
             w.Forward(x.Data, u, tokens);                   // x Wᵀ
@@ -40,11 +40,11 @@ public sealed unsafe partial class Tape
         {
             // y = x Wᵀ + (s − 1) ⊙ (xd Wᵀ) + s ⊙ lora = x Wᵀ − xd Wᵀ + s ⊙ u.
             w.Forward(x.Data, y.Data, tokens);              // base = x Wᵀ
-            var baseDropped = new float[tokens * outF];     // [T, out] = xd Wᵀ
+            var baseDropped = Tensor.ZeroedArray(tokens * outF);     // [T, out] = xd Wᵀ
             w.Forward(xd, baseDropped, tokens);
             baseDropped.AsSpan().CopyTo(u);
             Gemm.XWt(Pool, hs, b.Data, u, tokens, outF, rank, accumulate: true);
-            var su = new float[tokens * outF];
+            var su = Tensor.ZeroedArray(tokens * outF);
             fixed (float* pu = u, ps = s, psu = su) DoraKernels.ScaleColumns(Pool, pu, ps, psu, tokens, outF);
             for (int i = 0; i < u.Length; i++) y.Data[i] += su[i] - baseDropped[i];
         }
@@ -55,7 +55,7 @@ public sealed unsafe partial class Tape
                 var dy = y.Grad!;
                 bool needDys = a.RequiresGrad || b.RequiresGrad || x.RequiresGrad;
                 if (!needDys && !magnitude.RequiresGrad) return;
-                var dys = new float[dy.Length]; // [T, out] = dy ⊙ s, the gradient of the adapter branch and of u
+                var dys = Tensor.ZeroedArray(dy.Length); // [T, out] = dy ⊙ s, the gradient of the adapter branch and of u
                 var dots = new double[outF];    // Σ_t dy ⊙ u per output, for dm
                 fixed (float* pdy = dy, pu = u, ps = s, pdys = dys)
                 fixed (double* pdots = dots)
@@ -82,7 +82,7 @@ public sealed unsafe partial class Tape
                 else
                 {
                     // u = xd Wᵀ + lora collects dy ⊙ s, the base subtraction −xd Wᵀ collects −dy, plain base +dy.
-                    var dxd = new float[dropped.Length];
+                    var dxd = Tensor.ZeroedArray(dropped.Length);
                     for (int i = 0; i < dys.Length; i++) dys[i] -= dy[i];
                     w.BackwardInput(dys, dxd, tokens);
                     Gemm.AccXW(Pool, dh, a.Data, dxd, tokens, rank, inF);

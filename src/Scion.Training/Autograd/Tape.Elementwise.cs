@@ -6,7 +6,7 @@ public sealed partial class Tape
     public Tensor Add(Tensor a, Tensor b)
     {
         SameShape(a, b, nameof(Add));
-        var y = new Tensor(new float[a.Length], a.Shape);
+        var y = new Tensor(Tensor.ZeroedArray(a.Length), a.Shape);
         float[] ad = a.Data, bd = b.Data, yd = y.Data;
         for (int i = 0; i < yd.Length; i++) yd[i] = ad[i] + bd[i];
         if (ShouldRecord(a, b))
@@ -23,7 +23,7 @@ public sealed partial class Tape
     public Tensor Mul(Tensor a, Tensor b)
     {
         SameShape(a, b, nameof(Mul));
-        var y = new Tensor(new float[a.Length], a.Shape);
+        var y = new Tensor(Tensor.ZeroedArray(a.Length), a.Shape);
         float[] ad = a.Data, bd = b.Data, yd = y.Data;
         for (int i = 0; i < yd.Length; i++) yd[i] = ad[i] * bd[i];
         if (ShouldRecord(a, b))
@@ -47,7 +47,7 @@ public sealed partial class Tape
     /// <summary>s·x. x [any] → [same shape].</summary>
     public Tensor Scale(Tensor x, float s)
     {
-        var y = new Tensor(new float[x.Length], x.Shape);
+        var y = new Tensor(Tensor.ZeroedArray(x.Length), x.Shape);
         float[] xd = x.Data, yd = y.Data;
         for (int i = 0; i < yd.Length; i++) yd[i] = xd[i] * s;
         if (ShouldRecord(x))
@@ -64,7 +64,7 @@ public sealed partial class Tape
     public Tensor SwiGlu(Tensor gate, Tensor up)
     {
         SameShape(gate, up, nameof(SwiGlu));
-        var y = new Tensor(new float[gate.Length], gate.Shape);
+        var y = new Tensor(Tensor.ZeroedArray(gate.Length), gate.Shape);
         var forward = new SwiGluJob { Gate = gate.Data, Up = up.Data, Y = y.Data };
         RunChunks(ref forward, y.Length);
         if (ShouldRecord(gate, up))

@@ -50,7 +50,7 @@ public sealed partial class Tape
                 }
                 else
                 {
-                    var dxd = new float[dropped.Length];
+                    var dxd = Tensor.ZeroedArray(dropped.Length);
                     Gemm.AccXW(Pool, dh, a.Data, dxd, tokens, rank, inF);
                     DropoutBackward(dxd, keep!, dropout, dx);
                 }

@@ -1,3 +1,5 @@
+using System.Runtime.Intrinsics;
+
 namespace Scion.Training.Autograd;
 
 public sealed partial class Tape
@@ -7,8 +9,8 @@ public sealed partial class Tape
     {
         SameShape(a, b, nameof(Add));
         var y = new Tensor(Tensor.ZeroedArray(a.Length), a.Shape);
-        float[] ad = a.Data, bd = b.Data, yd = y.Data;
-        for (int i = 0; i < yd.Length; i++) yd[i] = ad[i] + bd[i];
+        var sum = new AddJob { A = a.Data, B = b.Data, Y = y.Data };
+        RunChunks(ref sum, y.Length);
         if (ShouldRecord(a, b))
             Record(y, 0, () =>
             {
@@ -17,6 +19,26 @@ public sealed partial class Tape
                 if (b.RequiresGrad) AddInto(b.EnsureGrad(), g);
             });
         return y;
+    }
+
+    /// <summary>Y = A + B, or A += B when Y is null; element by element, so any split and vector width give the same bits.</summary>
+    private struct AddJob : IChunkJob
+    {
+        public float[] A, B;
+        public float[]? Y;
+
+        public readonly void Execute(int chunk)
+        {
+            int i0 = chunk * ElementChunk, n = Math.Min(A.Length - i0, ElementChunk);
+            var a = A.AsSpan(i0, n);
+            var b = B.AsSpan(i0, n);
+            var y = Y is null ? a : Y.AsSpan(i0, n);
+            int i = 0;
+            if (Vector512.IsHardwareAccelerated)
+                for (; i + 16 <= n; i += 16) (Vector512.Create(a[i..]) + Vector512.Create(b[i..])).CopyTo(y[i..]);
+            for (; i + 8 <= n; i += 8) (Vector256.Create(a[i..]) + Vector256.Create(b[i..])).CopyTo(y[i..]);
+            for (; i < n; i++) y[i] = a[i] + b[i];
+        }
     }
 
     /// <summary>a ⊙ b. a, b [same shape] → [same shape].</summary>
@@ -121,9 +143,12 @@ public sealed partial class Tape
 
     internal static float Silu(float x) => x * Sigmoid(x);
 
-    internal static void AddInto(float[] dst, float[] src)
+    /// <summary>dst += src (gradient accumulation), vectorized and on the pool for long arrays.</summary>
+    internal void AddInto(float[] dst, float[] src)
     {
-        for (int i = 0; i < dst.Length; i++) dst[i] += src[i];
+        if (src.Length != dst.Length) throw new ArgumentException($"AddInto: {src.Length} values into {dst.Length}.");
+        var job = new AddJob { A = dst, B = src };
+        RunChunks(ref job, dst.Length);
     }
 
     internal static void SameShape(Tensor a, Tensor b, string op)

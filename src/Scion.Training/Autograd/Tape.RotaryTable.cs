@@ -16,8 +16,39 @@ public sealed partial class Tape
             throw new ArgumentException($"RopeExact: x must be [tokens, heads·{headDim}] and rotate at most {headDim} features; found {x} with {half} frequencies.");
         int tokens = x.Rows, width = x.Shape[1], heads = width / headDim;
         if (positions.Length != tokens) throw new ArgumentException($"RopeExact: {positions.Length} positions for {tokens} tokens.");
-        var cos = new float[tokens * half]; // [T, half]
-        var sin = new float[tokens * half]; // [T, half]
+        var (cos, sin) = RotaryTable(positions, inverseFrequencies, positionScale); // [T, half] each
+        var y = NewTensor(tokens, width);
+        var forward = new RotateJob { Src = x.Data, Dst = y.Data, Cos = cos, Sin = sin, Tokens = tokens, Heads = heads, HeadDim = headDim, Half = half, Style = style };
+        RunRows(ref forward, tokens, width);
+        if (ShouldRecord(x))
+            Record(y, 2L * cos.Length, () =>
+            {
+                var backward = new RotateJob
+                {
+                    Src = y.Grad!, Dst = x.EnsureGrad(), Cos = cos, Sin = sin, Tokens = tokens, Heads = heads, HeadDim = headDim, Half = half,
+                    Style = style, Inverse = true,
+                };
+                RunRows(ref backward, tokens, width);
+            });
+        return y;
+    }
+
+    // The last table: q and k of every layer rotate by the same positions, so one forward computes it once.
+    private int[]? _ropePositions;
+    private double[]? _ropeFrequencies;
+    private double _ropeScale;
+    private (float[] Cos, float[] Sin) _ropeTable;
+
+    /// <summary>cos and sin of (pos·positionScale)·invFreq in double, rounded to float; [T, half] each. Reused while
+    /// positions, frequencies and scale are unchanged (compared by value).</summary>
+    private (float[] Cos, float[] Sin) RotaryTable(int[] positions, ReadOnlySpan<double> inverseFrequencies, double positionScale)
+    {
+        if (_ropePositions is not null && _ropeScale.Equals(positionScale) && positions.AsSpan().SequenceEqual(_ropePositions)
+            && inverseFrequencies.SequenceEqual(_ropeFrequencies))
+            return _ropeTable;
+        int tokens = positions.Length, half = inverseFrequencies.Length;
+        var cos = new float[tokens * half];
+        var sin = new float[tokens * half];
         for (int t = 0; t < tokens; t++)
         {
             double pos = positions[t] * positionScale;
@@ -28,32 +59,44 @@ public sealed partial class Tape
                 sin[t * half + i] = (float)Math.Sin(angle);
             }
         }
-        var y = NewTensor(tokens, width);
-        x.Data.AsSpan().CopyTo(y.Data); // unrotated tail features
-        RotatePartial(x.Data, y.Data, cos, sin, tokens, heads, headDim, half, style, inverse: false, accumulate: false);
-        if (ShouldRecord(x))
-            Record(y, 2L * cos.Length, () =>
-            {
-                var dy = y.Grad!;
-                var dx = x.EnsureGrad();
-                // Pass-through features: gradient copies; rotated ones: inverse rotation.
-                for (int t = 0; t < tokens; t++)
-                    for (int h = 0; h < heads; h++)
-                    {
-                        int b = t * width + h * headDim;
-                        for (int i = 2 * half; i < headDim; i++) dx[b + i] += dy[b + i];
-                    }
-                RotatePartial(dy, dx, cos, sin, tokens, heads, headDim, half, style, inverse: true, accumulate: true);
-            });
-        return y;
+        _ropePositions = (int[])positions.Clone();
+        _ropeFrequencies = inverseFrequencies.ToArray();
+        _ropeScale = positionScale;
+        return _ropeTable = (cos, sin);
     }
 
-    private static void RotatePartial(float[] src, float[] dst, float[] cos, float[] sin, int tokens, int heads, int headDim, int half,
+    /// <summary>Forward: Dst = rotate(Src) with the unrotated tail copied; backward (Inverse): Dst += rotate⁻¹(Src) with
+    /// the tail's gradient added. Rows of tokens per item; each element is computed alone.</summary>
+    private struct RotateJob : Scion.Tensors.IParallelJob
+    {
+        public float[] Src, Dst, Cos, Sin;
+        public int Tokens, Heads, HeadDim, Half;
+        public RopeStyle Style;
+        public bool Inverse;
+
+        public readonly void Execute(int chunk)
+        {
+            int t0 = chunk * RowChunk, t1 = Math.Min(Tokens, t0 + RowChunk), width = Heads * HeadDim;
+            for (int t = t0; t < t1; t++)
+                for (int h = 0; h < Heads; h++)
+                {
+                    int b = t * width + h * HeadDim;
+                    for (int i = 2 * Half; i < HeadDim; i++)
+                    {
+                        if (Inverse) Dst[b + i] += Src[b + i];
+                        else Dst[b + i] = Src[b + i];
+                    }
+                }
+            RotatePartial(Src, Dst, Cos, Sin, t0, t1, Heads, HeadDim, Half, Style, Inverse, accumulate: Inverse);
+        }
+    }
+
+    private static void RotatePartial(float[] src, float[] dst, float[] cos, float[] sin, int t0, int t1, int heads, int headDim, int half,
         RopeStyle style, bool inverse, bool accumulate)
     {
         int stride = style == RopeStyle.HalfSplit ? 1 : 2;
         int partner = style == RopeStyle.HalfSplit ? half : 1;
-        for (int t = 0; t < tokens; t++)
+        for (int t = t0; t < t1; t++)
             for (int h = 0; h < heads; h++)
             {
                 int b = (t * heads + h) * headDim;

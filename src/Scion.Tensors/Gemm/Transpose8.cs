@@ -6,7 +6,7 @@ namespace Scion.Tensors.Gemm;
 
 /// <summary>8 × 8 float transposes through AVX registers, for the GEMM's packing and output: walking a column of a
 /// row-major block reads rows that often fall in one L1 set, a register transpose reads whole rows.</summary>
-internal static unsafe class Transpose8
+public static unsafe class Transpose8
 {
     /// <summary>dst[q, i] = src[i, q] for an 8 × 8 block; rows srcStride / dstStride floats apart. Needs AVX.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

@@ -1,4 +1,8 @@
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 using Scion.Tensors;
+using Scion.Tensors.Cpu;
+using Scion.Tensors.Gemm;
 using Layout = Scion.Training.Autograd.Tape.AttentionLayout;
 
 namespace Scion.Training.Autograd;
@@ -51,54 +55,115 @@ internal static unsafe class AttentionKernels
         return b;
     }
 
-    /// <summary>dst [cols, rows] = src [rows, cols] with src rows <paramref name="stride"/> floats apart.</summary>
+    /// <summary>dst [cols, rows] = src [rows, cols] with src rows <paramref name="stride"/> floats apart; 8 × 8 register
+    /// transposes where AVX has them (a plain copy of each element either way: the same values).</summary>
     private static void Transpose(float* src, int stride, int rows, int cols, float* dst)
     {
+        int r8 = Avx.IsSupported ? rows / 8 * 8 : 0, c8 = Avx.IsSupported ? cols / 8 * 8 : 0;
+        for (int r = 0; r < r8; r += 8)
+            for (int c = 0; c < c8; c += 8) Transpose8.Block(src + (long)r * stride + c, stride, dst + (long)c * rows + r, rows);
         for (int r = 0; r < rows; r++)
         {
             float* sr = src + (long)r * stride;
-            for (int c = 0; c < cols; c++) dst[(long)c * rows + r] = sr[c];
+            for (int c = r < r8 ? c8 : 0; c < cols; c++) dst[(long)c * rows + r] = sr[c];
         }
     }
 
     /// <summary>
     /// Turns raw scores S [qb, n] (row i is query q0 + i, column j key s0 + j) into probabilities in place and
-    /// returns nothing; keys after the query get exactly 0. With <paramref name="lse"/> given per row (backward) it is
-    /// used; otherwise it is computed and written to <paramref name="lseOut"/>.
+    /// returns nothing; keys after the query get exactly 0. With <paramref name="lseIn"/> given per row (backward) it is
+    /// used; otherwise it is computed and written to <paramref name="lseOut"/>. Exponentials are
+    /// <see cref="SoftmaxExp"/>'s (each lane bitwise its scalar form); each row's sum runs in sixteen lanes then
+    /// halves, the same for any thread count.
     /// </summary>
     private static void Softmax(float* s, int qb, int n, int firstCount, float scale, float* lseIn, float* lseOut, int lseStride)
     {
+        bool wide = Vector512.IsHardwareAccelerated;
         for (int i = 0; i < qb; i++)
         {
             float* row = s + (long)i * n;
             int count = firstCount + i; // keys s0 .. q0 + i
+            int j = 0;
             if (lseIn is not null)
             {
                 float rowLse = lseIn[(long)i * lseStride];
-                for (int j = 0; j < count; j++) row[j] = MathF.Exp(row[j] * scale - rowLse);
+                if (wide)
+                {
+                    var vs = Vector512.Create(scale);
+                    var vl = Vector512.Create(rowLse);
+                    for (; j + 16 <= count; j += 16) SoftmaxExp.Exp(Vector512.Load(row + j) * vs - vl).Store(row + j);
+                }
+                for (; j < count; j++) row[j] = SoftmaxExp.Exp(row[j] * scale - rowLse);
             }
             else
             {
                 float max = float.NegativeInfinity;
-                for (int j = 0; j < count; j++)
+                if (wide && count >= 16)
+                {
+                    var vs = Vector512.Create(scale);
+                    var vmax = Vector512.Create(float.NegativeInfinity);
+                    for (; j + 16 <= count; j += 16)
+                    {
+                        var sc = Vector512.Load(row + j) * vs;
+                        sc.Store(row + j);
+                        vmax = Vector512.Max(vmax, sc);
+                    }
+                    var m8 = Vector256.Max(vmax.GetLower(), vmax.GetUpper());
+                    for (int l = 0; l < 8; l++) max = MathF.Max(max, m8.GetElement(l));
+                }
+                for (; j < count; j++)
                 {
                     float sc = row[j] * scale;
                     row[j] = sc;
                     if (sc > max) max = sc;
                 }
                 float sum = 0f;
-                for (int j = 0; j < count; j++)
+                j = 0;
+                if (wide && count >= 16)
                 {
-                    float e = MathF.Exp(row[j] - max);
+                    var vm = Vector512.Create(max);
+                    var acc = Vector512<float>.Zero;
+                    for (; j + 16 <= count; j += 16)
+                    {
+                        var e = SoftmaxExp.Exp(Vector512.Load(row + j) - vm);
+                        e.Store(row + j);
+                        acc += e;
+                    }
+                    var h8 = acc.GetLower() + acc.GetUpper();
+                    var h4 = h8.GetLower() + h8.GetUpper();
+                    sum = (h4.GetElement(0) + h4.GetElement(2)) + (h4.GetElement(1) + h4.GetElement(3));
+                }
+                for (; j < count; j++)
+                {
+                    float e = SoftmaxExp.Exp(row[j] - max);
                     row[j] = e;
                     sum += e;
                 }
                 float inv = 1f / sum;
-                for (int j = 0; j < count; j++) row[j] *= inv;
+                j = 0;
+                if (wide)
+                {
+                    var vi = Vector512.Create(inv);
+                    for (; j + 16 <= count; j += 16) (Vector512.Load(row + j) * vi).Store(row + j);
+                }
+                for (; j < count; j++) row[j] *= inv;
                 lseOut[(long)i * lseStride] = max + MathF.Log(sum);
             }
-            for (int j = count; j < n; j++) row[j] = 0f;
+            for (j = count; j < n; j++) row[j] = 0f;
         }
+    }
+
+    /// <summary>dS[j] = P[j] · (dP[j] − D) · scale over one row, in place in dP (element by element: any width, same bits).</summary>
+    private static void ScoreGradient(float* p, float* dp, int n, float d, float scale)
+    {
+        int j = 0;
+        if (Vector512.IsHardwareAccelerated)
+        {
+            var vd = Vector512.Create(d);
+            var vs = Vector512.Create(scale);
+            for (; j + 16 <= n; j += 16) (Vector512.Load(p + j) * (Vector512.Load(dp + j) - vd) * vs).Store(dp + j);
+        }
+        for (; j < n; j++) dp[j] = p[j] * (dp[j] - d) * scale;
     }
 
     private struct ForwardJob : IParallelJob
@@ -166,8 +231,7 @@ internal static unsafe class AttentionKernels
                         for (int i = 0; i < qb; i++)
                         {
                             dd[i] = Gemm.Dot(dyBlock + (long)i * L.QWidth, yBlock + (long)i * L.QWidth, d);
-                            float* pr = p + (long)i * n, dr = ds + (long)i * n;
-                            for (int j = 0; j < n; j++) dr[j] = pr[j] * (dr[j] - dd[i]) * L.Scale;
+                            ScoreGradient(p + (long)i * n, ds + (long)i * n, n, dd[i], L.Scale);
                         }
                         // dQ += dS K; dV += Pᵀ dO; dK += dSᵀ Q.
                         PanelKernel.Accumulate(ds, n, kSeq, L.KvWidth, dqBlock, L.QWidth, qb, d, n);

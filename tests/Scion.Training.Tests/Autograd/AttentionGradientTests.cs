@@ -62,6 +62,17 @@ public class BlockedAttentionTests
     }
 
     [Fact]
+    public void HeadsWideEnoughForTheVectorPaths()
+    {
+        // Head size 16 and rows of 21-37 keys: 8 × 8 register transposes with tails, sixteen-lane softmax rows with tails.
+        int[] seqIds = Tape.SequenceIdsFromLengths([37, 21]);
+        int t = seqIds.Length;
+        Check([new("q", Random(Rng, t * 32, 2f), [t, 32]), new("k", Random(Rng, t * 16, 2f), [t, 16]), new("v", Random(Rng, t * 16), [t, 16])],
+            (tape, x) => tape.CausalAttention(x[0], x[1], x[2], seqIds, 2, 1),
+            d => RefOps.Attention(d[0], d[1], d[2], seqIds, 2, 1), maxCheckedPerInput: 40);
+    }
+
+    [Fact]
     public void ResultsDoNotDependOnTheThreadCount()
     {
         int[] seqIds = Tape.SequenceIdsFromLengths([130, 5, 90]);

@@ -80,10 +80,16 @@ public sealed unsafe class FrozenMatrix : IFrozenWeight
         Check(dx.Length, (long)tokens * Cols, "dx");
         fixed (float* pdy = dy, pdx = dx)
         {
-            // Items own disjoint output tiles and sweep rows in one fixed order: bitwise reproducible for any thread count.
-            int panels = (Cols + BackwardPanel - 1) / BackwardPanel;
-            var job = new BackwardJob { W = _w, Dy = pdy, Dx = pdx, Tokens = tokens, Panels = panels };
-            Pool.Run((tokens + BackwardTokens - 1) / BackwardTokens * panels, ref job);
+            // Items own disjoint output tiles and sweep rows in one fixed order: bitwise reproducible for any thread count
+            // (the grouping below changes which item computes a tile, never the order of its sums).
+            int panels = (Cols + BackwardPanel - 1) / BackwardPanel, tiles = (tokens + BackwardTokens - 1) / BackwardTokens;
+            // Token tiles per item: as many as still leaves about four items per thread, so a dequantized chunk of rows
+            // serves several tiles instead of being dequantized again for each.
+            int groups = Math.Clamp((4 * Pool.ThreadCount + panels - 1) / panels, 1, tiles);
+            int tilesPerItem = (tiles + groups - 1) / groups;
+            groups = (tiles + tilesPerItem - 1) / tilesPerItem;
+            var job = new BackwardJob { W = _w, Dy = pdy, Dx = pdx, Tokens = tokens, Panels = panels, TilesPerItem = tilesPerItem };
+            Pool.Run(groups * panels, ref job);
         }
     }
 
@@ -135,14 +141,16 @@ public sealed unsafe class FrozenMatrix : IFrozenWeight
     {
         public WeightMatrix W;
         public float* Dy, Dx; // [T, rows], [T, cols]
-        public int Tokens, Panels;
+        public int Tokens, Panels, TilesPerItem;
 
-        // Item = (token tile, column panel): dx[tile, panel] += dy[tile, :] · W[:, panel], rows swept in chunks of
-        // ChunkRows (dequantized once per item into a per-thread buffer; fp32 weights are read in place).
+        // Item = (group of token tiles, column panel): dx[tile, panel] += dy[tile, :] · W[:, panel] for each tile of the
+        // group, rows swept in chunks of ChunkRows, each chunk dequantized once per item into a per-thread buffer (fp32
+        // weights are read in place) and used by every tile of the group.
         public readonly void Execute(int item)
         {
-            int t0 = item / Panels * BackwardTokens, c0 = item % Panels * BackwardPanel;
-            int m = Math.Min(Tokens - t0, BackwardTokens), width = Math.Min(W.Cols - c0, BackwardPanel);
+            int tile0 = item / Panels * TilesPerItem, c0 = item % Panels * BackwardPanel;
+            int tTiles = Math.Min(TilesPerItem, (Tokens + BackwardTokens - 1) / BackwardTokens - tile0);
+            int width = Math.Min(W.Cols - c0, BackwardPanel);
             int rowsTotal = W.Rows, cols = W.Cols;
             bool inPlace = W.Type == GgmlType.F32;
             long byteOffset = GgmlTypeInfo.RowBytes(W.Type, c0), panelBytes = GgmlTypeInfo.RowBytes(W.Type, width);
@@ -151,23 +159,30 @@ public sealed unsafe class FrozenMatrix : IFrozenWeight
                 for (int r0 = 0; r0 < rowsTotal; r0 += ChunkRows)
                 {
                     int kc = Math.Min(ChunkRows, rowsTotal - r0);
-                    float* dyTile = Dy + (long)t0 * rowsTotal + r0;
-                    if (AllZero(dyTile, rowsTotal, m, kc)) continue; // ignored tokens give exact zeros: skip the chunk
-                    float* b;
-                    int ldb;
-                    if (inPlace)
+                    float* b = null;
+                    int ldb = 0;
+                    for (int tt = 0; tt < tTiles; tt++)
                     {
-                        b = (float*)W.RowPointer(r0) + c0;
-                        ldb = cols;
+                        int t0 = (tile0 + tt) * BackwardTokens, m = Math.Min(Tokens - t0, BackwardTokens);
+                        float* dyTile = Dy + (long)t0 * rowsTotal + r0;
+                        if (AllZero(dyTile, rowsTotal, m, kc)) continue; // ignored tokens give exact zeros: skip the chunk
+                        if (b is null)
+                        {
+                            if (inPlace)
+                            {
+                                b = (float*)W.RowPointer(r0) + c0;
+                                ldb = cols;
+                            }
+                            else
+                            {
+                                for (int r = 0; r < kc; r++)
+                                    Dequantize.Row(W.Type, new ReadOnlySpan<byte>(W.RowPointer(r0 + r) + byteOffset, (int)panelBytes), new Span<float>(pb + (long)r * width, width));
+                                b = pb;
+                                ldb = width;
+                            }
+                        }
+                        PanelKernel.Accumulate(dyTile, rowsTotal, b, ldb, Dx + (long)t0 * cols + c0, cols, m, width, kc);
                     }
-                    else
-                    {
-                        for (int r = 0; r < kc; r++)
-                            Dequantize.Row(W.Type, new ReadOnlySpan<byte>(W.RowPointer(r0 + r) + byteOffset, (int)panelBytes), new Span<float>(pb + (long)r * width, width));
-                        b = pb;
-                        ldb = width;
-                    }
-                    PanelKernel.Accumulate(dyTile, rowsTotal, b, ldb, Dx + (long)t0 * cols + c0, cols, m, width, kc);
                 }
         }
 

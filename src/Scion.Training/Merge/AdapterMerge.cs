@@ -116,8 +116,11 @@ public static class AdapterMerge
     /// no half-written model that would load; into an existing non-empty folder (--force) the files are moved one by
     /// one, config.json last, so the weights it describes are always there before it.
     /// </summary>
-    private static void WriteFolder(string folder, Action<string> build) =>
+    private static void WriteFolder(string folder, Action<string> build)
+    {
         AtomicFolder.Write(folder, build, ExistingFolder.MergeInto, HfModelFolder.ConfigFileName);
+        RemoveStaleShards(folder);
+    }
 
     private static void WriteTokenizerFiles(LlamaModel model, Tokenizer? tokenizer, string? chatTemplate, string folder)
     {
@@ -182,6 +185,34 @@ public static class AdapterMerge
         byte[] json = ConfigJson(c, outType, tokenizer);
         AtomicFile.Write(Path.Combine(folder, HfModelFolder.ConfigFileName), s => s.Write(json));
         return written;
+    }
+
+    /// <summary>
+    /// A folder written over (--force) may hold an earlier sharded model: its index would take precedence over the
+    /// new single file (loaders read the index first) and point at the old shards. Removes the index, then the
+    /// shard files it names, once the new model.safetensors and config.json are in place; names that are not plain .safetensors files
+    /// of this folder are left alone. An index that cannot be read is removed as well (it would break loading).
+    /// </summary>
+    private static void RemoveStaleShards(string folder)
+    {
+        string index = Path.Combine(folder, HfModelFolder.IndexFileName);
+        if (!File.Exists(index)) return;
+        var shards = new HashSet<string>(StringComparer.Ordinal);
+        try
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(index));
+            if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("weight_map", out var map) && map.ValueKind == JsonValueKind.Object)
+                foreach (var p in map.EnumerateObject())
+                    if (p.Value.ValueKind == JsonValueKind.String && p.Value.GetString() is { } name
+                        && name == Path.GetFileName(name) && name.EndsWith(".safetensors", StringComparison.Ordinal)
+                        && name != HfModelFolder.SingleFileName)
+                        shards.Add(name);
+        }
+        catch (JsonException)
+        {
+        }
+        File.Delete(index);
+        foreach (var name in shards) File.Delete(Path.Combine(folder, name));
     }
 
     private static Dictionary<string, LoraModule> SlotNames(LlamaConfig c, LoraAdapter adapter)

@@ -111,6 +111,30 @@ public class AdapterMergeTests : IDisposable
     }
 
     [Fact]
+    public void MergingOverAShardedFolderRemovesTheStaleIndexAndItsShards()
+    {
+        using var loaded = ModelLoader.Load(BundledModel.Stories260K);
+        var peft = TrainedAdapter(loaded.Model, PeftMethod.Lora);
+        string output = Path.Combine(_dir, "was-sharded");
+        Directory.CreateDirectory(output);
+        // An earlier sharded model in the folder (as --force merges into it); its index would win over model.safetensors.
+        File.WriteAllText(Path.Combine(output, "model.safetensors.index.json"),
+            "{\"weight_map\": {\"a\": \"model-00001-of-00002.safetensors\", \"b\": \"model-00002-of-00002.safetensors\", \"c\": \"../outside.safetensors\"}}");
+        File.WriteAllText(Path.Combine(output, "model-00001-of-00002.safetensors"), "stale");
+        File.WriteAllText(Path.Combine(output, "model-00002-of-00002.safetensors"), "stale");
+        File.WriteAllText(Path.Combine(output, "README.md"), "the user's");
+        File.WriteAllText(Path.Combine(_dir, "outside.safetensors"), "not ours");
+        AdapterMerge.WriteHuggingFace(loaded.Model, peft, output + "/");
+        Assert.False(File.Exists(Path.Combine(output, "model.safetensors.index.json")));
+        Assert.False(File.Exists(Path.Combine(output, "model-00001-of-00002.safetensors")));
+        Assert.False(File.Exists(Path.Combine(output, "model-00002-of-00002.safetensors")));
+        Assert.True(File.Exists(Path.Combine(output, "README.md")));
+        Assert.True(File.Exists(Path.Combine(_dir, "outside.safetensors")));
+        using var merged = ModelLoader.Load(output); // loads the new single file
+        Assert.Equal(loaded.Model.Config.Layers, merged.Model.Config.Layers);
+    }
+
+    [Fact]
     public void AHuggingFaceFolderMergedFromLlama2cGetsATokenizerJsonFromTokenizerBin()
     {
         using var loaded = ModelLoader.Load(SharedData.Path("models", "stories260K", "stories260K.bin"));

@@ -50,26 +50,18 @@ public class BlockedAttentionTests
 {
     private static readonly Xoshiro256 Rng = new(77);
 
-    [Fact]
-    public void SequencesLongerThanAQueryBlock()
+    [Theory]
+    // 70 + 100 tokens: several query blocks per sequence, a partial last block, GQA 4 over 2 (head size 4).
+    [InlineData(70, 100, 4, 2, 4)]
+    // Head size 16 and rows of 21-37 keys: 8 × 8 register transposes with tails, sixteen-lane softmax rows with tails.
+    [InlineData(37, 21, 2, 1, 16)]
+    public void SequencesLongerThanAQueryBlockAndWideHeads(int first, int second, int heads, int kvHeads, int headDim)
     {
-        // 70 + 100 tokens: several query blocks per sequence, a partial last block, GQA 4 over 2.
-        int[] seqIds = Tape.SequenceIdsFromLengths([70, 100]);
-        int t = seqIds.Length;
-        Check([new("q", Random(Rng, t * 16, 2f), [t, 16]), new("k", Random(Rng, t * 8, 2f), [t, 8]), new("v", Random(Rng, t * 8), [t, 8])],
-            (tape, x) => tape.CausalAttention(x[0], x[1], x[2], seqIds, 4, 2),
-            d => RefOps.Attention(d[0], d[1], d[2], seqIds, 4, 2), maxCheckedPerInput: 40);
-    }
-
-    [Fact]
-    public void HeadsWideEnoughForTheVectorPaths()
-    {
-        // Head size 16 and rows of 21-37 keys: 8 × 8 register transposes with tails, sixteen-lane softmax rows with tails.
-        int[] seqIds = Tape.SequenceIdsFromLengths([37, 21]);
-        int t = seqIds.Length;
-        Check([new("q", Random(Rng, t * 32, 2f), [t, 32]), new("k", Random(Rng, t * 16, 2f), [t, 16]), new("v", Random(Rng, t * 16), [t, 16])],
-            (tape, x) => tape.CausalAttention(x[0], x[1], x[2], seqIds, 2, 1),
-            d => RefOps.Attention(d[0], d[1], d[2], seqIds, 2, 1), maxCheckedPerInput: 40);
+        int[] seqIds = Tape.SequenceIdsFromLengths([first, second]);
+        int t = seqIds.Length, qw = heads * headDim, kw = kvHeads * headDim;
+        Check([new("q", Random(Rng, t * qw, 2f), [t, qw]), new("k", Random(Rng, t * kw, 2f), [t, kw]), new("v", Random(Rng, t * kw), [t, kw])],
+            (tape, x) => tape.CausalAttention(x[0], x[1], x[2], seqIds, heads, kvHeads),
+            d => RefOps.Attention(d[0], d[1], d[2], seqIds, heads, kvHeads), maxCheckedPerInput: 40);
     }
 
     [Fact]

@@ -197,7 +197,7 @@ public sealed class FineTuner
 
     /// <summary>"118 GFLOP/s (0.51 of peak)": useful FLOP/s since the run started, and its share of the FMA peak when known.</summary>
     public static string Speed(StepMetrics m) => string.Create(CultureInfo.InvariantCulture,
-        $"{m.FlopsPerSecond / 1e9:F1} GFLOP/s") + (m.PeakFraction is { } f ? string.Create(CultureInfo.InvariantCulture, $" ({f:F2} of peak)") : "");
+        $"{m.FlopsPerSecond / 1e9:F1} GFLOP/s") + (m.PeakFraction is { } f ? string.Create(CultureInfo.InvariantCulture, $" ({(f >= 0.1 ? f.ToString("F2", CultureInfo.InvariantCulture) : f.ToString("F4", CultureInfo.InvariantCulture))} of peak)") : "");
 
     private sealed class StepWork
     {

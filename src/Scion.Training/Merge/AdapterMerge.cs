@@ -205,7 +205,7 @@ public static class AdapterMerge
                 foreach (var p in map.EnumerateObject())
                     if (p.Value.ValueKind == JsonValueKind.String && p.Value.GetString() is { } name
                         && name == Path.GetFileName(name) && name.EndsWith(".safetensors", StringComparison.Ordinal)
-                        && name != HfModelFolder.SingleFileName)
+                        && !name.Equals(HfModelFolder.SingleFileName, StringComparison.OrdinalIgnoreCase)) // the new file, on any file system
                         shards.Add(name);
         }
         catch (JsonException)

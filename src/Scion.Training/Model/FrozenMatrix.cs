@@ -78,6 +78,7 @@ public sealed unsafe class FrozenMatrix : IFrozenWeight
     {
         Check(dy.Length, (long)tokens * Rows, "dy");
         Check(dx.Length, (long)tokens * Cols, "dx");
+        if (tokens <= 0) return;
         fixed (float* pdy = dy, pdx = dx)
         {
             // Items own disjoint output tiles and sweep rows in one fixed order: bitwise reproducible for any thread count

@@ -172,7 +172,7 @@ public sealed class FineTuner
             foreach (var pause in TrainStep(step)) yield return pause;
             var (loss, gradNorm, tokens, lr) = (step.Loss, step.GradNorm, step.Tokens, step.Lr);
             tokensSeen += tokens;
-            flopsDone += Cost.StepFlops(tokens, step.Targets);
+            flopsDone += step.Flops;
             double elapsed = clock.Elapsed.TotalSeconds;
             double perStep = elapsed / (_step - startStep);
             double flopsPerSecond = flopsDone / Math.Max(elapsed, 1e-9);
@@ -203,7 +203,7 @@ public sealed class FineTuner
     {
         public double Loss, GradNorm;
         public int Tokens;
-        public long Targets;
+        public double Flops; // useful work of the micro-batches that ran (those without targets are skipped)
         public float Lr;
     }
 
@@ -222,6 +222,7 @@ public sealed class FineTuner
         {
             int n = batch.TargetCount;
             if (n == 0) continue;
+            result.Flops += Cost.StepFlops(batch.Tokens, n);
             var tape = new Tape(_rng) { Training = true, Pool = _model.Pool };
             Tensor? loss = null;
             foreach (var t in _model.LossSteps(tape, batch.Ids, batch.Positions, batch.SequenceIds, batch.Targets))
@@ -247,7 +248,6 @@ public sealed class FineTuner
         result.Loss = stepLoss;
         result.GradNorm = gradNorm;
         result.Tokens = batches.Sum(b => b.Tokens);
-        result.Targets = targets;
         result.Lr = lr;
     }
 

@@ -59,6 +59,13 @@ public unsafe class GemmKernelTests
         }
     }
 
+    [Fact]
+    public void FrozenBackwardOfNoTokensDoesNothing()
+    {
+        using var buffer = WeightBuffer.FromFloats(Random(new Xoshiro256(1), 64 * 256), 64, 256, GgmlType.Q8_0);
+        new FrozenMatrix(buffer.Matrix).BackwardInput([], [], 0); // an empty micro-batch: no work, no exception
+    }
+
     [Theory]
     [InlineData(GgmlType.F32, 140)]
     [InlineData(GgmlType.Q8_0, 140)]

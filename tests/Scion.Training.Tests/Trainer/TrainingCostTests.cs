@@ -7,21 +7,36 @@ namespace Scion.Training.Tests.Trainer;
 public class TrainingCostTests
 {
     [Fact]
-    public void CountsEachFrozenProductTwiceAndEachAdapterProductThrice()
+    public void CountsInputGradientsOnlyWhereAnAdapterIsUpstream()
     {
         using var tiny = new TinyTraining();
-        var c = TinyTraining.Config;
-        var tuner = tiny.Tuner(new PeftOptions { Rank = 2, Alpha = 4, Targets = ["q_proj", "down_proj"] }, new TrainerOptions { Steps = 1, BatchTokens = 24 },
-            TinyTraining.Examples(4, 1));
-        int q = c.Heads * c.HeadDim, kv = c.KvHeads * c.HeadDim;
-        long block = (long)c.Layers * (c.Dim * q + 2L * c.Dim * kv + q * c.Dim + 3L * c.Dim * c.FfnDim);
-        long adapters = (long)c.Layers * 2 * ((c.Dim + q) + (c.FfnDim + c.Dim));
-        Assert.Equal(block, tuner.Cost.BlockParams);
-        Assert.Equal((long)c.Vocab * c.Dim, tuner.Cost.OutputParams);
-        Assert.Equal(adapters, tuner.Cost.AdapterParams);
-        // 10 tokens, 7 of them with a target: forward + input gradient of the frozen matrices (4 FLOPs per parameter),
-        // the head for target rows only, the adapters' forward and their three backward products (6 per parameter).
-        Assert.Equal(4.0 * block * 10 + 4.0 * c.Vocab * c.Dim * 7 + 6.0 * adapters * 10, tuner.Cost.StepFlops(10, 7));
+        var c = TinyTraining.Config; // 2 layers
+        var data = TinyTraining.Examples(4, 1);
+        int d = c.Dim, q = c.Heads * c.HeadDim, kv = c.KvHeads * c.HeadDim, f = c.FfnDim, r = 2;
+        long perLayer = (long)d * q + 2L * d * kv + (long)q * d + 3L * d * f, block = c.Layers * perLayer, head = (long)c.Vocab * d;
+        long qkv = (long)d * q + 2L * d * kv;
+
+        // q_proj and down_proj adapted in both layers: layer 0's q, k and v read the embeddings (no gradient), every
+        // later projection reads something downstream of layer 0's q adapter.
+        var both = tiny.Tuner(new PeftOptions { Rank = r, Alpha = 4, Targets = ["q_proj", "down_proj"] }, new TrainerOptions { Steps = 1, BatchTokens = 24 }, data);
+        var cost = both.Cost;
+        Assert.Equal(block, cost.BlockParams);
+        Assert.Equal(block - qkv, cost.InputGradientParams);
+        Assert.Equal(head, cost.OutputParams);
+        Assert.True(cost.OutputInputGradient);
+        Assert.Equal(2L * r * ((d + q) + (f + d)), cost.AdapterParams);
+        Assert.Equal(2L * r * (q + d), cost.AdapterOutputParams);
+        Assert.Equal((long)r * d + 2L * r * f, cost.AdapterInputGradientParams); // layer 1's q, both layers' down
+        // 10 tokens, 7 with a target: forward 2 per frozen parameter, input gradients 2 where they run, the head for
+        // target rows only; adapters 6·r·(in + out) where their input gradient runs, 2·r·in less where it does not.
+        double adapters = 6.0 * r * ((d + q) + (f + d)) * 2 - 2.0 * r * d;
+        Assert.Equal(4.0 * block * 10 - 2.0 * qkv * 10 + 4.0 * head * 7 + adapters * 10, cost.StepFlops(10, 7), 6);
+
+        // Only layer 1's up_proj: layer 0 runs forward only; in layer 1 only down reads the adapter's output.
+        var late = tiny.Tuner(new PeftOptions { Rank = r, Alpha = 4, Targets = ["up_proj"], Layers = [1] }, new TrainerOptions { Steps = 1, BatchTokens = 24 }, data, subdir: "late");
+        Assert.Equal((long)f * d, late.Cost.InputGradientParams);
+        Assert.Equal(0, late.Cost.AdapterInputGradientParams);
+        Assert.Equal(2.0 * block * 3 + 2.0 * f * d * 3 + (4.0 * r * (d + f) + 2.0 * r * f) * 3 + 4.0 * head * 2, late.Cost.StepFlops(3, 2), 6);
     }
 
     [Fact]

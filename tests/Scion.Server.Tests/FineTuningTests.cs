@@ -103,6 +103,9 @@ public sealed class FineTuningTests : IAsyncLifetime
         {
             Assert.Equal(640, last.RootElement.GetProperty("step").GetInt32());
             Assert.True(last.RootElement.GetProperty("train_loss").GetDouble() < 1.0);
+            // Useful FLOP/s ride along with tokens/s (TrainingCost; the finetune tests check the count itself).
+            double flops = last.RootElement.GetProperty("flops_per_second").GetDouble(), tokens = last.RootElement.GetProperty("tokens_per_second").GetDouble();
+            Assert.True(flops > 0 && tokens > 0, metrics[0].Data.ToString());
         }
         var checkpoints = new List<FineTuningCheckpoint>();
         await foreach (var c in job.GetCheckpointsAsync(new GetCheckpointsOptions())) checkpoints.Add(c);

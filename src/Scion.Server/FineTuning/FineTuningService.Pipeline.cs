@@ -221,16 +221,19 @@ public sealed partial class FineTuningService
             _trainedTokens += m.Tokens;
             _lastLoss = m.Loss;
             service.Event(job.Id, string.Create(CultureInfo.InvariantCulture, $"Step {m.Step}/{m.TotalSteps}: training loss={m.Loss:F4}"), "metrics",
-                Metrics(m.Step, m.TotalSteps, m.Loss, null, m.LearningRate, m.TokensPerSecond), m.Step);
+                Metrics(m.Step, m.TotalSteps, m.Loss, null, m.LearningRate, m.TokensPerSecond, m.FlopsPerSecond), m.Step);
         }
 
-        private static string Metrics(long step, int totalSteps, double? trainLoss, double? validLoss, float? lr, double? tokensPerSecond)
+        private static string Metrics(long step, int totalSteps, double? trainLoss, double? validLoss, float? lr, double? tokensPerSecond,
+            double? flopsPerSecond = null)
         {
             var d = new Dictionary<string, object> { ["step"] = step, ["total_steps"] = totalSteps };
             if (trainLoss is { } t && double.IsFinite(t)) d["train_loss"] = Math.Round(t, 6);
             if (validLoss is { } v && double.IsFinite(v)) d["valid_loss"] = Math.Round(v, 6);
             if (lr is { } l) d["learning_rate"] = l;
             if (tokensPerSecond is { } s) d["tokens_per_second"] = Math.Round(s, 1);
+            // Useful FLOP/s of the job since it (re)started, over wall time that inference shares (TrainingCost).
+            if (flopsPerSecond is { } f && f > 0) d["flops_per_second"] = Math.Round(f);
             return JsonSerializer.Serialize(d);
         }
 

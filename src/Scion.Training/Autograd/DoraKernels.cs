@@ -25,7 +25,7 @@ internal static unsafe class DoraKernels
     public static void ScaleColumns(WorkerPool pool, float* src, float* s, float* dst, int rows, int cols)
     {
         var job = new ScaleJob { Src = src, S = s, Dst = dst, Rows = rows, Cols = cols };
-        Run(pool, (rows + RowsPerItem - 1) / RowsPerItem, (long)rows * cols, ref job);
+        Gemm.RunJob(pool, (rows + RowsPerItem - 1) / RowsPerItem, (long)rows * cols, ref job);
     }
 
     /// <summary>dys[t, o] = dy[t, o] · s[o] and acc[o] += Σ_t dy[t, o] · u[t, o] (in double, t ascending), in one pass
@@ -33,7 +33,7 @@ internal static unsafe class DoraKernels
     public static void ScaleAndColumnDots(WorkerPool pool, float* dy, float* u, float* s, float* dys, double* acc, int rows, int cols)
     {
         var job = new ColumnJob { Dy = dy, U = u, S = s, Dys = dys, Acc = acc, Rows = rows, Cols = cols };
-        Run(pool, (cols + ColumnsPerItem - 1) / ColumnsPerItem, (long)rows * cols, ref job);
+        Gemm.RunJob(pool, (cols + ColumnsPerItem - 1) / ColumnsPerItem, (long)rows * cols, ref job);
     }
 
     /// <summary>norms[o] = ‖W[o, :] + scale · Σ_k B[o, k] A[k, :]‖₂ for every row of W. a [r, in], b [out, r], norms [out].</summary>
@@ -111,14 +111,6 @@ internal static unsafe class DoraKernels
                 dys[i] = dy[i] * s[o];
                 acc[o] += (double)dy[i] * u[i];
             }
-    }
-
-    private static void Run<T>(WorkerPool pool, int items, long work, ref T job) where T : struct, IParallelJob
-    {
-        if (work < 1 << 15 || items == 1)
-            for (int i = 0; i < items; i++) job.Execute(i);
-        else
-            pool.Run(items, ref job);
     }
 
     private struct ScaleJob : IParallelJob

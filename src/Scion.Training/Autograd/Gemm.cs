@@ -90,7 +90,8 @@ internal static unsafe partial class Gemm
         return dst;
     }
 
-    private static void RunJob<T>(WorkerPool pool, int items, long work, ref T job) where T : struct, IParallelJob
+    /// <summary>Runs the items on the pool, or inline when the work (multiply-adds or elements) is too small to share.</summary>
+    internal static void RunJob<T>(WorkerPool pool, int items, long work, ref T job) where T : struct, IParallelJob
     {
         if (work < SerialWork || items == 1)
         {

@@ -52,7 +52,7 @@ public sealed partial class Tape
         var compactTargets = new int[counted];
         for (int t = 0, i = 0; t < tokens; t++)
             if (targets[t] != IgnoreIndex) { rows[i] = t; compactTargets[i++] = targets[t]; }
-        float[] hc = counted == tokens ? h.Data : Tensor.ZeroedArray((long)counted * dim);
+        float[] hc = counted == tokens ? h.Data : GC.AllocateUninitializedArray<float>(checked(counted * dim)); // rows copied in below
         if (counted != tokens)
             for (int i = 0; i < counted; i++) h.Data.AsSpan(rows[i] * dim, dim).CopyTo(hc.AsSpan(i * dim, dim));
 

@@ -13,7 +13,7 @@ public sealed partial class Tape
         if (p == 0f || !Training) return null;
         if (!(p > 0f && p < 1f)) throw new ArgumentOutOfRangeException(nameof(p), $"Dropout probability must be in [0, 1), found {p}.");
         float scale = 1f / (1f - p);
-        var dropped = Tensor.ZeroedArray(x.Length);
+        var dropped = GC.AllocateUninitializedArray<float>(x.Length); // every element written below, by one thread
         keep = new bool[x.Length];
         for (int i = 0; i < x.Length; i++)
         {

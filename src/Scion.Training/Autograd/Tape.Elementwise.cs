@@ -114,6 +114,16 @@ public sealed partial class Tape
 
     private interface IChunkJob : Scion.Tensors.IParallelJob;
 
+    // Rows per item of the row-wise ops: each row is computed alone, in the same order, so any split gives the same bits.
+    private const int RowChunk = 16;
+
+    private void RunRows<T>(ref T job, int rows, int cols) where T : struct, Scion.Tensors.IParallelJob
+    {
+        int chunks = (rows + RowChunk - 1) / RowChunk;
+        if (chunks <= 1 || (long)rows * cols < ElementChunk) for (int c = 0; c < chunks; c++) job.Execute(c);
+        else Pool.Run(chunks, ref job);
+    }
+
     private struct SwiGluJob : IChunkJob
     {
         public float[] Gate, Up;           // [n]

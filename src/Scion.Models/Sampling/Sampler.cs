@@ -11,9 +11,6 @@ public sealed class Sampler
     private readonly Dictionary<int, int> _counts = [];
     private readonly PriorityQueue<(int Id, float Logit), (float Logit, int NegId)> _heap = new();
 
-    private static bool Better(float logit, int id, (int Id, float Logit) worst) =>
-        logit > worst.Logit || logit == worst.Logit && id < worst.Id;
-
     public Sampler(SamplingOptions options)
     {
         options.Validate();
@@ -60,13 +57,14 @@ public sealed class Sampler
         _candidates.Clear();
         if (o.TopK > 0 && o.TopK < logits.Length)
         {
-            // Keep the k best with a min-heap: O(V log k) instead of sorting the whole vocabulary every token.
-            _heap.Clear();
+            // Keep the k best with a min-heap: O(V log k) instead of sorting the whole vocabulary every token. Ids come
+            // in increasing order, so a tie with the worst kept never replaces it: among equal logits the lower ids stay
+            // (the heap's worst is the highest id of the lowest logit). The loop below drains the heap for the next call.
             for (int i = 0; i < logits.Length; i++)
             {
                 float l = Adjusted(logits, i, penalize);
                 if (_heap.Count < o.TopK) _heap.Enqueue((i, l), (l, -i));
-                else if (Better(l, i, _heap.Peek())) _heap.EnqueueDequeue((i, l), (l, -i));
+                else if (l > _heap.Peek().Logit) _heap.EnqueueDequeue((i, l), (l, -i));
             }
             while (_heap.Count > 0) _candidates.Add(_heap.Dequeue());
         }

@@ -148,11 +148,48 @@ public class SamplerTests
         Assert.Equal([0, 1, 2, 4], h.Keys.Order());
     }
 
-    [Fact]
-    public void BadOptionsAreRefused()
+    [Theory]
+    [InlineData("temperature", "temperature must be >= 0, got -1.")]
+    [InlineData("top-k", "top-k must be >= 0, got -1.")]
+    [InlineData("top-p", "top-p must be in (0, 1], got 0.")]
+    [InlineData("top-p high", "top-p must be in (0, 1], got 1.5.")]
+    [InlineData("min-p", "min-p must be in [0, 1], got -0.5.")]
+    [InlineData("min-p high", "min-p must be in [0, 1], got 1.5.")]
+    [InlineData("repetition", "repetition penalty must be > 0, got 0.")]
+    [InlineData("window", "penalty window must be >= 0, got -1.")]
+    public void BadOptionsAreRefusedNamingTheOptionAndTheValue(string which, string message)
     {
-        Assert.Throws<ArgumentException>(() => new Sampler(new SamplingOptions { TopP = 0 }));
-        Assert.Throws<ArgumentException>(() => new Sampler(new SamplingOptions { Temperature = -1 }));
+        var o = which switch
+        {
+            "temperature" => new SamplingOptions { Temperature = -1 },
+            "top-k" => new SamplingOptions { TopK = -1 },
+            "top-p" => new SamplingOptions { TopP = 0 },
+            "top-p high" => new SamplingOptions { TopP = 1.5f },
+            "min-p" => new SamplingOptions { MinP = -0.5f },
+            "min-p high" => new SamplingOptions { MinP = 1.5f },
+            "repetition" => new SamplingOptions { RepetitionPenalty = 0 },
+            _ => new SamplingOptions { PenaltyWindow = -1 },
+        };
+        Assert.Equal(message, Assert.Throws<ArgumentException>(() => new Sampler(o)).Message);
+    }
+
+    [Fact]
+    public void EdgeValuesOfTheOptionsAreAccepted()
+    {
+        // The ends of each allowed range: top-p 1 and min-p 1 are allowed, as is the smallest positive penalty.
+        foreach (var o in new[] { new SamplingOptions { TopP = 1, MinP = 1 }, new SamplingOptions { MinP = 0, TopK = 0, Temperature = 0 },
+                     new SamplingOptions { RepetitionPenalty = 1e-6f, PenaltyWindow = 0 } })
+            _ = new Sampler(o);
+    }
+
+    [Fact]
+    public void NonFiniteMessageNamesTheAdapterOnlyWhenThereIsOne()
+    {
+        Assert.Equal("the model produced non-finite logits (NaN or infinity) at position 7: the weights hold NaN/Inf or values "
+            + "large enough to overflow; nothing was sampled from them", NonFiniteLogitsException.For(7, null).Message);
+        Assert.Equal("the model produced non-finite logits (NaN or infinity) at position 3 with adapter 'sql': the weights or "
+            + "the adapter hold NaN/Inf or values large enough to overflow; nothing was sampled from them",
+            NonFiniteLogitsException.For(3, "sql").Message);
     }
 
     [Fact]

@@ -136,4 +136,56 @@ public class SchedulerTests
         var plan = Scheduler.Schedule([], [Waiting(1, 8), Waiting(2, 40), Waiting(3, 4)], freeBlocks: 6, Budget);
         Assert.Equal([1L], plan.Scheduled.Select(s => s.Id));
     }
+    [Fact]
+    public void MidPromptSequencesShareAShortBudgetByArrival()
+    {
+        // Listed out of order; the earlier arrival gets the whole budget, the later one waits for the next step.
+        var later = new SequenceView(2, 2, null, 40, 20, HeldBlocks: 5, ExclusiveBlocks: 5);
+        var earlier = new SequenceView(1, 1, null, 40, 20, HeldBlocks: 5, ExclusiveBlocks: 5);
+        var plan = Scheduler.Schedule([later, earlier], [], freeBlocks: 100, Budget with { MaxTokens = 10 });
+        Assert.Equal([1L], plan.Scheduled.Select(s => s.Id));
+        Assert.Equal(10, plan.Scheduled[0].Tokens);
+    }
+
+    [Fact]
+    public void TokensGivenBackByAPreemptedSequenceGoToTheNextRunningOne()
+    {
+        // Budget 34: decode 5 is planned first (1 token), prompt 1 takes 32 after preempting 5 (its token comes back),
+        // which leaves 2 for prompt 3, whose next chunk fits in the block it already holds.
+        var decode = Decoding(5, total: 9);
+        var prompt = new SequenceView(1, 1, null, 40, 8, HeldBlocks: 2, ExclusiveBlocks: 2);
+        var third = new SequenceView(3, 3, null, 40, 4, HeldBlocks: 2, ExclusiveBlocks: 2);
+        var plan = Scheduler.Schedule([prompt, third, decode], [], freeBlocks: 6, Budget with { MaxTokens = 34 });
+        Assert.Equal([5L], plan.Preempted);
+        Assert.Equal([1L, 3L], plan.Scheduled.Select(s => s.Id));
+        Assert.Equal(32, TokensOf(plan, 1));
+        Assert.Equal(2, TokensOf(plan, 3));
+        Assert.Equal(34, plan.TotalTokens);
+    }
+
+    [Fact]
+    public void APlanIsEmptyOnlyWithNothingScheduledAndNothingPreempted()
+    {
+        Assert.True(new StepPlan([], []).IsEmpty);
+        Assert.False(new StepPlan([], [3]).IsEmpty);
+        Assert.False(new StepPlan([new ScheduledSequence(1, 0, 1, false, 0)], []).IsEmpty);
+    }
+
+    [Theory]
+    [InlineData("tokens", "max batch tokens must be >= 1, got 0. (Parameter 'MaxTokens')")]
+    [InlineData("sequences", "max sequences must be >= 1, got 0. (Parameter 'MaxSequences')")]
+    [InlineData("adapters", "max adapters per step must be >= 1, got 0. (Parameter 'MaxAdapters')")]
+    [InlineData("block", "block size must be >= 1, got 0. (Parameter 'BlockSize')")]
+    public void ABudgetBelowOneIsRefusedNamingTheField(string field, string message)
+    {
+        var b = field switch
+        {
+            "tokens" => new SchedulerBudget(MaxTokens: 0),
+            "sequences" => new SchedulerBudget(MaxSequences: 0),
+            "adapters" => new SchedulerBudget(MaxAdapters: 0),
+            _ => new SchedulerBudget(BlockSize: 0),
+        };
+        Assert.Equal(message, Assert.Throws<ArgumentOutOfRangeException>(b.Validate).Message);
+        new SchedulerBudget(1, 1, 1, 1).Validate(); // the smallest budget is valid
+    }
 }

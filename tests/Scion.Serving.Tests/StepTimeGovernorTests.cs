@@ -57,4 +57,11 @@ public class StepTimeGovernorTests
         g.Observe(512, 50);
         Assert.Equal(512, g.TokenBudget(512, decoding: 8));
     }
+    [Fact]
+    public void AStepOfExactlyTheSmallestSampleSizeCounts()
+    {
+        var g = new StepTimeGovernor(1.0, 16);
+        g.Observe(StepTimeGovernor.MinSampleTokens, 0.16);
+        Assert.Equal(0.01, g.SecondsPerToken!.Value, 12);
+    }
 }

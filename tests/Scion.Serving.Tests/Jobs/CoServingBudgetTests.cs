@@ -53,4 +53,30 @@ public class CoServingBudgetTests
     [InlineData(double.NaN)]
     public void ShareOutsideTheRangeIsRefused(double share) =>
         Assert.Throws<ArgumentOutOfRangeException>(() => new CoServingBudget(share));
+    [Fact]
+    public void TheEndsOfTheAllowedRangesAreAcceptedAndEachBadValueRefused()
+    {
+        Assert.Equal(0.95, new CoServingBudget(0.95).Share);
+        Assert.Equal("training share: expected 0..0.95, got 0.96. (Parameter 'share')",
+            Assert.Throws<ArgumentOutOfRangeException>(() => new CoServingBudget(0.96)).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CoServingBudget(-0.01));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CoServingBudget(double.NaN));
+        Assert.Equal("slice lengths must be positive. (Parameter 'maxSliceSeconds')",
+            Assert.Throws<ArgumentOutOfRangeException>(() => new CoServingBudget(0.2, maxSliceSeconds: 0)).Message);
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CoServingBudget(0.2, idleSliceSeconds: 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new CoServingBudget(0.2, maxSliceSeconds: double.NaN));
+    }
+
+    [Fact]
+    public void ASliceOfExactlyTheSmallestLengthRunsAndAnEmptyStepEarnsNothing()
+    {
+        var b = new CoServingBudget(share: 0.5, maxSliceSeconds: 1); // ratio 1: a step earns its own length
+        Assert.Equal(CoServingBudget.MinSliceSeconds, b.AfterInferenceStep(CoServingBudget.MinSliceSeconds));
+        b.Spent(0);
+        Assert.Equal(CoServingBudget.MinSliceSeconds, b.Credit);
+        // A step of no measurable length (or NaN) hands out nothing, even with credit banked.
+        Assert.Equal(0, b.AfterInferenceStep(0));
+        Assert.Equal(0, b.AfterInferenceStep(double.NaN));
+        Assert.Equal(CoServingBudget.MinSliceSeconds, b.Credit);
+    }
 }

@@ -113,4 +113,48 @@ public class KvBlockManagerTests
         Assert.NotEqual(BlockHash.Of(BlockHash.Root, tokens, "a"), BlockHash.Of(BlockHash.Root, tokens, "b"));
         Assert.Equal(BlockHash.Of(BlockHash.Root, tokens, "a"), BlockHash.Of(BlockHash.Root, Seq(7, 4), "a"));
     }
+    [Fact]
+    public void ASharedPartialBlockIsCopiedOnlyWhenThePositionsGrow()
+    {
+        var m = Manager(8);
+        Prefill(m, 1, Seq(0, 6));
+        m.Fork(1, 2);
+        // Capacity for the positions already held writes nothing new: no copy, no block.
+        Assert.Equal(0, m.BlocksNeeded(2, 6));
+        Assert.True(m.EnsureCapacity(2, 6));
+        Assert.Equal(m.Cache.Table(1)!.Blocks, m.Cache.Table(2)!.Blocks);
+        Assert.Equal(2, m.UsedBlocks);
+        m.Validate();
+    }
+
+    [Fact]
+    public void ASequenceIsAdmittedOnceAndItsCacheNeverHandsOutBlocksItself()
+    {
+        var m = Manager(4);
+        m.Admit(1, Seq(0, 5), null);
+        Assert.Equal("Sequence 1 already holds KV blocks.", Assert.Throws<InvalidOperationException>(() => m.Admit(1, Seq(0, 5), null)).Message);
+        Assert.Equal(0, m.Cache.FreeBlocks); // every block belongs to the manager's pool
+        Assert.Throws<Scion.Models.KvCache.KvCacheFullException>(() => m.Cache.Reserve(9, 1));
+    }
+
+    [Fact]
+    public void ValidateFindsAReferenceNoSequenceHolds()
+    {
+        var m = Manager(4);
+        Prefill(m, 1, Seq(0, 6));
+        m.Validate();
+        // A leak planted behind the manager's back: one block taken and never given to a sequence.
+        var pool = (BlockPool)typeof(KvBlockManager).GetField("_pool", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(m)!;
+        int leaked = pool.Take()!.Value;
+        Assert.Equal($"KV block {leaked}: reference count 1, but 0 sequences hold it.", Assert.Throws<InvalidOperationException>(m.Validate).Message);
+        pool.Release(leaked);
+        m.Validate();
+        // The last block counts too.
+        var last = new KvBlockManager(Config, 4 * 4, blockSize: 4);
+        var lastPool = (BlockPool)typeof(KvBlockManager).GetField("_pool", System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(last)!;
+        for (int i = 0; i < 4; i++) lastPool.Take();
+        Assert.StartsWith("KV block 0:", Assert.Throws<InvalidOperationException>(last.Validate).Message);
+        for (int b = 0; b < 3; b++) lastPool.Release(b);
+        Assert.Equal("KV block 3: reference count 1, but 0 sequences hold it.", Assert.Throws<InvalidOperationException>(last.Validate).Message);
+    }
 }
